@@ -1,1 +1,6 @@
-export {};
+export * from './data-info-id';
+export * from './errors';
+export * from './ordering';
+export * from './scope';
+export * from './user-data';
+export * from './validation';
