@@ -1,1 +1,2 @@
-export {};
+// Public entry of @sofareg/raft: the pure Raft core (RawNode, Storage, types).
+export * from './core';
