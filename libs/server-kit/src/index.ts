@@ -1,1 +1,9 @@
-export {};
+export * from './admin.controller';
+export * from './bootstrap';
+export * from './config';
+export * from './grpc';
+export * from './logger';
+export * from './meta-client';
+export * from './metrics';
+export * from './pool';
+export * from './server-kit.tokens';

@@ -1,0 +1,29 @@
+import { CommonConfig, parsePositiveInt, parseRoleConfig } from '@sofareg/server-kit';
+
+/** Data's settings, validated once at boot. */
+export interface DataConfig extends CommonConfig {
+  slots: number;
+  replicas: number;
+  tombstoneTtlMs: number;
+}
+
+/** Parses data's flags (see `--help`). */
+export function parseDataConfig(argv?: string[], env?: NodeJS.ProcessEnv): Readonly<DataConfig> {
+  const raw = parseRoleConfig<Record<string, string>>(
+    'data',
+    { port: 9620, httpPort: 9622 },
+    [
+      { flag: '--slots <n>', description: 'slot count; must match the meta cluster', default: '256' },
+      { flag: '--replicas <n>', description: 'replicas per slot; must match the meta cluster', default: '2' },
+      { flag: '--tombstone-ttl-ms <ms>', description: 'how long an unpublish tombstone is kept', default: '60000' },
+    ],
+    argv,
+    env,
+  );
+  return Object.freeze({
+    ...raw,
+    slots: parsePositiveInt('slots', raw.slots),
+    replicas: parsePositiveInt('replicas', raw.replicas),
+    tombstoneTtlMs: parsePositiveInt('tombstoneTtlMs', raw.tombstoneTtlMs),
+  }) as Readonly<DataConfig>;
+}

@@ -1,0 +1,82 @@
+import type { NodeInfo, ProvideData, SlotTable } from '@sofareg/contracts';
+
+/** The slot settings of a cluster; fixed at its first start. */
+export interface SlotSettingsValue {
+  slotCount: number;
+  replicas: number;
+  hash: string;
+}
+
+/** Everything the meta cluster replicates. Immutable: `applyMetaCommand` returns a new value. */
+export interface MetaStateValue {
+  readonly dataNodes: Readonly<Record<string, NodeInfo>>;
+  readonly sessionNodes: Readonly<Record<string, NodeInfo>>;
+  readonly slotTable: SlotTable | undefined;
+  readonly provideData: Readonly<Record<string, ProvideData>>;
+}
+
+/** A replicated change. Serialized as JSON into the replicated log. */
+export type MetaCommand =
+  | { type: 'registerNode'; node: NodeInfo }
+  | { type: 'removeNode'; role: string; address: string }
+  | { type: 'setSlotTable'; table: SlotTable }
+  | { type: 'putProvideData'; key: string; value: string }
+  | { type: 'removeProvideData'; key: string };
+
+/** What an applied command changed, for watchers. */
+export type MetaChange =
+  | { kind: 'dataNodes' }
+  | { kind: 'sessionNodes' }
+  | { kind: 'slotTable' }
+  | { kind: 'provideData'; key: string };
+
+export const EMPTY_META_STATE: MetaStateValue = Object.freeze({
+  dataNodes: {},
+  sessionNodes: {},
+  slotTable: undefined,
+  provideData: {},
+});
+
+function nodesKey(role: string): 'dataNodes' | 'sessionNodes' | undefined {
+  return role === 'data' ? 'dataNodes' : role === 'session' ? 'sessionNodes' : undefined;
+}
+
+/**
+ * Applies one command, deterministically (no clock, no randomness): the same log gives the same state on
+ * every meta node. A slot table older than the current one is ignored, so epochs never go back. Deleting a
+ * provide-data key keeps a tombstone value ('' with a higher version) so watchers see the removal.
+ */
+export function applyMetaCommand(state: MetaStateValue, cmd: MetaCommand): { state: MetaStateValue; changes: MetaChange[] } {
+  switch (cmd.type) {
+    case 'registerNode': {
+      const key = nodesKey(cmd.node.role);
+      if (!key) return { state, changes: [] };
+      const prev = state[key][cmd.node.address];
+      if (prev && JSON.stringify(prev) === JSON.stringify(cmd.node)) return { state, changes: [] };
+      return { state: { ...state, [key]: { ...state[key], [cmd.node.address]: cmd.node } }, changes: [{ kind: key }] };
+    }
+    case 'removeNode': {
+      const key = nodesKey(cmd.role);
+      if (!key || !state[key][cmd.address]) return { state, changes: [] };
+      const next = { ...state[key] };
+      delete next[cmd.address];
+      return { state: { ...state, [key]: next }, changes: [{ kind: key }] };
+    }
+    case 'setSlotTable': {
+      if (state.slotTable && cmd.table.epoch <= state.slotTable.epoch) return { state, changes: [] };
+      return { state: { ...state, slotTable: cmd.table }, changes: [{ kind: 'slotTable' }] };
+    }
+    case 'putProvideData':
+    case 'removeProvideData': {
+      const prev = state.provideData[cmd.key];
+      const value = cmd.type === 'putProvideData' ? cmd.value : '';
+      if (prev && prev.value === value) return { state, changes: [] };
+      if (!prev && cmd.type === 'removeProvideData') return { state, changes: [] };
+      const next: ProvideData = { key: cmd.key, value, version: (prev?.version ?? 0) + 1 };
+      return {
+        state: { ...state, provideData: { ...state.provideData, [cmd.key]: next } },
+        changes: [{ kind: 'provideData', key: cmd.key }],
+      };
+    }
+  }
+}

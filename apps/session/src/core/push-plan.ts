@@ -1,0 +1,43 @@
+import { PublishedData, Scope, UserDataValue, buildUserData } from '@sofareg/model';
+import type { SubscriberState } from './session-registry';
+
+/** One push to one client connection, serving every listed subscriber of it. */
+export interface PlannedPush {
+  connectId: string;
+  registerIds: string[];
+  data: UserDataValue;
+}
+
+/**
+ * Decides what to push for a datum at `version`: only subscribers pushed less than `version` are served, and
+ * subscribers of one connection with the same scope share one push. Pure.
+ */
+export function planPushes(
+  subscribers: Iterable<SubscriberState>,
+  publishers: readonly PublishedData[],
+  version: number,
+  localZone: string,
+): PlannedPush[] {
+  const groups = new Map<string, { connectId: string; scope: Scope; registerIds: string[] }>();
+  for (const s of subscribers) {
+    if (s.pushedVersion >= version) continue;
+    const key = `${s.connectId}\u0000${s.scope}`;
+    let g = groups.get(key);
+    if (!g) {
+      g = { connectId: s.connectId, scope: s.scope, registerIds: [] };
+      groups.set(key, g);
+    }
+    g.registerIds.push(s.registerId);
+  }
+  const byScope = new Map<Scope, UserDataValue>();
+  const out: PlannedPush[] = [];
+  for (const g of groups.values()) {
+    let data = byScope.get(g.scope);
+    if (!data) {
+      data = buildUserData(publishers, g.scope, localZone, version);
+      byScope.set(g.scope, data);
+    }
+    out.push({ connectId: g.connectId, registerIds: g.registerIds, data });
+  }
+  return out;
+}

@@ -1,0 +1,459 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import {
+  ClientMessage,
+  DataChangeBatch,
+  Datum,
+  ErrorInfo,
+  NodeInfo,
+  PublishRequest,
+  Publisher,
+  RegisterResult,
+  ServerMessage,
+  SessionServiceService,
+  SlotTable,
+  SubscribeRequest,
+} from '@sofareg/contracts';
+import { ErrorCode, ErrorValue, Scope, toDataInfoId, validatePublish, validateSubscribe } from '@sofareg/model';
+import { CONFIG, GrpcServerHandle, LOGGER, Logger, METRICS, MetaClient, Metrics, Readiness, grpc, startGrpcServer } from '@sofareg/server-kit';
+import { randomUUID } from 'node:crypto';
+import { ClientConnection } from './client-connection';
+import { planPushes } from './core/push-plan';
+import { SessionRegistry, SubscriberState } from './core/session-registry';
+import { DataRouter } from './data-router';
+import { SessionConfig } from './session-config';
+
+const FETCH_BATCH = 500;
+
+/**
+ * A session server: accepts client streams, holds the authoritative copy of its clients' publishers and
+ * forwards them to the slot leaders, keeps subscribers, learns of datum changes from every data server,
+ * fetches each changed datum once and pushes it to the subscribers that have not seen its version.
+ */
+@Injectable()
+export class SessionService implements OnApplicationBootstrap, OnApplicationShutdown, Readiness {
+  readonly registry = new SessionRegistry();
+  readonly processId = randomUUID();
+  readonly connections = new Map<string, ClientConnection>();
+  private grpcServer: GrpcServerHandle | undefined;
+  private meta!: MetaClient;
+  private router!: DataRouter;
+  private readonly datums = new Map<string, Datum>();
+  private readonly watches = new Map<string, grpc.ClientReadableStream<DataChangeBatch>>();
+  private readonly fetchWanted = new Set<string>();
+  private readonly fetching = new Set<string>();
+  private fetchScheduled = false;
+  private fetchRetry: NodeJS.Timeout | undefined;
+  private pushSeq = 0;
+  private readonly pendingPushes = new Map<number, { connectId: string; registerIds: string[]; version: number }>();
+  private stopping = false;
+  private readonly m;
+
+  constructor(
+    @Inject(CONFIG) private readonly config: SessionConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(METRICS) metrics: Metrics,
+  ) {
+    this.m = {
+      registrations: metrics.counter('session_registrations_total', 'registration requests', ['kind', 'result']),
+      pushes: metrics.counter('session_pushes_total', 'pushes sent to clients'),
+      overflow: metrics.counter('session_connection_overflow_total', 'clients disconnected because they read too slowly'),
+      refusedConnections: metrics.counter('session_refused_connections_total', 'connections refused over --max-connections'),
+      writeLatency: metrics.histogram('session_write_seconds', 'publish received to acknowledged by data'),
+    };
+    const registry = this.registry;
+    const connections = this.connections;
+    metrics.gauge('session_publishers', 'publishers held', [], function () {
+      this.set(registry.publisherCount);
+    });
+    metrics.gauge('session_subscribers', 'subscribers held', [], function () {
+      this.set(registry.subscriberCount);
+    });
+    metrics.gauge('session_connections', 'client connections', [], function () {
+      this.set(connections.size);
+    });
+  }
+
+  get selfAddress(): string {
+    return `${this.config.advertiseHost}:${this.config.port}`;
+  }
+
+  get slotTable(): SlotTable | undefined {
+    return this.meta?.slotTable;
+  }
+
+  get zone(): string {
+    return this.config.zone;
+  }
+
+  get sessionNodes(): readonly NodeInfo[] {
+    return this.meta?.sessionNodes ?? [];
+  }
+
+  isReady(): boolean {
+    return !this.stopping && this.meta?.slotTable !== undefined && this.grpcServer !== undefined;
+  }
+
+  detail(): Record<string, unknown> {
+    return { epoch: this.meta?.slotTable?.epoch ?? 0, connections: this.connections.size };
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const node: NodeInfo = {
+      address: this.selfAddress,
+      role: 'session',
+      zone: this.config.zone,
+      dataCenter: this.config.dataCenter,
+      processId: this.processId,
+      startedAt: Date.now(),
+      httpAddress: `${this.config.advertiseHost}:${this.config.httpPort}`,
+      syncAddress: `${this.config.advertiseHost}:${this.config.syncPort}`,
+    };
+    this.meta = new MetaClient({ metaAddresses: this.config.meta, node, logger: this.logger });
+    this.router = new DataRouter({
+      sessionAddress: this.selfAddress,
+      sessionProcessId: this.processId,
+      dataCenter: this.config.dataCenter,
+      maxBatch: 1_000,
+      retryForMs: this.config.writeRetryMs,
+      maxPending: this.config.maxPendingWrites,
+      logger: this.logger,
+      slotTable: () => this.meta.slotTable,
+    });
+    this.meta.on('slotTable', (t) => this.onSlotTable(t));
+    this.meta.start();
+    this.grpcServer = await startGrpcServer(this.config.host, this.config.port, [
+      { definition: SessionServiceService, implementation: { connect: (call: grpc.ServerDuplexStream<ClientMessage, ServerMessage>) => this.accept(call) } },
+    ]);
+    this.logger.info({ grpc: this.selfAddress, http: `${this.config.advertiseHost}:${this.config.httpPort}`, processId: this.processId }, 'session listening');
+  }
+
+  async onApplicationShutdown(signal?: string): Promise<void> {
+    this.logger.info({ signal, connections: this.connections.size }, 'session shutting down');
+    this.stopping = true;
+    clearTimeout(this.fetchRetry);
+    for (const c of this.connections.values()) c.close();
+    await this.grpcServer?.shutdown();
+    for (const w of this.watches.values()) w.cancel();
+    await this.meta?.stop();
+    this.router?.close();
+  }
+
+  // ---- slot table and change notifications ----
+
+  private onSlotTable(table: SlotTable): void {
+    const servers = new Set(table.slots.map((s) => s.leader).filter(Boolean));
+    for (const [address, call] of this.watches) {
+      if (!servers.has(address)) {
+        this.watches.delete(address);
+        call.cancel();
+      }
+    }
+    for (const address of servers) if (!this.watches.has(address)) this.watch(address);
+    // Leaders may have moved: what we cached may now be served by someone else; re-read what subscribers need.
+    this.refetchAll();
+  }
+
+  private watch(address: string): void {
+    const client = this.router.pool.get(address);
+    const call = client.watchChanges({ sessionAddress: this.selfAddress, sessionProcessId: this.processId });
+    this.watches.set(address, call);
+    let opened = false;
+    call.on('data', (batch: DataChangeBatch) => {
+      if (!opened) opened = true;
+      for (const c of batch.changes) this.onChange(c.dataInfoId, c.version);
+    });
+    call.on('metadata', () => {
+      // The stream is up: anything changed while it was down is caught by re-reading.
+      this.refetchAll();
+    });
+    const again = (why: string) => {
+      if (this.watches.get(address) !== call || this.stopping) return;
+      this.watches.delete(address);
+      this.logger.warn({ data: address, why }, 'change stream from data ended; reopening');
+      setTimeout(() => {
+        const t = this.meta.slotTable;
+        if (!this.stopping && !this.watches.has(address) && t?.slots.some((s) => s.leader === address)) this.watch(address);
+      }, 300);
+    };
+    call.on('error', (err) => again(err.message));
+    call.on('end', () => again('end'));
+  }
+
+  private onChange(dataInfoId: string, version: number): void {
+    if (!this.registry.subscribersOf(dataInfoId)) {
+      this.datums.delete(dataInfoId);
+      return;
+    }
+    const cached = this.datums.get(dataInfoId);
+    if (cached && cached.version >= version) return;
+    this.wantFetch(dataInfoId);
+  }
+
+  private refetchAll(): void {
+    for (const id of this.registry.subscribedDataInfoIds()) this.wantFetch(id);
+  }
+
+  private wantFetch(dataInfoId: string): void {
+    this.fetchWanted.add(dataInfoId);
+    if (!this.fetchScheduled) {
+      this.fetchScheduled = true;
+      setImmediate(() => this.runFetches());
+    }
+  }
+
+  private runFetches(): void {
+    this.fetchScheduled = false;
+    const ids: string[] = [];
+    for (const id of this.fetchWanted) {
+      if (this.fetching.has(id)) continue; // asked again when the running fetch ends
+      this.fetchWanted.delete(id);
+      ids.push(id);
+    }
+    for (let i = 0; i < ids.length; i += FETCH_BATCH) void this.fetchBatch(ids.slice(i, i + FETCH_BATCH));
+  }
+
+  private async fetchBatch(ids: string[]): Promise<void> {
+    for (const id of ids) this.fetching.add(id);
+    let result: { data: Datum[]; failed: string[] };
+    try {
+      result = await this.router.fetch(ids);
+    } finally {
+      for (const id of ids) this.fetching.delete(id);
+    }
+    for (const d of result.data) this.onDatum(d);
+    if (result.failed.length > 0 && !this.stopping) {
+      // Slots moving or a data server restarting: try again shortly.
+      clearTimeout(this.fetchRetry);
+      for (const id of result.failed) this.fetchWanted.add(id);
+      this.fetchRetry = setTimeout(() => this.runFetches(), 200);
+    }
+    if (this.fetchWanted.size > 0 && !this.fetchScheduled) {
+      this.fetchScheduled = true;
+      setImmediate(() => this.runFetches());
+    }
+  }
+
+  private onDatum(d: Datum): void {
+    const subscribers = this.registry.subscribersOf(d.dataInfoId);
+    if (!subscribers) {
+      this.datums.delete(d.dataInfoId);
+      return;
+    }
+    const cached = this.datums.get(d.dataInfoId);
+    if (cached && cached.version > d.version) return;
+    this.datums.set(d.dataInfoId, d);
+    this.push(d, subscribers.values());
+  }
+
+  // ---- pushes ----
+
+  private push(d: Datum, subscribers: Iterable<SubscriberState>): void {
+    const plans = planPushes(subscribers, d.publishers, d.version, this.config.zone);
+    for (const plan of plans) {
+      const conn = this.connections.get(plan.connectId);
+      if (!conn) continue;
+      const pushId = ++this.pushSeq;
+      const zoneData: Record<string, { dataList: string[] }> = {};
+      for (const [zone, list] of Object.entries(plan.data.zoneData)) zoneData[zone] = { dataList: list };
+      const sent = conn.send({
+        body: { $case: 'push', value: { pushId, dataInfoId: d.dataInfoId, registerIds: plan.registerIds, data: { zoneData, localZone: plan.data.localZone, version: d.version } } },
+      });
+      if (!sent) continue;
+      this.m.pushes.inc();
+      this.pendingPushes.set(pushId, { connectId: plan.connectId, registerIds: plan.registerIds, version: d.version });
+      for (const id of plan.registerIds) {
+        const s = this.registry.getSubscriber(id);
+        if (s && s.pushedVersion < d.version) s.pushedVersion = d.version;
+      }
+    }
+  }
+
+  private onPushAck(pushId: number): void {
+    const p = this.pendingPushes.get(pushId);
+    if (!p) return;
+    this.pendingPushes.delete(pushId);
+    for (const id of p.registerIds) {
+      const s = this.registry.getSubscriber(id);
+      if (s && s.ackedVersion < p.version) s.ackedVersion = p.version;
+    }
+  }
+
+  // ---- client connections ----
+
+  private accept(call: grpc.ServerDuplexStream<ClientMessage, ServerMessage>): void {
+    if (this.stopping || this.connections.size >= this.config.maxConnections) {
+      this.m.refusedConnections.inc();
+      call.emit('error', { code: grpc.status.UNAVAILABLE, details: this.stopping ? 'session is shutting down' : 'session is at its connection limit; try another' });
+      return;
+    }
+    const peer = call.getPeer();
+    const clientIp = peerIp(peer);
+    const conn = new ClientConnection(randomUUID(), peer, clientIp, call, this.config.maxConnectionBufferBytes, (c) => {
+      this.m.overflow.inc();
+      this.logger.warn({ connectId: c.connectId, peer: c.peer }, 'client reads too slowly; disconnecting it');
+    });
+    this.connections.set(conn.connectId, conn);
+    call.on('data', (msg: ClientMessage) => this.onMessage(conn, msg));
+    const closed = () => this.onClosed(conn);
+    call.on('end', () => {
+      call.end();
+      closed();
+    });
+    call.on('cancelled', closed);
+    call.on('error', closed);
+    call.on('close', closed);
+  }
+
+  private onClosed(conn: ClientConnection): void {
+    if (!this.connections.delete(conn.connectId)) return;
+    conn.closed = true;
+    const { publishers, subscribers } = this.registry.removeConnection(conn.connectId);
+    for (const [pushId, p] of this.pendingPushes) if (p.connectId === conn.connectId) this.pendingPushes.delete(pushId);
+    this.logger.info({ connectId: conn.connectId, peer: conn.peer, app: conn.hello?.appName, publishers: publishers.length, subscribers: subscribers.length }, 'client connection closed');
+    if (publishers.length > 0 && !this.stopping) void this.clientOff([conn.connectId]);
+  }
+
+  /** Removes the publishers of closed connections at every slot leader, retrying until each has answered. */
+  private async clientOff(connectIds: string[], attempt = 0): Promise<void> {
+    const leaders = this.router.leaders();
+    const failed: string[] = [];
+    await Promise.all(
+      leaders.map(async (leader) => {
+        const client = this.router.pool.get(leader);
+        try {
+          await new Promise<void>((resolve, reject) =>
+            client.clientOff({ sessionAddress: this.selfAddress, slotTableEpoch: this.meta.slotTable?.epoch ?? 0, connectIds }, (err) => (err ? reject(err) : resolve())),
+          );
+        } catch {
+          failed.push(leader);
+        }
+      }),
+    );
+    if ((failed.length > 0 || leaders.length === 0) && attempt < 20 && !this.stopping) {
+      setTimeout(() => void this.clientOff(connectIds, attempt + 1), Math.min(2_000, 100 * 2 ** attempt));
+    }
+  }
+
+  private onMessage(conn: ClientConnection, msg: ClientMessage): void {
+    const body = msg.body;
+    if (!body) return;
+    if (body.$case !== 'hello' && !conn.hello) {
+      conn.send({ body: { $case: 'result', value: result(0, '', false, 0, { code: ErrorCode.InvalidArgument, message: 'the first message on a connection must be hello', field: 'hello' }) } });
+      return;
+    }
+    switch (body.$case) {
+      case 'hello':
+        conn.hello = body.value;
+        conn.send({ body: { $case: 'hello', value: { connectId: conn.connectId, sessionAddress: this.selfAddress, zone: this.config.zone, serverTime: Date.now() } } });
+        this.logger.debug({ connectId: conn.connectId, app: body.value.appName, peer: conn.peer }, 'client connected');
+        return;
+      case 'heartbeat':
+        conn.send({ body: { $case: 'heartbeat', value: { sentAt: body.value.sentAt, serverTime: Date.now() } } });
+        return;
+      case 'publish':
+        void this.onPublish(conn, body.value);
+        return;
+      case 'unpublish':
+        void this.onUnpublish(conn, body.value.requestId, body.value.registerId, body.value.version);
+        return;
+      case 'subscribe':
+        this.onSubscribe(conn, body.value);
+        return;
+      case 'unsubscribe': {
+        this.registry.removeSubscriber(body.value.registerId, conn.connectId);
+        conn.send({ body: { $case: 'result', value: result(body.value.requestId, body.value.registerId, true, 0) } });
+        return;
+      }
+      case 'pushAck':
+        this.onPushAck(body.value.pushId);
+        return;
+      case 'watchConfig':
+      case 'unwatchConfig':
+        conn.send({ body: { $case: 'result', value: result(body.value.requestId, body.value.registerId, false, 0, { code: ErrorCode.Unavailable, message: 'configurators are not served by this session yet', field: '' }) } });
+        return;
+    }
+  }
+
+  private async onPublish(conn: ClientConnection, req: PublishRequest): Promise<void> {
+    const started = process.hrtime.bigint();
+    const invalid = validatePublish(req) ?? (req.registerId ? undefined : { code: ErrorCode.InvalidArgument, message: 'registerId is required', field: 'registerId' });
+    if (invalid) {
+      this.m.registrations.inc({ kind: 'publish', result: 'invalid' });
+      conn.send({ body: { $case: 'result', value: result(req.requestId, req.registerId, false, req.version, invalid) } });
+      return;
+    }
+    const hello = conn.hello!;
+    const p: Publisher = {
+      dataInfoId: toDataInfoId(req.dataId, req.instanceId, req.group),
+      registerId: req.registerId,
+      dataList: req.dataList,
+      zone: this.config.zone,
+      appName: req.appName || hello.appName,
+      clientId: hello.clientId,
+      processId: hello.processId,
+      connectId: conn.connectId,
+      sessionProcessId: this.processId,
+      sessionAddress: this.selfAddress,
+      version: req.version,
+      registerTimestamp: Date.now(),
+      clientIp: conn.clientIp,
+    };
+    const prev = this.registry.getPublisher(p.registerId);
+    if (prev && (prev.version > p.version || prev.dataInfoId !== p.dataInfoId)) {
+      const stale = prev.dataInfoId !== p.dataInfoId ? 'a registerId cannot move to another dataInfoId' : `version ${p.version} is older than ${prev.version}`;
+      conn.send({ body: { $case: 'result', value: result(req.requestId, req.registerId, false, req.version, { code: ErrorCode.InvalidArgument, message: stale, field: 'version' }) } });
+      return;
+    }
+    this.registry.putPublisher(p);
+    const r = await this.router.write({ op: { $case: 'publish', value: p } }, p.dataInfoId);
+    this.m.registrations.inc({ kind: 'publish', result: r.ok ? 'ok' : (r.error?.code ?? 'error') });
+    this.m.writeLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    if (!r.ok) this.logger.warn({ registerId: p.registerId, dataInfoId: p.dataInfoId, error: r.error }, 'publish not acknowledged by data');
+    conn.send({ body: { $case: 'result', value: result(req.requestId, req.registerId, r.ok, req.version, r.error) } });
+  }
+
+  private async onUnpublish(conn: ClientConnection, requestId: number, registerId: string, version: number): Promise<void> {
+    const p = this.registry.removePublisher(registerId, conn.connectId);
+    if (!p) {
+      conn.send({ body: { $case: 'result', value: result(requestId, registerId, true, version) } });
+      return;
+    }
+    const r = await this.router.write(
+      { op: { $case: 'unpublish', value: { dataInfoId: p.dataInfoId, registerId, version: Math.max(version, p.version), registerTimestamp: Date.now(), sessionAddress: this.selfAddress } } },
+      p.dataInfoId,
+    );
+    this.m.registrations.inc({ kind: 'unpublish', result: r.ok ? 'ok' : (r.error?.code ?? 'error') });
+    conn.send({ body: { $case: 'result', value: result(requestId, registerId, r.ok, version, r.error) } });
+  }
+
+  private onSubscribe(conn: ClientConnection, req: SubscribeRequest): void {
+    const invalid = validateSubscribe(req) ?? (req.registerId ? undefined : { code: ErrorCode.InvalidArgument, message: 'registerId is required', field: 'registerId' });
+    if (invalid) {
+      this.m.registrations.inc({ kind: 'subscribe', result: 'invalid' });
+      conn.send({ body: { $case: 'result', value: result(req.requestId, req.registerId, false, 0, invalid) } });
+      return;
+    }
+    const dataInfoId = toDataInfoId(req.dataId, req.instanceId, req.group);
+    const s = this.registry.putSubscriber({ registerId: req.registerId, dataInfoId, connectId: conn.connectId, scope: req.scope as Scope, clientIp: conn.clientIp });
+    this.m.registrations.inc({ kind: 'subscribe', result: 'ok' });
+    conn.send({ body: { $case: 'result', value: result(req.requestId, req.registerId, true, 0) } });
+    const cached = this.datums.get(dataInfoId);
+    if (cached) this.push(cached, [s]);
+    else this.wantFetch(dataInfoId);
+  }
+}
+
+function result(requestId: number, registerId: string, ok: boolean, version: number, error?: ErrorValue | ErrorInfo): RegisterResult {
+  return {
+    requestId,
+    registerId,
+    ok,
+    version,
+    error: error ? { code: error.code, message: error.message, field: error.field ?? '', leader: error.leader ?? '' } : undefined,
+  };
+}
+
+function peerIp(peer: string): string {
+  const m = peer.match(/^(?:ipv[46]:)?\[?([^\]]+?)\]?:\d+$/);
+  return m ? m[1] : peer;
+}
