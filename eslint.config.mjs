@@ -28,7 +28,7 @@ export default [
             { sourceTag: 'type:core', onlyDependOnLibsWithTags: ['type:core', 'type:util'], bannedExternalImports: ioModules },
             { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:util'] },
             { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'] },
-            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:core', 'type:adapter', 'type:contracts', 'type:util'] },
+            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:core', 'type:adapter', 'type:contracts', 'type:util', 'type:testing'] },
             { sourceTag: 'scope:meta', onlyDependOnLibsWithTags: ['scope:meta', 'scope:shared'] },
             { sourceTag: 'scope:data', onlyDependOnLibsWithTags: ['scope:data', 'scope:shared'] },
             { sourceTag: 'scope:session', onlyDependOnLibsWithTags: ['scope:session', 'scope:shared'] },

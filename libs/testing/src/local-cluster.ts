@@ -115,7 +115,7 @@ export class LocalCluster {
     return s;
   }
 
-  /** Ends every process (SIGTERM, then SIGKILL) and removes the temporary folder unless `keepOnFailure`. */
+  /** Ends every process (SIGTERM, then SIGKILL) and removes the temporary folder it made, unless `keepLogs`. */
   async stop(keepLogs = false): Promise<void> {
     const all = [...this.sessions, ...this.data, ...(this.meta ? [this.meta] : [])];
     await Promise.all(all.map((n) => n.process.stop('SIGTERM', 3_000)));

@@ -1,0 +1,28 @@
+import { planPushes } from './push-plan';
+import type { SubscriberState } from './session-registry';
+
+const sub = (registerId: string, connectId: string, scope: 'zone' | 'dataCenter', pushedVersion = -1): SubscriberState => ({
+  registerId, dataInfoId: 'd', connectId, scope, clientIp: '', pushedVersion, ackedVersion: -1,
+});
+const pubs = [
+  { zone: 'a', dataList: ['1'], registerTimestamp: 1, registerId: 'x' },
+  { zone: 'b', dataList: ['2'], registerTimestamp: 2, registerId: 'y' },
+];
+
+describe('planPushes', () => {
+  it('serves all subscribers of one connection and scope with one push', () => {
+    const plans = planPushes([sub('s1', 'c1', 'zone'), sub('s2', 'c1', 'zone'), sub('s3', 'c1', 'dataCenter'), sub('s4', 'c2', 'zone')], pubs, 10, 'a');
+    expect(plans.map((p) => [p.connectId, p.registerIds])).toEqual([
+      ['c1', ['s1', 's2']],
+      ['c1', ['s3']],
+      ['c2', ['s4']],
+    ]);
+    expect(plans[0].data.zoneData).toEqual({ a: ['1'] });
+    expect(plans[1].data.zoneData).toEqual({ a: ['1'], b: ['2'] });
+  });
+
+  it('skips subscribers already pushed this version or a newer one', () => {
+    expect(planPushes([sub('s1', 'c1', 'zone', 10), sub('s2', 'c1', 'zone', 11)], pubs, 10, 'a')).toEqual([]);
+    expect(planPushes([sub('s1', 'c1', 'zone', 9)], pubs, 10, 'a')).toHaveLength(1);
+  });
+});
