@@ -1,0 +1,14 @@
+// Durable storage of a Raft node: write-ahead log, hard state and snapshots, with in-memory twins.
+export * from './storage-errors';
+export * from './log-store';
+export { FileLogStore, DEFAULT_MAX_BATCH_BYTES, DEFAULT_SEGMENT_BYTES } from './file-log-store';
+export type { FileLogStoreOptions, LogRecoveryReport } from './file-log-store';
+export { MemoryLogStore } from './memory-log-store';
+export { FileStableStore, MemoryStableStore, checkHardState, HARD_STATE_FILE, MAX_NODE_ID_BYTES } from './stable-store';
+export type { StableStore } from './stable-store';
+export { FileSnapshotStore, MemorySnapshotStore, checkSnapshot, DEFAULT_SNAPSHOT_RETAIN } from './snapshot-store';
+export type { SnapshotStore, SnapshotStoreOptions } from './snapshot-store';
+export { DirLock, LOCK_FILE } from './dir-lock';
+export type { LockHolder } from './dir-lock';
+export { openRaftStorage, createMemoryRaftStorage } from './raft-storage';
+export type { RaftStorage, RaftStorageOptions, FileRaftStorage } from './raft-storage';
