@@ -477,12 +477,14 @@ export class Raft {
       }),
     );
     pr.sentEntries(ents.length > 0 ? ents[ents.length - 1].index : prevIndex, ents.length > 0);
+    pr.sentCommit = Math.max(pr.sentCommit, Math.min(this.log.committed, prevIndex + ents.length));
     return true;
   }
 
   private sendHeartbeat(to: NodeId, ctx?: Uint8Array): void {
     const pr = this.progress.get(to);
     const commit = Math.min(pr ? pr.match : 0, this.log.committed);
+    if (pr) pr.sentCommit = Math.max(pr.sentCommit, commit);
     const m = makeMessage({ type: MessageType.Heartbeat, from: this.id, to, commit });
     if (ctx) m.context = ctx;
     this.send(m);
@@ -492,17 +494,6 @@ export class Raft {
     for (const [id, pr] of this.progress) if (id !== this.id) f(id, pr);
   }
 
-  /** Sends pending appends to every follower (one message each, carrying everything new). */
-  bcastAppend(): void {
-    this.needBroadcast = false;
-    this.forEachPeer((id) => {
-      while (this.maybeSendAppend(id, false)) {
-        /* keep filling the window */
-      }
-      // Followers that need nothing still learn the commit index through heartbeats.
-    });
-  }
-
   /** Flushes the appends made since the last flush (proposals are batched until the caller asks for Ready). */
   flush(): void {
     if (this.role === Role.Leader && this.needBroadcast) {
@@ -510,10 +501,8 @@ export class Raft {
       this.forEachPeer((id, pr) => {
         let sent = false;
         while (this.maybeSendAppend(id, false)) sent = true;
-        // Tell an idle, caught-up follower the new commit index.
-        if (!sent && pr.match === this.log.lastIndex() && pr.state === ProgressState.Replicate) {
-          this.maybeSendAppend(id, true);
-        }
+        // Tell a follower that got no entries the new commit index, once.
+        if (!sent && pr.sentCommit < this.log.committed) this.maybeSendAppend(id, true);
       });
     }
   }
@@ -795,7 +784,6 @@ export class Raft {
       }
       return;
     }
-    const wasPaused = pr.isPaused();
     // A probe answered at the match we already knew also proves the follower in sync there.
     if (!pr.maybeUpdate(m.index) && !(pr.state === ProgressState.Probe && pr.match === m.index)) return;
     if (pr.state === ProgressState.Probe) {
@@ -806,11 +794,7 @@ export class Raft {
     } else if (pr.state === ProgressState.Replicate) {
       pr.inflights.freeLE(m.index);
     }
-    if (this.maybeCommit()) {
-      this.needBroadcast = true;
-    } else if (wasPaused) {
-      this.maybeSendAppend(m.from, true);
-    }
+    if (this.maybeCommit()) this.needBroadcast = true;
     while (this.maybeSendAppend(m.from, false)) {
       /* fill the window */
     }
