@@ -1,8 +1,6 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import {
   ClientMessage,
-  DataChangeBatch,
-  Datum,
   ErrorInfo,
   NodeInfo,
   PublishRequest,
@@ -17,12 +15,10 @@ import { ErrorCode, ErrorValue, Scope, toDataInfoId, validatePublish, validateSu
 import { CONFIG, GrpcServerHandle, LOGGER, Logger, METRICS, MetaClient, Metrics, Readiness, grpc, startGrpcServer } from '@sofareg/server-kit';
 import { randomUUID } from 'node:crypto';
 import { ClientConnection } from './client-connection';
-import { planPushes } from './core/push-plan';
-import { SessionRegistry, SubscriberState } from './core/session-registry';
+import { SessionRegistry } from './core/session-registry';
 import { DataRouter } from './data-router';
+import { PushPipeline } from './push-pipeline';
 import { SessionConfig } from './session-config';
-
-const FETCH_BATCH = 500;
 
 /**
  * A session server: accepts client streams, holds the authoritative copy of its clients' publishers and
@@ -37,25 +33,17 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
   private grpcServer: GrpcServerHandle | undefined;
   private meta!: MetaClient;
   private router!: DataRouter;
-  private readonly datums = new Map<string, Datum>();
-  private readonly watches = new Map<string, grpc.ClientReadableStream<DataChangeBatch>>();
-  private readonly fetchWanted = new Set<string>();
-  private readonly fetching = new Set<string>();
-  private fetchScheduled = false;
-  private fetchRetry: NodeJS.Timeout | undefined;
-  private pushSeq = 0;
-  private readonly pendingPushes = new Map<number, { connectId: string; registerIds: string[]; version: number }>();
+  private pipeline!: PushPipeline;
   private stopping = false;
   private readonly m;
 
   constructor(
     @Inject(CONFIG) private readonly config: SessionConfig,
     @Inject(LOGGER) private readonly logger: Logger,
-    @Inject(METRICS) metrics: Metrics,
+    @Inject(METRICS) private readonly metrics: Metrics,
   ) {
     this.m = {
       registrations: metrics.counter('session_registrations_total', 'registration requests', ['kind', 'result']),
-      pushes: metrics.counter('session_pushes_total', 'pushes sent to clients'),
       overflow: metrics.counter('session_connection_overflow_total', 'clients disconnected because they read too slowly'),
       refusedConnections: metrics.counter('session_refused_connections_total', 'connections refused over --max-connections'),
       writeLatency: metrics.histogram('session_write_seconds', 'publish received to acknowledged by data'),
@@ -119,7 +107,18 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
       logger: this.logger,
       slotTable: () => this.meta.slotTable,
     });
-    this.meta.on('slotTable', (t) => this.onSlotTable(t));
+    this.pipeline = new PushPipeline({
+      registry: this.registry,
+      connections: this.connections,
+      router: this.router,
+      sessionAddress: this.selfAddress,
+      sessionProcessId: this.processId,
+      zone: this.config.zone,
+      logger: this.logger,
+      metrics: this.metrics,
+      slotTable: () => this.meta.slotTable,
+    });
+    this.meta.on('slotTable', (t) => this.pipeline.onSlotTable(t));
     this.meta.start();
     this.grpcServer = await startGrpcServer(this.config.host, this.config.port, [
       { definition: SessionServiceService, implementation: { connect: (call: grpc.ServerDuplexStream<ClientMessage, ServerMessage>) => this.accept(call) } },
@@ -130,152 +129,11 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
   async onApplicationShutdown(signal?: string): Promise<void> {
     this.logger.info({ signal, connections: this.connections.size }, 'session shutting down');
     this.stopping = true;
-    clearTimeout(this.fetchRetry);
     for (const c of this.connections.values()) c.close();
     await this.grpcServer?.shutdown();
-    for (const w of this.watches.values()) w.cancel();
+    this.pipeline?.stop();
     await this.meta?.stop();
     this.router?.close();
-  }
-
-  // ---- slot table and change notifications ----
-
-  private onSlotTable(table: SlotTable): void {
-    const servers = new Set(table.slots.map((s) => s.leader).filter(Boolean));
-    for (const [address, call] of this.watches) {
-      if (!servers.has(address)) {
-        this.watches.delete(address);
-        call.cancel();
-      }
-    }
-    for (const address of servers) if (!this.watches.has(address)) this.watch(address);
-    // Leaders may have moved: what we cached may now be served by someone else; re-read what subscribers need.
-    this.refetchAll();
-  }
-
-  private watch(address: string): void {
-    const client = this.router.pool.get(address);
-    const call = client.watchChanges({ sessionAddress: this.selfAddress, sessionProcessId: this.processId });
-    this.watches.set(address, call);
-    let opened = false;
-    call.on('data', (batch: DataChangeBatch) => {
-      if (!opened) opened = true;
-      for (const c of batch.changes) this.onChange(c.dataInfoId, c.version);
-    });
-    call.on('metadata', () => {
-      // The stream is up: anything changed while it was down is caught by re-reading.
-      this.refetchAll();
-    });
-    const again = (why: string) => {
-      if (this.watches.get(address) !== call || this.stopping) return;
-      this.watches.delete(address);
-      this.logger.warn({ data: address, why }, 'change stream from data ended; reopening');
-      setTimeout(() => {
-        const t = this.meta.slotTable;
-        if (!this.stopping && !this.watches.has(address) && t?.slots.some((s) => s.leader === address)) this.watch(address);
-      }, 300);
-    };
-    call.on('error', (err) => again(err.message));
-    call.on('end', () => again('end'));
-  }
-
-  private onChange(dataInfoId: string, version: number): void {
-    if (!this.registry.subscribersOf(dataInfoId)) {
-      this.datums.delete(dataInfoId);
-      return;
-    }
-    const cached = this.datums.get(dataInfoId);
-    if (cached && cached.version >= version) return;
-    this.wantFetch(dataInfoId);
-  }
-
-  private refetchAll(): void {
-    for (const id of this.registry.subscribedDataInfoIds()) this.wantFetch(id);
-  }
-
-  private wantFetch(dataInfoId: string): void {
-    this.fetchWanted.add(dataInfoId);
-    if (!this.fetchScheduled) {
-      this.fetchScheduled = true;
-      setImmediate(() => this.runFetches());
-    }
-  }
-
-  private runFetches(): void {
-    this.fetchScheduled = false;
-    const ids: string[] = [];
-    for (const id of this.fetchWanted) {
-      if (this.fetching.has(id)) continue; // asked again when the running fetch ends
-      this.fetchWanted.delete(id);
-      ids.push(id);
-    }
-    for (let i = 0; i < ids.length; i += FETCH_BATCH) void this.fetchBatch(ids.slice(i, i + FETCH_BATCH));
-  }
-
-  private async fetchBatch(ids: string[]): Promise<void> {
-    for (const id of ids) this.fetching.add(id);
-    let result: { data: Datum[]; failed: string[] };
-    try {
-      result = await this.router.fetch(ids);
-    } finally {
-      for (const id of ids) this.fetching.delete(id);
-    }
-    for (const d of result.data) this.onDatum(d);
-    if (result.failed.length > 0 && !this.stopping) {
-      // Slots moving or a data server restarting: try again shortly.
-      clearTimeout(this.fetchRetry);
-      for (const id of result.failed) this.fetchWanted.add(id);
-      this.fetchRetry = setTimeout(() => this.runFetches(), 200);
-    }
-    if (this.fetchWanted.size > 0 && !this.fetchScheduled) {
-      this.fetchScheduled = true;
-      setImmediate(() => this.runFetches());
-    }
-  }
-
-  private onDatum(d: Datum): void {
-    const subscribers = this.registry.subscribersOf(d.dataInfoId);
-    if (!subscribers) {
-      this.datums.delete(d.dataInfoId);
-      return;
-    }
-    const cached = this.datums.get(d.dataInfoId);
-    if (cached && cached.version > d.version) return;
-    this.datums.set(d.dataInfoId, d);
-    this.push(d, subscribers.values());
-  }
-
-  // ---- pushes ----
-
-  private push(d: Datum, subscribers: Iterable<SubscriberState>): void {
-    const plans = planPushes(subscribers, d.publishers, d.version, this.config.zone);
-    for (const plan of plans) {
-      const conn = this.connections.get(plan.connectId);
-      if (!conn) continue;
-      const pushId = ++this.pushSeq;
-      const zoneData: Record<string, { dataList: string[] }> = {};
-      for (const [zone, list] of Object.entries(plan.data.zoneData)) zoneData[zone] = { dataList: list };
-      const sent = conn.send({
-        body: { $case: 'push', value: { pushId, dataInfoId: d.dataInfoId, registerIds: plan.registerIds, data: { zoneData, localZone: plan.data.localZone, version: d.version } } },
-      });
-      if (!sent) continue;
-      this.m.pushes.inc();
-      this.pendingPushes.set(pushId, { connectId: plan.connectId, registerIds: plan.registerIds, version: d.version });
-      for (const id of plan.registerIds) {
-        const s = this.registry.getSubscriber(id);
-        if (s && s.pushedVersion < d.version) s.pushedVersion = d.version;
-      }
-    }
-  }
-
-  private onPushAck(pushId: number): void {
-    const p = this.pendingPushes.get(pushId);
-    if (!p) return;
-    this.pendingPushes.delete(pushId);
-    for (const id of p.registerIds) {
-      const s = this.registry.getSubscriber(id);
-      if (s && s.ackedVersion < p.version) s.ackedVersion = p.version;
-    }
   }
 
   // ---- client connections ----
@@ -308,7 +166,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     if (!this.connections.delete(conn.connectId)) return;
     conn.closed = true;
     const { publishers, subscribers } = this.registry.removeConnection(conn.connectId);
-    for (const [pushId, p] of this.pendingPushes) if (p.connectId === conn.connectId) this.pendingPushes.delete(pushId);
+    this.pipeline.onConnectionClosed(conn.connectId);
     this.logger.info({ connectId: conn.connectId, peer: conn.peer, app: conn.hello?.appName, publishers: publishers.length, subscribers: subscribers.length }, 'client connection closed');
     if (publishers.length > 0 && !this.stopping) void this.clientOff([conn.connectId]);
   }
@@ -365,7 +223,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
         return;
       }
       case 'pushAck':
-        this.onPushAck(body.value.pushId);
+        this.pipeline.onPushAck(body.value.pushId);
         return;
       case 'watchConfig':
       case 'unwatchConfig':
@@ -437,9 +295,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     const s = this.registry.putSubscriber({ registerId: req.registerId, dataInfoId, connectId: conn.connectId, scope: req.scope as Scope, clientIp: conn.clientIp });
     this.m.registrations.inc({ kind: 'subscribe', result: 'ok' });
     conn.send({ body: { $case: 'result', value: result(req.requestId, req.registerId, true, 0) } });
-    const cached = this.datums.get(dataInfoId);
-    if (cached) this.push(cached, [s]);
-    else this.wantFetch(dataInfoId);
+    this.pipeline.onSubscribe(s);
   }
 }
 
