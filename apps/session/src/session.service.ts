@@ -240,7 +240,8 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
       conn.send({ body: { $case: 'result', value: result(req.requestId, req.registerId, false, req.version, invalid) } });
       return;
     }
-    const hello = conn.hello!;
+    const hello = conn.hello;
+    if (!hello) return; // onMessage answers connections that skipped hello
     const p: Publisher = {
       dataInfoId: toDataInfoId(req.dataId, req.instanceId, req.group),
       registerId: req.registerId,

@@ -1,5 +1,7 @@
 import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
 import type { Response } from 'express';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Metrics } from './metrics';
 import { METRICS, READINESS } from './server-kit.tokens';
 
@@ -12,7 +14,7 @@ export interface Readiness {
 /** The product version, read once from the root package.json. */
 export const VERSION: string = (() => {
   try {
-    return (require('../../../package.json') as { version: string }).version;
+    return (JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../package.json'), 'utf8')) as { version: string }).version;
   } catch {
     return '0.0.0';
   }

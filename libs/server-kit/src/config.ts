@@ -23,13 +23,18 @@ export interface FlagSpec {
   default?: string;
 }
 
+function longName(flag: string): string {
+  const m = flag.match(/--([a-z0-9-]+)/);
+  if (!m) throw new Error(`flag spec "${flag}" has no --long-name`);
+  return m[1];
+}
+
 function envName(flag: string): string {
-  const long = flag.match(/--([a-z0-9-]+)/)![1];
-  return 'SOFAREG_' + long.replace(/-/g, '_').toUpperCase();
+  return 'SOFAREG_' + longName(flag).replace(/-/g, '_').toUpperCase();
 }
 
 function camel(flag: string): string {
-  return flag.match(/--([a-z0-9-]+)/)![1].replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+  return longName(flag).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
 /**

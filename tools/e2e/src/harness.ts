@@ -1,4 +1,5 @@
-import { RegistryClient, UserData } from '@sofareg/client';
+import { RegistryClient } from '@sofareg/client';
+import { UserDataValue as UserData } from '@sofareg/model';
 import { waitFor } from '@sofareg/testing';
 
 /** A subscriber's received pushes, for assertions. */
@@ -7,16 +8,26 @@ export interface Recorded {
   last(): UserData | undefined;
   /** All addresses of the last push, over every zone, sorted. */
   addresses(): string[];
+  /** Resolves on the first push (from now) whose addresses are exactly `want`, timed from the callback. */
+  next(want: string[]): Promise<void>;
 }
 
 /** Subscribes and records every push. */
 export function record(client: RegistryClient, dataId: string, scope: 'zone' | 'dataCenter' | 'global' = 'dataCenter') {
+  const waiters: { want: string; resolve: () => void }[] = [];
   const rec: Recorded = {
     pushes: [],
     last: () => rec.pushes[rec.pushes.length - 1],
     addresses: () => flatten(rec.last()),
+    next: (want) => new Promise<void>((resolve) => waiters.push({ want: [...want].sort().join(), resolve })),
   };
-  const sub = client.subscribe({ dataId, scope }, (_id, data) => rec.pushes.push(data));
+  const sub = client.subscribe({ dataId, scope }, (_id, data) => {
+    rec.pushes.push(data);
+    const have = flatten(data).join();
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      if (waiters[i].want === have) waiters.splice(i, 1)[0].resolve();
+    }
+  });
   return { sub, rec };
 }
 
