@@ -6,3 +6,4 @@ export * from './gen/common';
 export * from './gen/session';
 export * from './gen/data';
 export * from './gen/meta';
+export * from './gen/raft';
