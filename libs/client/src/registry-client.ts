@@ -165,7 +165,7 @@ export class RegistryClient {
   private readonly closedPromise: Promise<RegistryError | undefined>;
 
   /**
-   * Validates the options and starts connecting at once.
+   * Validates the options and starts connecting (on the next microtask).
    * @throws RegistryError `InvalidArgument` for invalid options (naming the field).
    */
   constructor(options: RegistryClientOptions) {
@@ -226,7 +226,9 @@ export class RegistryClient {
       republish: (handle, dataList) => this.republish(handle, dataList),
       unregister: (handle) => this.unregister(handle),
     };
-    this.dispatch({ type: 'start' });
+    // Start on the next microtask, so that a `status()` iterator taken right after construction sees
+    // the first `connecting` event.
+    queueMicrotask(() => this.dispatch({ type: 'start' }));
   }
 
   // ---- registrations -------------------------------------------------------------------------------------
