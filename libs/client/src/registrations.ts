@@ -50,8 +50,8 @@ export interface Publisher extends Registration {
   republish(...dataList: string[]): void;
 }
 
-/** Called with each newer datum of a subscribed dataId. Errors it throws are logged, never propagated. */
-export type SubscriberCallback = (dataId: string, data: UserDataValue) => void | Promise<void>;
+/** Called with each newer datum of a subscribed dataId. What it throws (or a promise it returns rejects with) is logged, never propagated. */
+export type SubscriberCallback = (dataId: string, data: UserDataValue) => unknown;
 
 /** A subscriber of one dataInfoId. */
 export interface Subscriber extends Registration {
@@ -64,7 +64,7 @@ export interface Subscriber extends Registration {
 }
 
 /** Called with each newer value of a watched key; `value` is undefined when the key does not exist. */
-export type ConfiguratorCallback = (key: string, value: string | undefined, version: number) => void | Promise<void>;
+export type ConfiguratorCallback = (key: string, value: string | undefined, version: number) => unknown;
 
 /** A configurator: a watch of one provide-data key. */
 export interface Configurator extends Registration {

@@ -825,14 +825,14 @@ export class RegistryClient {
   }
 
   /** Runs an application callback; what it throws (or rejects with) is logged and counted, never propagated. */
-  private invoke(kind: string, registerId: string, fn: () => void | Promise<void>): void {
+  private invoke(kind: string, registerId: string, fn: () => unknown): void {
     const fail = (e: unknown) => {
       this.counters.callbackErrors++;
       this.logger.error(`${kind} callback threw`, { registerId, error: e instanceof Error ? e : String(e) });
     };
     try {
       const r = fn();
-      if (r && typeof (r as Promise<void>).then === 'function') (r as Promise<void>).then(undefined, fail);
+      if (r && typeof (r as PromiseLike<unknown>).then === 'function') (r as PromiseLike<unknown>).then(undefined, fail);
     } catch (e) {
       fail(e);
     }
