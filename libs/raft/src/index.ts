@@ -1,2 +1,3 @@
 // Public entry of @sofareg/raft: the pure Raft core (RawNode, Storage, types).
 export * from './core';
+export * from './storage';

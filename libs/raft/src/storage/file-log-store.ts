@@ -1,7 +1,7 @@
-import { type FileHandle, mkdir, open, readdir } from 'node:fs/promises';
+import { type FileHandle, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Entry, entrySize } from '../core/types';
-import { fsyncDir, unlinkIfExists } from './fs-util';
+import { fsyncDir, mkdirDurable, unlinkIfExists } from './fs-util';
 import { LogIndex } from './log-index';
 import {
   type LogStore,
@@ -515,11 +515,7 @@ export class FileLogStore implements LogStore, LogView {
   // ---- recovery ----
 
   private async recover(): Promise<void> {
-    try {
-      await mkdir(this.dir, { recursive: true });
-    } catch (e) {
-      throw ioError('create directory', this.dir, e);
-    }
+    await mkdirDurable(this.dir);
     let names: string[];
     try {
       names = await readdir(this.dir);

@@ -1,4 +1,5 @@
-import { open, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { ioError } from './storage-errors';
 
 /** Suffix of files being written before their atomic rename; such files are garbage after a crash. */
@@ -76,5 +77,23 @@ export async function unlinkIfExists(file: string): Promise<boolean> {
   } catch (e) {
     if (hasErrno(e, 'ENOENT')) return false;
     throw ioError('delete', file, e);
+  }
+}
+
+/**
+ * Creates `dir` and any missing parents, then fsyncs the parent of each directory created so that the new
+ * entries survive a crash. Errors are `RaftStorageIo`.
+ */
+export async function mkdirDurable(dir: string): Promise<void> {
+  let created: string | undefined;
+  try {
+    created = await mkdir(dir, { recursive: true });
+  } catch (e) {
+    throw ioError('create directory', dir, e);
+  }
+  if (created === undefined) return;
+  for (let p = dir; ; p = dirname(p)) {
+    await fsyncDir(dirname(p));
+    if (p === created || dirname(p) === p) break;
   }
 }

@@ -1,6 +1,8 @@
 // Durable storage of a Raft node: write-ahead log, hard state and snapshots, with in-memory twins.
-export * from './storage-errors';
-export * from './log-store';
+export { RaftStorageError } from './storage-errors';
+export type { RaftStorageErrorCode, RaftStorageErrorDetails } from './storage-errors';
+export { DEFAULT_LOG_LIMITS, MAX_ENTRY_BYTES_LIMIT } from './log-store';
+export type { LogStore, LogStoreLimits, LogStoreStats } from './log-store';
 export { FileLogStore, DEFAULT_MAX_BATCH_BYTES, DEFAULT_SEGMENT_BYTES } from './file-log-store';
 export type { FileLogStoreOptions, LogRecoveryReport } from './file-log-store';
 export { MemoryLogStore } from './memory-log-store';

@@ -1,12 +1,12 @@
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DirLock } from './dir-lock';
+import { mkdirDurable } from './fs-util';
 import { FileLogStore, type FileLogStoreOptions, type LogRecoveryReport } from './file-log-store';
 import type { LogStore } from './log-store';
 import { MemoryLogStore } from './memory-log-store';
 import { FileSnapshotStore, MemorySnapshotStore, type SnapshotStore, type SnapshotStoreOptions } from './snapshot-store';
 import { FileStableStore, MemoryStableStore, type StableStore } from './stable-store';
-import { corruptError, ioError } from './storage-errors';
+import { corruptError } from './storage-errors';
 
 /** Everything a Raft node keeps across restarts. */
 export interface RaftStorage {
@@ -41,11 +41,7 @@ export interface FileRaftStorage extends RaftStorage {
  * Errors of the stores' recovery propagate (`RaftStorageCorrupt`, `RaftStorageIo`); the lock is released.
  */
 export async function openRaftStorage(dir: string, options: RaftStorageOptions = {}): Promise<FileRaftStorage> {
-  try {
-    await mkdir(dir, { recursive: true });
-  } catch (e) {
-    throw ioError('create directory', dir, e);
-  }
+  await mkdirDurable(dir);
   const lock = await DirLock.acquire(dir);
   const opened: { close(): Promise<void> }[] = [];
   try {

@@ -1,8 +1,8 @@
-import { type FileHandle, mkdir, open, readdir } from 'node:fs/promises';
+import { type FileHandle, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { ConfState, Snapshot, SnapshotMeta } from '../core/types';
-import { TEMP_SUFFIX, fsyncDir, unlinkIfExists, writeFileAtomic } from './fs-util';
+import { TEMP_SUFFIX, fsyncDir, mkdirDurable, unlinkIfExists, writeFileAtomic } from './fs-util';
 import { RaftStorageError, closedError, corruptError, invalidArgument, ioError } from './storage-errors';
 
 /**
@@ -17,7 +17,8 @@ export interface SnapshotStore {
    * Saves `snapshot` atomically and durably; once it resolves, `latest()` returns it. Keeps the newest
    * `retain` snapshots (default 2) and deletes older ones. A snapshot at the same index as the newest
    * replaces it. Rejects with `RaftStorageInvalidArgument` when `meta.index` is below the newest snapshot's
-   * (or a field is malformed). Saves are serialized in call order.
+   * (or a field is malformed). Saves are serialized in call order. `data` is written as given, without a
+   * copy: do not modify it until the promise resolves.
    */
   save(snapshot: Snapshot): Promise<void>;
   /**
@@ -164,12 +165,12 @@ export class FileSnapshotStore implements SnapshotStore {
   static async open(dir: string, options: SnapshotStoreOptions = {}): Promise<FileSnapshotStore> {
     const retain = options.retain ?? DEFAULT_SNAPSHOT_RETAIN;
     if (!Number.isSafeInteger(retain) || retain < 1) throw invalidArgument(`snapshot store option retain must be an integer ≥ 1, got ${retain}`);
+    await mkdirDurable(dir);
     let names: string[];
     try {
-      await mkdir(dir, { recursive: true });
       names = await readdir(dir);
     } catch (e) {
-      throw ioError('open directory', dir, e);
+      throw ioError('list directory', dir, e);
     }
     let removed = false;
     const found: { index: number; file: string }[] = [];

@@ -11,10 +11,13 @@ import { RaftStorageError, closedError, corruptError, invalidArgument, ioError }
  *
  * `save` validates against the last state saved or being saved: the term never decreases, a vote cast in a
  * term is never changed within it (so a node cannot vote twice), and the commit index never decreases;
- * otherwise it rejects with `RaftStorageInvalidArgument`. It resolves once the state is durable, and only
- * then does `hardState()` return it. Saves issued while one is being written coalesce: the newest is written
- * once and every waiting promise resolves with it. After a failed write the store refuses saves
- * (`RaftStorageFailed`) until reopened.
+ * otherwise it rejects with `RaftStorageInvalidArgument`. It resolves once the state is durable;
+ * `hardState()` returns it no later than then (the file store exactly then). Saves issued while one is being
+ * written coalesce: the newest is written once and every waiting promise resolves with it. After a failed
+ * write the store refuses saves (`RaftStorageFailed`) until reopened.
+ *
+ * Cost: each file save is two fsyncs (file and directory). The commit index need not be durable for
+ * safety, so a caller may save only when term or vote change and let commit ride along.
  */
 export interface StableStore {
   /** The last durable hard state; `{term: 0, vote: '', commit: 0}` for a new node. Synchronous. */
