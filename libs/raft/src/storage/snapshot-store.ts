@@ -2,7 +2,7 @@ import { type FileHandle, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { ConfState, Snapshot, SnapshotMeta } from '../core/types';
-import { TEMP_SUFFIX, fsyncDir, mkdirDurable, unlinkIfExists, writeFileAtomic } from './fs-util';
+import { TEMP_SUFFIX, fsyncDir, hasErrno, mkdirDurable, unlinkIfExists, writeFileAtomic } from './fs-util';
 import { RaftStorageError, closedError, corruptError, invalidArgument, ioError } from './storage-errors';
 
 /**
@@ -214,8 +214,20 @@ export class FileSnapshotStore implements SnapshotStore {
 
   async latest(): Promise<Snapshot | undefined> {
     if (this.closePromise) throw closedError('FileSnapshotStore');
-    const m = this.catalog[this.catalog.length - 1];
-    if (!m) return undefined;
+    for (;;) {
+      const m = this.catalog[this.catalog.length - 1];
+      if (!m) return undefined;
+      try {
+        return await this.read(m);
+      } catch (e) {
+        // A save that finished meanwhile may have deleted it (retain 1): read the newer one instead.
+        const newest = this.catalog[this.catalog.length - 1];
+        if (!(e instanceof RaftStorageError && hasErrno(e.cause, 'ENOENT') && newest && newest.index !== m.index)) throw e;
+      }
+    }
+  }
+
+  private read(m: SnapshotMeta): Promise<Snapshot> {
     const file = join(this.dir, snapshotName(m.index));
     return withFile(file, async (fh) => {
       const h = await readHeader(fh, file, m.index);
