@@ -10,13 +10,21 @@ export class DataAdminController {
   @Get('digest/datum/query')
   datum(@Query('dataInfoId') dataInfoId?: string): unknown {
     if (!dataInfoId) throw new BadRequestException('dataInfoId is required');
-    const e = this.data.store.get(dataInfoId);
-    return { dataInfoId, version: e?.version ?? 0, publishers: e ? [...e.publishers.values()] : [] };
+    const slotId = this.data.core.slotIdOf(dataInfoId);
+    const slot = slotId === undefined ? undefined : this.data.core.slots.get(slotId);
+    const e = slot?.store.get(dataInfoId);
+    return { dataInfoId, slot: slotId ?? null, role: slot?.role ?? null, version: e?.version ?? 0, publishers: e ? [...e.publishers.values()] : [] };
   }
 
+  /** Datums and publishers held, as leader and as follower. */
   @Get('digest/datum/count')
-  count(): { datums: number; publishers: number } {
-    return { datums: this.data.store.size, publishers: this.data.store.publishers };
+  count(): { leader: { datums: number; publishers: number }; follower: { datums: number; publishers: number } } {
+    const out = { leader: { datums: 0, publishers: 0 }, follower: { datums: 0, publishers: 0 } };
+    for (const s of this.data.core.slots.values()) {
+      out[s.role].datums += s.store.size;
+      out[s.role].publishers += s.store.publishers;
+    }
+    return out;
   }
 
   @Get('openapi/v1/slot/table/content')
@@ -28,13 +36,20 @@ export class DataAdminController {
   @Get('openapi/v1/slot/table/status')
   slotStatus(): unknown {
     const table = this.data.slotTable;
-    const self = this.data.selfAddress;
     if (!table) return { epoch: 0, slots: [] };
     return {
       epoch: table.epoch,
-      slots: table.slots
-        .filter((s) => s.leader === self || s.followers.includes(self))
-        .map((s) => ({ id: s.id, role: s.leader === self ? 'leader' : 'follower', leaderEpoch: s.leaderEpoch, state: 'Accept' })),
+      slots: [...this.data.core.slots.values()]
+        .sort((a, b) => a.id - b.id)
+        .map((s) => ({
+          id: s.id,
+          role: s.role,
+          leaderEpoch: s.leaderEpoch,
+          state: s.status,
+          syncPendingSessions: s.pendingSessions ? [...s.pendingSessions] : null,
+          publishers: s.store.publishers,
+          ...(s.role === 'leader' ? { seq: s.seq, followers: Object.fromEntries([...s.progress].map(([f, p]) => [f, p.nextSeq])) } : { nextSeq: s.nextSeq }),
+        })),
     };
   }
 }

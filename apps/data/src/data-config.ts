@@ -5,6 +5,8 @@ export interface DataConfig extends CommonConfig {
   slots: number;
   replicas: number;
   tombstoneTtlMs: number;
+  replicationWaitMs: number;
+  digestIntervalMs: number;
 }
 
 /** Parses data's flags (see `--help`). */
@@ -16,6 +18,8 @@ export function parseDataConfig(argv?: string[], env?: NodeJS.ProcessEnv): Reado
       { flag: '--slots <n>', description: 'slot count; must match the meta cluster', default: '256' },
       { flag: '--replicas <n>', description: 'replicas per slot; must match the meta cluster', default: '2' },
       { flag: '--tombstone-ttl-ms <ms>', description: 'how long an unpublish tombstone is kept', default: '60000' },
+      { flag: '--replication-wait-ms <ms>', description: 'how long a write waits for its followers before it is acknowledged anyway', default: '500' },
+      { flag: '--digest-interval-ms <ms>', description: 'how often each led slot is compared with every session', default: '10000' },
     ],
     argv,
     env,
@@ -25,5 +29,7 @@ export function parseDataConfig(argv?: string[], env?: NodeJS.ProcessEnv): Reado
     slots: parsePositiveInt('slots', raw.slots),
     replicas: parsePositiveInt('replicas', raw.replicas),
     tombstoneTtlMs: parsePositiveInt('tombstoneTtlMs', raw.tombstoneTtlMs),
+    replicationWaitMs: parsePositiveInt('replicationWaitMs', raw.replicationWaitMs),
+    digestIntervalMs: parsePositiveInt('digestIntervalMs', raw.digestIntervalMs),
   }) as Readonly<DataConfig>;
 }

@@ -2,27 +2,31 @@ import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } fro
 import {
   ClientOffRequest,
   DataChangeBatch,
+  DataServiceClient,
   DataServiceService,
-  Datum,
-  ErrorInfo,
   GetDataRequest,
   GetDataResponse,
   NodeInfo,
+  ReplicateRequest,
+  ReplicateResponse,
+  SessionSyncServiceClient,
+  SlotSnapshotRequest,
+  SlotSnapshotResponse,
   SlotTable,
   WatchChangesRequest,
   WriteRequest,
   WriteResponse,
-  WriteResult,
 } from '@sofareg/contracts';
-import { slotOf } from '@sofareg/consistent-hash';
-import { CONFIG, GrpcServerHandle, LOGGER, Logger, METRICS, MetaClient, Metrics, Readiness, grpc, startGrpcServer } from '@sofareg/server-kit';
+import { CONFIG, ClientPool, GrpcServerHandle, LOGGER, Logger, METRICS, MetaClient, Metrics, Readiness, callUnary, grpc, startGrpcServer } from '@sofareg/server-kit';
 import { randomUUID } from 'node:crypto';
 import { ChangeBatcher } from './core/change-batcher';
-import { DatumStore } from './core/datum-store';
+import { DataServerCore, Effects, SnapshotTask, SyncTask } from './core/data-server-core';
 import { DataConfig } from './data-config';
 
 const MAX_NOTIFY_BATCH = 1_000;
 const MAX_GET_DATA = 1_000;
+const SYNC_PAGE = 2_000;
+const SYNC_CONCURRENCY = 8;
 
 interface Watcher {
   call: grpc.ServerWritableStream<WatchChangesRequest, DataChangeBatch>;
@@ -31,37 +35,57 @@ interface Watcher {
   scheduled: boolean;
 }
 
+interface ReplicationWait {
+  slotId: number;
+  seq: number;
+  resolve: () => void;
+}
+
 /**
- * A data server: stores the publishers of the slots it leads, assigns datum versions, and notifies every
- * watching session of version changes (coalesced per flush, one stream per session). Writes and reads for
- * a slot it does not lead are answered with SlotMoved naming the leader.
+ * The data server's shell: gRPC in and out, timers, and the effects of {@link DataServerCore} carried out —
+ * change notifications to sessions, slot pages fetched from sessions while migrating, snapshots fetched
+ * from leaders, ops replicated to followers, periodic digest repair.
  */
 @Injectable()
 export class DataService implements OnApplicationBootstrap, OnApplicationShutdown, Readiness {
-  readonly store = new DatumStore();
   readonly processId = randomUUID();
+  readonly core: DataServerCore;
   private grpcServer: GrpcServerHandle | undefined;
   private meta!: MetaClient;
+  private readonly peers = new ClientPool(DataServiceClient);
+  private readonly sessionsSync = new ClientPool(SessionSyncServiceClient);
+  private syncAddresses = new Map<string, string>();
   private readonly watchers = new Set<Watcher>();
-  private compactTimer: NodeJS.Timeout | undefined;
-  private readonly writes;
-  private readonly notified;
-  private readonly refusedSlot;
+  private readonly pumping = new Set<string>();
+  private readonly waits: ReplicationWait[] = [];
+  private readonly syncQueue: { task: SyncTask; attempt: number }[] = [];
+  private syncRunning = 0;
+  private timers: NodeJS.Timeout[] = [];
+  private stopped = false;
+  private readonly m;
 
   constructor(
     @Inject(CONFIG) private readonly config: DataConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(METRICS) metrics: Metrics,
   ) {
-    this.writes = metrics.counter('data_writes_total', 'publisher writes applied', ['op', 'changed']);
-    this.notified = metrics.counter('data_change_notifications_total', 'datum changes sent to sessions');
-    this.refusedSlot = metrics.counter('data_slot_moved_total', 'requests refused because this server does not lead the slot');
-    const store = this.store;
-    metrics.gauge('data_publishers', 'publishers held', [], function () {
-      this.set(store.publishers);
+    this.core = new DataServerCore({ self: this.selfAddress, dataCenter: config.dataCenter, maxLogPerSlot: 20_000, maxOpsPerSlot: 2_000 });
+    this.m = {
+      writes: metrics.counter('data_writes_total', 'write ops answered', ['result']),
+      notified: metrics.counter('data_change_notifications_total', 'datum changes sent to sessions'),
+      replicated: metrics.counter('data_replicated_ops_total', 'ops sent to followers'),
+      replicationTimeouts: metrics.counter('data_replication_wait_timeouts_total', 'writes acknowledged before every follower had them'),
+      syncPages: metrics.counter('data_sync_pages_total', 'slot pages fetched from sessions', ['result']),
+      snapshots: metrics.counter('data_snapshots_total', 'slot snapshots installed or served', ['kind']),
+      repairs: metrics.counter('data_digest_repairs_total', 'dataInfoIds repaired after a digest mismatch'),
+    };
+    const core = this.core;
+    metrics.gauge('data_publishers', 'publishers held (leader and follower replicas)', [], function () {
+      this.set(core.publisherCount);
     });
-    metrics.gauge('data_datums', 'dataInfoIds held', [], function () {
-      this.set(store.size);
+    metrics.gauge('data_slots', 'slots held by role and status', ['status'], function () {
+      this.reset();
+      for (const s of core.slots.values()) this.inc({ status: s.status });
     });
   }
 
@@ -70,15 +94,17 @@ export class DataService implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   get slotTable(): SlotTable | undefined {
-    return this.meta?.slotTable;
+    return this.core.slotTable;
   }
 
   isReady(): boolean {
-    return this.meta?.slotTable !== undefined && this.grpcServer !== undefined;
+    return this.core.slotTable !== undefined && this.grpcServer !== undefined;
   }
 
   detail(): Record<string, unknown> {
-    return { epoch: this.meta?.slotTable?.epoch ?? 0, publishers: this.store.publishers };
+    const statuses: Record<string, number> = {};
+    for (const s of this.core.slots.values()) statuses[s.status] = (statuses[s.status] ?? 0) + 1;
+    return { epoch: this.core.slotTable?.epoch ?? 0, publishers: this.core.publisherCount, slots: statuses };
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -105,86 +131,43 @@ export class DataService implements OnApplicationBootstrap, OnApplicationShutdow
       this.logger.fatal({ code: e.code }, `meta refused this data server: ${e.message}`);
       process.exit(1);
     });
-    this.meta.on('slotTable', (t) => this.logger.info({ epoch: t.epoch, leads: t.slots.filter((s) => s.leader === this.selfAddress).length }, 'slot table received'));
-    this.meta.on('sessionNodes', (nodes) => this.onSessions(nodes));
+    this.meta.on('slotTable', (t) => {
+      this.run(this.core.onSlotTable(t, Date.now()));
+      const leads = [...this.core.slots.values()].filter((s) => s.role === 'leader').length;
+      this.logger.info({ epoch: t.epoch, leads, follows: this.core.slots.size - leads }, 'slot table applied');
+    });
+    this.meta.on('sessionNodes', (nodes) => {
+      this.syncAddresses = new Map(nodes.map((n) => [n.address, n.syncAddress]));
+      this.run(this.core.onSessions(nodes.map((n) => n.address), Date.now()));
+    });
     this.meta.start();
-    this.compactTimer = setInterval(() => this.store.compactTombstones(Date.now() - this.config.tombstoneTtlMs), 10_000);
+    this.timers.push(setInterval(() => this.core.compact(Date.now() - this.config.tombstoneTtlMs), 10_000));
+    this.timers.push(setInterval(() => void this.digestRound(), this.config.digestIntervalMs));
     this.logger.info({ grpc: this.selfAddress, http: `${this.config.advertiseHost}:${this.config.httpPort}`, processId: this.processId }, 'data listening');
   }
 
   async onApplicationShutdown(signal?: string): Promise<void> {
     this.logger.info({ signal }, 'data shutting down');
-    clearInterval(this.compactTimer);
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
     await this.meta?.stop();
     for (const w of this.watchers) w.call.end();
     await this.grpcServer?.shutdown();
+    this.peers.closeAll();
+    this.sessionsSync.closeAll();
   }
 
-  /** Drops the publishers of sessions that meta no longer lists (their lease expired). */
-  private onSessions(nodes: NodeInfo[]): void {
-    const live = new Set(nodes.map((n) => n.address));
-    const changed = this.store.removeWhere((p) => !live.has(p.sessionAddress), Date.now());
-    if (changed.size > 0) {
-      this.logger.warn({ datums: changed.size, live: [...live] }, 'removed publishers of sessions that left');
-      this.notify(changed);
-    }
-  }
+  // ---- effects ----
 
-  private leaderOf(dataInfoId: string): { ok: true } | { ok: false; error: ErrorInfo } {
-    const table = this.meta.slotTable;
-    if (!table) return { ok: false, error: { code: 'NotReady', message: 'data server has no slot table yet', field: '', leader: '' } };
-    const slot = table.slots[slotOf(dataInfoId, table.slotCount)];
-    if (slot?.leader === this.selfAddress) return { ok: true };
-    this.refusedSlot.inc();
-    return { ok: false, error: { code: 'SlotMoved', message: `slot ${slot?.id} is led by ${slot?.leader}`, field: '', leader: slot?.leader ?? '' } };
-  }
-
-  private write(req: WriteRequest): WriteResponse {
-    const now = Date.now();
-    const changed = new Map<string, number>();
-    const results: WriteResult[] = req.ops.map((op): WriteResult => {
-      const w = op.op;
-      if (!w) return { ok: false, error: { code: 'InvalidArgument', message: 'empty write', field: 'op', leader: '' } };
-      const dataInfoId = w.value.dataInfoId;
-      const lead = this.leaderOf(dataInfoId);
-      if (!lead.ok) return { ok: false, error: lead.error };
-      const outcome =
-        w.$case === 'publish'
-          ? this.store.publish(w.value, now)
-          : this.store.unpublish(dataInfoId, w.value.registerId, w.value, w.value.sessionAddress, now);
-      this.writes.inc({ op: w.$case, changed: String(outcome.changed) });
-      if (outcome.changed) changed.set(dataInfoId, outcome.version);
-      return { ok: true, error: undefined };
-    });
-    this.notify(changed);
-    return { results, slotTableEpoch: this.meta.slotTable?.epoch ?? 0 };
-  }
-
-  private clientOff(req: ClientOffRequest): WriteResponse {
-    const ids = new Set(req.connectIds);
-    const changed = this.store.removeWhere((p) => p.sessionAddress === req.sessionAddress && ids.has(p.connectId), Date.now());
-    this.notify(changed);
-    return { results: [], slotTableEpoch: this.meta.slotTable?.epoch ?? 0 };
-  }
-
-  private getData(req: GetDataRequest): GetDataResponse {
-    const res: GetDataResponse = { data: [], errors: [], slotTableEpoch: this.meta.slotTable?.epoch ?? 0 };
-    for (const id of req.dataInfoIds.slice(0, MAX_GET_DATA)) {
-      const lead = this.leaderOf(id);
-      if (!lead.ok) {
-        res.errors.push({ dataInfoId: id, error: lead.error });
-        continue;
-      }
-      const e = this.store.get(id);
-      const datum: Datum = { dataInfoId: id, version: e?.version ?? 0, publishers: e ? [...e.publishers.values()] : [], dataCenter: this.config.dataCenter };
-      res.data.push(datum);
-    }
-    return res;
+  private run(fx: Effects): void {
+    if (fx.notify.size > 0) this.notify(fx.notify);
+    for (const t of fx.sync) this.queueSync(t);
+    for (const t of fx.snapshots) void this.fetchSnapshot(t, 0);
+    for (const f of fx.replicateTo) void this.pump(f);
   }
 
   /** Queues version changes for every watching session; flushed once per event-loop turn. */
   private notify(changed: Map<string, number>): void {
-    if (changed.size === 0) return;
     for (const w of this.watchers) {
       let full = false;
       for (const [id, v] of changed) full = w.batcher.add(id, v) || full;
@@ -200,28 +183,235 @@ export class DataService implements OnApplicationBootstrap, OnApplicationShutdow
     w.scheduled = false;
     const changes = w.batcher.drain();
     if (changes.length === 0) return;
-    this.notified.inc(changes.length);
-    w.call.write({ changes, slotTableEpoch: this.meta.slotTable?.epoch ?? 0, dataServer: this.selfAddress });
+    this.m.notified.inc(changes.length);
+    w.call.write({ changes, slotTableEpoch: this.core.slotTable?.epoch ?? 0, dataServer: this.selfAddress });
+  }
+
+  // ---- migration from sessions ----
+
+  private queueSync(task: SyncTask, attempt = 0): void {
+    this.syncQueue.push({ task, attempt });
+    this.drainSync();
+  }
+
+  private drainSync(): void {
+    while (this.syncRunning < SYNC_CONCURRENCY && this.syncQueue.length > 0) {
+      const next = this.syncQueue.shift() as { task: SyncTask; attempt: number };
+      this.syncRunning++;
+      void this.syncPage(next.task, next.attempt).finally(() => {
+        this.syncRunning--;
+        this.drainSync();
+      });
+    }
+  }
+
+  private async syncPage(t: SyncTask, attempt: number): Promise<void> {
+    if (this.stopped || !this.core.wantsSync(t)) return;
+    const address = this.syncAddresses.get(t.session);
+    const table = this.core.slotTable;
+    try {
+      if (!address || !table) throw new Error(`no sync address for session ${t.session}`);
+      const client = this.sessionsSync.get(address);
+      const page = await callUnary(client, client.fetchSlotPublishers, {
+        slotId: t.slotId,
+        slotTableEpoch: table.epoch,
+        afterDataInfoId: t.after,
+        maxPublishers: SYNC_PAGE,
+        dataInfoIds: [],
+        slotCount: table.slotCount,
+      }, 10_000);
+      this.m.syncPages.inc({ result: 'ok' });
+      const fx = this.core.onSyncPage(t, page, Date.now());
+      if (page.done && this.core.slots.get(t.slotId)?.status === 'Accept') this.logger.debug({ slot: t.slotId, session: t.session }, 'slot synced from session');
+      this.run(fx);
+    } catch (err) {
+      this.m.syncPages.inc({ result: 'error' });
+      const delay = Math.min(2_000, 50 * 2 ** Math.min(attempt, 6));
+      if (attempt % 10 === 0) this.logger.warn({ slot: t.slotId, session: t.session, err: (err as Error).message, attempt }, 'slot sync from session failed; retrying');
+      setTimeout(() => this.queueSync(t, attempt + 1), delay).unref();
+    }
+  }
+
+  // ---- snapshots ----
+
+  private async fetchSnapshot(t: SnapshotTask, attempt: number): Promise<void> {
+    if (this.stopped || !this.core.wantsSnapshot(t)) return;
+    try {
+      const client = this.peers.get(t.leader);
+      const res = await callUnary(client, client.slotSnapshot, { slotId: t.slotId, leaderEpoch: t.leaderEpoch, follower: this.selfAddress }, 30_000);
+      if (this.core.onSnapshot(t, res)) {
+        this.m.snapshots.inc({ kind: 'installed' });
+        return;
+      }
+      if (!res.error) return;
+      throw new Error(res.error.message);
+    } catch (err) {
+      const delay = Math.min(2_000, 100 * 2 ** Math.min(attempt, 5));
+      if (attempt % 10 === 0) this.logger.warn({ slot: t.slotId, leader: t.leader, err: (err as Error).message }, 'slot snapshot fetch failed; retrying');
+      setTimeout(() => void this.fetchSnapshot(t, attempt + 1), delay).unref();
+    }
+  }
+
+  // ---- replication ----
+
+  /** Sends ops to one follower until it has them all; one call in flight per follower. */
+  private async pump(follower: string): Promise<void> {
+    if (this.pumping.has(follower) || this.stopped) return;
+    this.pumping.add(follower);
+    try {
+      for (;;) {
+        const req = this.core.replicationBatch(follower);
+        if (!req) return;
+        let res: ReplicateResponse | undefined;
+        try {
+          const client = this.peers.get(follower);
+          res = await callUnary(client, client.replicate, req, 5_000);
+          this.m.replicated.inc(req.slots.reduce((n, s) => n + s.ops.length, 0));
+        } catch (err) {
+          this.logger.debug({ follower, err: (err as Error).message }, 'replication call failed');
+        }
+        const fx = this.core.onReplicateResponse(follower, req, res);
+        this.releaseWaits();
+        this.run({ ...fx, replicateTo: new Set() });
+        if (!res) {
+          // Back off before retrying a follower that did not answer; meta will evict it if it is dead.
+          await new Promise((r) => setTimeout(r, 200).unref());
+        }
+      }
+    } finally {
+      this.pumping.delete(follower);
+    }
+  }
+
+  private releaseWaits(): void {
+    for (let i = this.waits.length - 1; i >= 0; i--) {
+      const w = this.waits[i];
+      if (this.core.replicatedThrough(w.slotId) >= w.seq) {
+        this.waits.splice(i, 1);
+        w.resolve();
+      }
+    }
+  }
+
+  /** Resolves once every follower has the given ops, or after the bound (the session holds the truth anyway). */
+  private awaitReplication(seqs: Map<number, number>): Promise<void> {
+    const pending = [...seqs].filter(([slotId, seq]) => this.core.replicatedThrough(slotId) < seq);
+    if (pending.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      let left = pending.length;
+      const timer = setTimeout(() => {
+        this.m.replicationTimeouts.inc();
+        for (const w of mine) {
+          const i = this.waits.indexOf(w);
+          if (i >= 0) this.waits.splice(i, 1);
+        }
+        resolve();
+      }, this.config.replicationWaitMs);
+      const mine: ReplicationWait[] = pending.map(([slotId, seq]) => ({
+        slotId,
+        seq,
+        resolve: () => {
+          if (--left === 0) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      }));
+      this.waits.push(...mine);
+    });
+  }
+
+  // ---- digest repair ----
+
+  private async digestRound(): Promise<void> {
+    const table = this.core.slotTable;
+    const sessions = this.core.liveSessions;
+    if (!table || !sessions || this.stopped) return;
+    for (const slot of [...this.core.slots.values()]) {
+      if (slot.role !== 'leader' || slot.status !== 'Accept') continue;
+      for (const session of sessions) {
+        const address = this.syncAddresses.get(session);
+        if (!address) continue;
+        try {
+          const client = this.sessionsSync.get(address);
+          const theirs = await callUnary(client, client.slotDigest, { slotId: slot.id, slotTableEpoch: table.epoch, slotCount: table.slotCount }, 5_000);
+          const mine = this.core.digest(slot.id, session, theirs.snapshotTime);
+          const differ = new Set<string>();
+          for (const d of theirs.digests) {
+            const m = mine.get(d.dataInfoId);
+            if (!m || m.count !== d.count || m.hash !== d.hash) differ.add(d.dataInfoId);
+            mine.delete(d.dataInfoId);
+          }
+          for (const id of mine.keys()) differ.add(id);
+          if (differ.size === 0) continue;
+          const task: SyncTask = { session, slotId: slot.id, leaderEpoch: slot.leaderEpoch, after: '' };
+          const page = await callUnary(client, client.fetchSlotPublishers, { slotId: slot.id, slotTableEpoch: table.epoch, afterDataInfoId: '', maxPublishers: 0, dataInfoIds: [...differ], slotCount: table.slotCount }, 10_000);
+          this.m.repairs.inc(differ.size);
+          this.logger.info({ slot: slot.id, session, dataInfoIds: differ.size }, 'digest differs; repairing from session');
+          this.run(this.core.onSyncPage(task, page, Date.now(), differ));
+        } catch (err) {
+          this.logger.debug({ slot: slot.id, session, err: (err as Error).message }, 'digest comparison failed');
+        }
+      }
+    }
+  }
+
+  // ---- gRPC ----
+
+  private async write(req: WriteRequest): Promise<WriteResponse> {
+    const { results, fx, seqs } = this.core.write(req.ops, req.slotTableEpoch, Date.now());
+    for (const r of results) this.m.writes.inc({ result: r.ok ? 'ok' : (r.error?.code ?? 'error') });
+    this.run(fx);
+    await this.awaitReplication(seqs);
+    return { results, slotTableEpoch: this.core.slotTable?.epoch ?? 0 };
+  }
+
+  private getData(req: GetDataRequest): GetDataResponse {
+    const res: GetDataResponse = { data: [], errors: [], slotTableEpoch: this.core.slotTable?.epoch ?? 0 };
+    for (const id of req.dataInfoIds.slice(0, MAX_GET_DATA)) {
+      const r = this.core.read(id);
+      if ('datum' in r) res.data.push(r.datum);
+      else res.errors.push({ dataInfoId: id, error: r.error });
+    }
+    return res;
   }
 
   private grpcImplementation(): grpc.UntypedServiceImplementation {
     const unary =
-      <Req, Res>(fn: (req: Req) => Res) =>
+      <Req, Res>(fn: (req: Req) => Res | Promise<Res>) =>
       (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => {
-        try {
-          cb(null, fn(call.request));
-        } catch (err) {
-          this.logger.error({ err }, 'data call failed');
-          cb({ code: grpc.status.INTERNAL, details: (err as Error).message });
-        }
+        Promise.resolve()
+          .then(() => fn(call.request))
+          .then(
+            (res) => cb(null, res),
+            (err: Error) => {
+              this.logger.error({ err }, 'data call failed');
+              cb({ code: grpc.status.INTERNAL, details: err.message });
+            },
+          );
       };
     return {
       write: unary((req: WriteRequest) => this.write(req)),
-      clientOff: unary((req: ClientOffRequest) => this.clientOff(req)),
+      clientOff: unary((req: ClientOffRequest): WriteResponse => {
+        this.run(this.core.clientOff(req.sessionAddress, new Set(req.connectIds), Date.now()));
+        return { results: [], slotTableEpoch: this.core.slotTable?.epoch ?? 0 };
+      }),
       getData: unary((req: GetDataRequest) => this.getData(req)),
+      replicate: unary((req: ReplicateRequest): ReplicateResponse => {
+        const { res, fx } = this.core.onReplicate(req);
+        this.run(fx);
+        return res;
+      }),
+      slotSnapshot: unary((req: SlotSnapshotRequest): SlotSnapshotResponse => {
+        const res = this.core.snapshot(req);
+        if (!res.error) this.m.snapshots.inc({ kind: 'served' });
+        this.releaseWaits();
+        return res;
+      }),
       watchChanges: (call: grpc.ServerWritableStream<WatchChangesRequest, DataChangeBatch>) => {
         const w: Watcher = { call, sessionAddress: call.request.sessionAddress, batcher: new ChangeBatcher(MAX_NOTIFY_BATCH), scheduled: false };
         this.watchers.add(w);
+        call.sendMetadata(new grpc.Metadata());
         this.logger.info({ session: w.sessionAddress }, 'session watches changes');
         const drop = () => {
           if (this.watchers.delete(w)) this.logger.info({ session: w.sessionAddress }, 'session stopped watching');

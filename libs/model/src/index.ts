@@ -4,3 +4,4 @@ export * from './ordering';
 export * from './scope';
 export * from './user-data';
 export * from './validation';
+export * from './digest';

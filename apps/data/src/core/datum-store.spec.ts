@@ -13,7 +13,7 @@ describe('DatumStore', () => {
     const a = s.publish(pub('r1', 1, 10), 1);
     expect(a.changed).toBe(true);
     const same = s.publish(pub('r1', 2, 11), 2);
-    expect(same).toEqual({ changed: false, version: a.version });
+    expect(same).toEqual({ applied: true, changed: false, version: a.version });
     const b = s.publish(pub('r1', 3, 12, ['a:2']), 3);
     expect(b.changed).toBe(true);
     expect(b.version).toBeGreaterThan(a.version);

@@ -16,8 +16,12 @@ export interface DatumEntry {
   readonly tombstones: Map<string, Tombstone>;
 }
 
-/** The outcome of one write: whether the datum's content changed, and its version after the write. */
+/**
+ * The outcome of one write: whether it was applied (stored: a newer write of its registerId), whether the
+ * datum's content changed, and the datum's version after it.
+ */
 export interface WriteOutcome {
+  applied: boolean;
   changed: boolean;
   version: number;
 }
@@ -72,13 +76,13 @@ export class DatumStore {
       const t = e.tombstones.get(p.registerId);
       return t !== undefined && compareStamps(p, t) <= 0;
     })();
-    if (stale) return { changed: false, version: e.version };
+    if (stale) return { applied: false, changed: false, version: e.version };
     e.tombstones.delete(p.registerId);
     e.publishers.set(p.registerId, p);
     if (!prev) this.publisherCount++;
-    if (prev && sameContent(prev, p)) return { changed: false, version: e.version };
+    if (prev && sameContent(prev, p)) return { applied: true, changed: false, version: e.version };
     e.version = nextDatumVersion(e.version, nowMs);
-    return { changed: true, version: e.version };
+    return { applied: true, changed: true, version: e.version };
   }
 
   /** Removes a publisher and leaves a tombstone, unless a newer write of its registerId is known. */
@@ -87,14 +91,73 @@ export class DatumStore {
     const prev = e.publishers.get(registerId);
     const tomb = e.tombstones.get(registerId);
     if ((prev && compareStamps(stamp, prev) < 0) || (tomb && compareStamps(stamp, tomb) <= 0)) {
-      return { changed: false, version: e.version };
+      return { applied: false, changed: false, version: e.version };
     }
     e.tombstones.set(registerId, { version: stamp.version, registerTimestamp: stamp.registerTimestamp, sessionAddress, at: nowMs });
-    if (!prev) return { changed: false, version: e.version };
+    if (!prev) return { applied: true, changed: false, version: e.version };
     e.publishers.delete(registerId);
     this.publisherCount--;
     e.version = nextDatumVersion(e.version, nowMs);
-    return { changed: true, version: e.version };
+    return { applied: true, changed: true, version: e.version };
+  }
+
+  /** Removes the given publishers of one datum without tombstones; returns the new version when any went. */
+  remove(dataInfoId: string, registerIds: Iterable<string>, nowMs: number): WriteOutcome {
+    const e = this.datums.get(dataInfoId);
+    if (!e) return { applied: false, changed: false, version: 0 };
+    let removed = false;
+    for (const id of registerIds) {
+      if (e.publishers.delete(id)) {
+        this.publisherCount--;
+        removed = true;
+      }
+    }
+    if (!removed) return { applied: false, changed: false, version: e.version };
+    e.version = nextDatumVersion(e.version, nowMs);
+    return { applied: true, changed: true, version: e.version };
+  }
+
+  /** Raises a datum's version to at least `version` (a version some session has already seen). */
+  raiseVersion(dataInfoId: string, version: number, nowMs: number): WriteOutcome {
+    const e = this.entry(dataInfoId);
+    if (e.version > version) return { applied: false, changed: false, version: e.version };
+    e.version = nextDatumVersion(version, nowMs);
+    return { applied: true, changed: true, version: e.version };
+  }
+
+  /**
+   * Applies an op exactly as the slot leader did, taking the leader's resulting version (a follower's copy
+   * must be the leader's, not a recomputation).
+   */
+  applyReplica(
+    dataInfoId: string,
+    op: { kind: 'publish'; publisher: Publisher } | { kind: 'unpublish'; registerId: string; stamp: RegistrationStamp; sessionAddress: string; at: number } | { kind: 'remove'; registerIds: string[] },
+    version: number,
+  ): void {
+    const e = this.entry(dataInfoId);
+    if (op.kind === 'publish') {
+      if (!e.publishers.has(op.publisher.registerId)) this.publisherCount++;
+      e.publishers.set(op.publisher.registerId, op.publisher);
+      e.tombstones.delete(op.publisher.registerId);
+    } else if (op.kind === 'unpublish') {
+      if (e.publishers.delete(op.registerId)) this.publisherCount--;
+      e.tombstones.set(op.registerId, { ...op.stamp, sessionAddress: op.sessionAddress, at: op.at });
+    } else {
+      for (const id of op.registerIds) if (e.publishers.delete(id)) this.publisherCount--;
+    }
+    e.version = version;
+  }
+
+  /** Replaces everything with the given datums (a follower installing the leader's snapshot). */
+  load(datums: Iterable<{ dataInfoId: string; version: number; publishers: Publisher[] }>): void {
+    this.datums.clear();
+    this.publisherCount = 0;
+    for (const d of datums) {
+      const e = this.entry(d.dataInfoId);
+      e.version = d.version;
+      for (const p of d.publishers) e.publishers.set(p.registerId, p);
+      this.publisherCount += e.publishers.size;
+    }
   }
 
   /**

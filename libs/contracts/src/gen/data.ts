@@ -22,6 +22,61 @@ import {
 } from "@grpc/grpc-js";
 import { ErrorInfo, Publisher } from "./common";
 
+/** One op applied at a slot leader, with the datum version it produced there. */
+export interface ReplicaOp {
+  op: { $case: "publish"; value: Publisher } | { $case: "unpublish"; value: Unpublish } | {
+    $case: "remove";
+    value: RemovePublishers;
+  } | undefined;
+  dataInfoId: string;
+  version: number;
+}
+
+/** Publishers removed without a tombstone (a client-off, a session that left, a sync that found them gone). */
+export interface RemovePublishers {
+  registerIds: string[];
+}
+
+export interface SlotOps {
+  slotId: number;
+  leaderEpoch: number;
+  /** sequence number of ops[0]; ops are consecutive */
+  seq: number;
+  ops: ReplicaOp[];
+}
+
+export interface ReplicateRequest {
+  leader: string;
+  slotTableEpoch: number;
+  slots: SlotOps[];
+}
+
+export interface SlotAck {
+  slotId: number;
+  ok: boolean;
+  /** the seq the follower expects next (-1: it needs a snapshot first) */
+  nextSeq: number;
+  error: ErrorInfo | undefined;
+}
+
+export interface ReplicateResponse {
+  slots: SlotAck[];
+}
+
+export interface SlotSnapshotRequest {
+  slotId: number;
+  leaderEpoch: number;
+  follower: string;
+}
+
+export interface SlotSnapshotResponse {
+  slotId: number;
+  leaderEpoch: number;
+  nextSeq: number;
+  data: Datum[];
+  error: ErrorInfo | undefined;
+}
+
 export interface WriteOp {
   op: { $case: "publish"; value: Publisher } | { $case: "unpublish"; value: Unpublish } | undefined;
 }
@@ -98,6 +153,917 @@ export interface DataChangeBatch {
   slotTableEpoch: number;
   dataServer: string;
 }
+
+function createBaseReplicaOp(): ReplicaOp {
+  return { op: undefined, dataInfoId: "", version: 0 };
+}
+
+export const ReplicaOp: MessageFns<ReplicaOp> = {
+  encode(message: ReplicaOp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.op?.$case) {
+      case "publish":
+        Publisher.encode(message.op.value, writer.uint32(10).fork()).join();
+        break;
+      case "unpublish":
+        Unpublish.encode(message.op.value, writer.uint32(18).fork()).join();
+        break;
+      case "remove":
+        RemovePublishers.encode(message.op.value, writer.uint32(26).fork()).join();
+        break;
+    }
+    if (message.dataInfoId !== "") {
+      writer.uint32(34).string(message.dataInfoId);
+    }
+    if (message.version !== 0) {
+      writer.uint32(40).int64(message.version);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplicaOp {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplicaOp();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.op = { $case: "publish", value: Publisher.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.op = { $case: "unpublish", value: Unpublish.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.op = { $case: "remove", value: RemovePublishers.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.dataInfoId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.version = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReplicaOp {
+    return {
+      op: isSet(object.publish)
+        ? { $case: "publish", value: Publisher.fromJSON(object.publish) }
+        : isSet(object.unpublish)
+        ? { $case: "unpublish", value: Unpublish.fromJSON(object.unpublish) }
+        : isSet(object.remove)
+        ? { $case: "remove", value: RemovePublishers.fromJSON(object.remove) }
+        : undefined,
+      dataInfoId: isSet(object.dataInfoId)
+        ? globalThis.String(object.dataInfoId)
+        : isSet(object.data_info_id)
+        ? globalThis.String(object.data_info_id)
+        : "",
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+    };
+  },
+
+  toJSON(message: ReplicaOp): unknown {
+    const obj: any = {};
+    if (message.op?.$case === "publish") {
+      obj.publish = Publisher.toJSON(message.op.value);
+    } else if (message.op?.$case === "unpublish") {
+      obj.unpublish = Unpublish.toJSON(message.op.value);
+    } else if (message.op?.$case === "remove") {
+      obj.remove = RemovePublishers.toJSON(message.op.value);
+    }
+    if (message.dataInfoId !== "") {
+      obj.dataInfoId = message.dataInfoId;
+    }
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReplicaOp>, I>>(base?: I): ReplicaOp {
+    return ReplicaOp.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReplicaOp>, I>>(object: I): ReplicaOp {
+    const message = createBaseReplicaOp();
+    switch (object.op?.$case) {
+      case "publish": {
+        if (object.op?.value !== undefined && object.op?.value !== null) {
+          message.op = { $case: "publish", value: Publisher.fromPartial(object.op.value) };
+        }
+        break;
+      }
+      case "unpublish": {
+        if (object.op?.value !== undefined && object.op?.value !== null) {
+          message.op = { $case: "unpublish", value: Unpublish.fromPartial(object.op.value) };
+        }
+        break;
+      }
+      case "remove": {
+        if (object.op?.value !== undefined && object.op?.value !== null) {
+          message.op = { $case: "remove", value: RemovePublishers.fromPartial(object.op.value) };
+        }
+        break;
+      }
+    }
+    message.dataInfoId = object.dataInfoId ?? "";
+    message.version = object.version ?? 0;
+    return message;
+  },
+};
+
+function createBaseRemovePublishers(): RemovePublishers {
+  return { registerIds: [] };
+}
+
+export const RemovePublishers: MessageFns<RemovePublishers> = {
+  encode(message: RemovePublishers, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.registerIds) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemovePublishers {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemovePublishers();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.registerIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemovePublishers {
+    return {
+      registerIds: globalThis.Array.isArray(object?.registerIds)
+        ? object.registerIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.register_ids)
+        ? object.register_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RemovePublishers): unknown {
+    const obj: any = {};
+    if (message.registerIds?.length) {
+      obj.registerIds = message.registerIds;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemovePublishers>, I>>(base?: I): RemovePublishers {
+    return RemovePublishers.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemovePublishers>, I>>(object: I): RemovePublishers {
+    const message = createBaseRemovePublishers();
+    message.registerIds = object.registerIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseSlotOps(): SlotOps {
+  return { slotId: 0, leaderEpoch: 0, seq: 0, ops: [] };
+}
+
+export const SlotOps: MessageFns<SlotOps> = {
+  encode(message: SlotOps, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.slotId !== 0) {
+      writer.uint32(8).int32(message.slotId);
+    }
+    if (message.leaderEpoch !== 0) {
+      writer.uint32(16).int64(message.leaderEpoch);
+    }
+    if (message.seq !== 0) {
+      writer.uint32(24).int64(message.seq);
+    }
+    for (const v of message.ops) {
+      ReplicaOp.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SlotOps {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSlotOps();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.slotId = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.leaderEpoch = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.ops.push(ReplicaOp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SlotOps {
+    return {
+      slotId: isSet(object.slotId)
+        ? globalThis.Number(object.slotId)
+        : isSet(object.slot_id)
+        ? globalThis.Number(object.slot_id)
+        : 0,
+      leaderEpoch: isSet(object.leaderEpoch)
+        ? globalThis.Number(object.leaderEpoch)
+        : isSet(object.leader_epoch)
+        ? globalThis.Number(object.leader_epoch)
+        : 0,
+      seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
+      ops: globalThis.Array.isArray(object?.ops) ? object.ops.map((e: any) => ReplicaOp.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: SlotOps): unknown {
+    const obj: any = {};
+    if (message.slotId !== 0) {
+      obj.slotId = Math.round(message.slotId);
+    }
+    if (message.leaderEpoch !== 0) {
+      obj.leaderEpoch = Math.round(message.leaderEpoch);
+    }
+    if (message.seq !== 0) {
+      obj.seq = Math.round(message.seq);
+    }
+    if (message.ops?.length) {
+      obj.ops = message.ops.map((e) => ReplicaOp.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SlotOps>, I>>(base?: I): SlotOps {
+    return SlotOps.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SlotOps>, I>>(object: I): SlotOps {
+    const message = createBaseSlotOps();
+    message.slotId = object.slotId ?? 0;
+    message.leaderEpoch = object.leaderEpoch ?? 0;
+    message.seq = object.seq ?? 0;
+    message.ops = object.ops?.map((e) => ReplicaOp.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseReplicateRequest(): ReplicateRequest {
+  return { leader: "", slotTableEpoch: 0, slots: [] };
+}
+
+export const ReplicateRequest: MessageFns<ReplicateRequest> = {
+  encode(message: ReplicateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.leader !== "") {
+      writer.uint32(10).string(message.leader);
+    }
+    if (message.slotTableEpoch !== 0) {
+      writer.uint32(16).int64(message.slotTableEpoch);
+    }
+    for (const v of message.slots) {
+      SlotOps.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplicateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplicateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.leader = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.slotTableEpoch = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.slots.push(SlotOps.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReplicateRequest {
+    return {
+      leader: isSet(object.leader) ? globalThis.String(object.leader) : "",
+      slotTableEpoch: isSet(object.slotTableEpoch)
+        ? globalThis.Number(object.slotTableEpoch)
+        : isSet(object.slot_table_epoch)
+        ? globalThis.Number(object.slot_table_epoch)
+        : 0,
+      slots: globalThis.Array.isArray(object?.slots) ? object.slots.map((e: any) => SlotOps.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ReplicateRequest): unknown {
+    const obj: any = {};
+    if (message.leader !== "") {
+      obj.leader = message.leader;
+    }
+    if (message.slotTableEpoch !== 0) {
+      obj.slotTableEpoch = Math.round(message.slotTableEpoch);
+    }
+    if (message.slots?.length) {
+      obj.slots = message.slots.map((e) => SlotOps.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReplicateRequest>, I>>(base?: I): ReplicateRequest {
+    return ReplicateRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReplicateRequest>, I>>(object: I): ReplicateRequest {
+    const message = createBaseReplicateRequest();
+    message.leader = object.leader ?? "";
+    message.slotTableEpoch = object.slotTableEpoch ?? 0;
+    message.slots = object.slots?.map((e) => SlotOps.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSlotAck(): SlotAck {
+  return { slotId: 0, ok: false, nextSeq: 0, error: undefined };
+}
+
+export const SlotAck: MessageFns<SlotAck> = {
+  encode(message: SlotAck, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.slotId !== 0) {
+      writer.uint32(8).int32(message.slotId);
+    }
+    if (message.ok !== false) {
+      writer.uint32(16).bool(message.ok);
+    }
+    if (message.nextSeq !== 0) {
+      writer.uint32(24).int64(message.nextSeq);
+    }
+    if (message.error !== undefined) {
+      ErrorInfo.encode(message.error, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SlotAck {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSlotAck();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.slotId = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.nextSeq = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.error = ErrorInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SlotAck {
+    return {
+      slotId: isSet(object.slotId)
+        ? globalThis.Number(object.slotId)
+        : isSet(object.slot_id)
+        ? globalThis.Number(object.slot_id)
+        : 0,
+      ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false,
+      nextSeq: isSet(object.nextSeq)
+        ? globalThis.Number(object.nextSeq)
+        : isSet(object.next_seq)
+        ? globalThis.Number(object.next_seq)
+        : 0,
+      error: isSet(object.error) ? ErrorInfo.fromJSON(object.error) : undefined,
+    };
+  },
+
+  toJSON(message: SlotAck): unknown {
+    const obj: any = {};
+    if (message.slotId !== 0) {
+      obj.slotId = Math.round(message.slotId);
+    }
+    if (message.ok !== false) {
+      obj.ok = message.ok;
+    }
+    if (message.nextSeq !== 0) {
+      obj.nextSeq = Math.round(message.nextSeq);
+    }
+    if (message.error !== undefined) {
+      obj.error = ErrorInfo.toJSON(message.error);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SlotAck>, I>>(base?: I): SlotAck {
+    return SlotAck.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SlotAck>, I>>(object: I): SlotAck {
+    const message = createBaseSlotAck();
+    message.slotId = object.slotId ?? 0;
+    message.ok = object.ok ?? false;
+    message.nextSeq = object.nextSeq ?? 0;
+    message.error = (object.error !== undefined && object.error !== null)
+      ? ErrorInfo.fromPartial(object.error)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseReplicateResponse(): ReplicateResponse {
+  return { slots: [] };
+}
+
+export const ReplicateResponse: MessageFns<ReplicateResponse> = {
+  encode(message: ReplicateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.slots) {
+      SlotAck.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplicateResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplicateResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.slots.push(SlotAck.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReplicateResponse {
+    return { slots: globalThis.Array.isArray(object?.slots) ? object.slots.map((e: any) => SlotAck.fromJSON(e)) : [] };
+  },
+
+  toJSON(message: ReplicateResponse): unknown {
+    const obj: any = {};
+    if (message.slots?.length) {
+      obj.slots = message.slots.map((e) => SlotAck.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReplicateResponse>, I>>(base?: I): ReplicateResponse {
+    return ReplicateResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReplicateResponse>, I>>(object: I): ReplicateResponse {
+    const message = createBaseReplicateResponse();
+    message.slots = object.slots?.map((e) => SlotAck.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSlotSnapshotRequest(): SlotSnapshotRequest {
+  return { slotId: 0, leaderEpoch: 0, follower: "" };
+}
+
+export const SlotSnapshotRequest: MessageFns<SlotSnapshotRequest> = {
+  encode(message: SlotSnapshotRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.slotId !== 0) {
+      writer.uint32(8).int32(message.slotId);
+    }
+    if (message.leaderEpoch !== 0) {
+      writer.uint32(16).int64(message.leaderEpoch);
+    }
+    if (message.follower !== "") {
+      writer.uint32(26).string(message.follower);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SlotSnapshotRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSlotSnapshotRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.slotId = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.leaderEpoch = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.follower = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SlotSnapshotRequest {
+    return {
+      slotId: isSet(object.slotId)
+        ? globalThis.Number(object.slotId)
+        : isSet(object.slot_id)
+        ? globalThis.Number(object.slot_id)
+        : 0,
+      leaderEpoch: isSet(object.leaderEpoch)
+        ? globalThis.Number(object.leaderEpoch)
+        : isSet(object.leader_epoch)
+        ? globalThis.Number(object.leader_epoch)
+        : 0,
+      follower: isSet(object.follower) ? globalThis.String(object.follower) : "",
+    };
+  },
+
+  toJSON(message: SlotSnapshotRequest): unknown {
+    const obj: any = {};
+    if (message.slotId !== 0) {
+      obj.slotId = Math.round(message.slotId);
+    }
+    if (message.leaderEpoch !== 0) {
+      obj.leaderEpoch = Math.round(message.leaderEpoch);
+    }
+    if (message.follower !== "") {
+      obj.follower = message.follower;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SlotSnapshotRequest>, I>>(base?: I): SlotSnapshotRequest {
+    return SlotSnapshotRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SlotSnapshotRequest>, I>>(object: I): SlotSnapshotRequest {
+    const message = createBaseSlotSnapshotRequest();
+    message.slotId = object.slotId ?? 0;
+    message.leaderEpoch = object.leaderEpoch ?? 0;
+    message.follower = object.follower ?? "";
+    return message;
+  },
+};
+
+function createBaseSlotSnapshotResponse(): SlotSnapshotResponse {
+  return { slotId: 0, leaderEpoch: 0, nextSeq: 0, data: [], error: undefined };
+}
+
+export const SlotSnapshotResponse: MessageFns<SlotSnapshotResponse> = {
+  encode(message: SlotSnapshotResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.slotId !== 0) {
+      writer.uint32(8).int32(message.slotId);
+    }
+    if (message.leaderEpoch !== 0) {
+      writer.uint32(16).int64(message.leaderEpoch);
+    }
+    if (message.nextSeq !== 0) {
+      writer.uint32(24).int64(message.nextSeq);
+    }
+    for (const v of message.data) {
+      Datum.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.error !== undefined) {
+      ErrorInfo.encode(message.error, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SlotSnapshotResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSlotSnapshotResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.slotId = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.leaderEpoch = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.nextSeq = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.data.push(Datum.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.error = ErrorInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SlotSnapshotResponse {
+    return {
+      slotId: isSet(object.slotId)
+        ? globalThis.Number(object.slotId)
+        : isSet(object.slot_id)
+        ? globalThis.Number(object.slot_id)
+        : 0,
+      leaderEpoch: isSet(object.leaderEpoch)
+        ? globalThis.Number(object.leaderEpoch)
+        : isSet(object.leader_epoch)
+        ? globalThis.Number(object.leader_epoch)
+        : 0,
+      nextSeq: isSet(object.nextSeq)
+        ? globalThis.Number(object.nextSeq)
+        : isSet(object.next_seq)
+        ? globalThis.Number(object.next_seq)
+        : 0,
+      data: globalThis.Array.isArray(object?.data) ? object.data.map((e: any) => Datum.fromJSON(e)) : [],
+      error: isSet(object.error) ? ErrorInfo.fromJSON(object.error) : undefined,
+    };
+  },
+
+  toJSON(message: SlotSnapshotResponse): unknown {
+    const obj: any = {};
+    if (message.slotId !== 0) {
+      obj.slotId = Math.round(message.slotId);
+    }
+    if (message.leaderEpoch !== 0) {
+      obj.leaderEpoch = Math.round(message.leaderEpoch);
+    }
+    if (message.nextSeq !== 0) {
+      obj.nextSeq = Math.round(message.nextSeq);
+    }
+    if (message.data?.length) {
+      obj.data = message.data.map((e) => Datum.toJSON(e));
+    }
+    if (message.error !== undefined) {
+      obj.error = ErrorInfo.toJSON(message.error);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SlotSnapshotResponse>, I>>(base?: I): SlotSnapshotResponse {
+    return SlotSnapshotResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SlotSnapshotResponse>, I>>(object: I): SlotSnapshotResponse {
+    const message = createBaseSlotSnapshotResponse();
+    message.slotId = object.slotId ?? 0;
+    message.leaderEpoch = object.leaderEpoch ?? 0;
+    message.nextSeq = object.nextSeq ?? 0;
+    message.data = object.data?.map((e) => Datum.fromPartial(e)) || [];
+    message.error = (object.error !== undefined && object.error !== null)
+      ? ErrorInfo.fromPartial(object.error)
+      : undefined;
+    return message;
+  },
+};
 
 function createBaseWriteOp(): WriteOp {
   return { op: undefined };
@@ -1536,6 +2502,27 @@ export const DataServiceService = {
     responseSerialize: (value: DataChangeBatch): Buffer => Buffer.from(DataChangeBatch.encode(value).finish()),
     responseDeserialize: (value: Buffer): DataChangeBatch => DataChangeBatch.decode(value),
   },
+  /** Slot leader -> follower: the ops applied at the leader, in order, per slot. */
+  replicate: {
+    path: "/sofareg.v1.DataService/Replicate" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReplicateRequest): Buffer => Buffer.from(ReplicateRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReplicateRequest => ReplicateRequest.decode(value),
+    responseSerialize: (value: ReplicateResponse): Buffer => Buffer.from(ReplicateResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReplicateResponse => ReplicateResponse.decode(value),
+  },
+  /** Follower -> slot leader: the whole slot, to start following from. */
+  slotSnapshot: {
+    path: "/sofareg.v1.DataService/SlotSnapshot" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SlotSnapshotRequest): Buffer => Buffer.from(SlotSnapshotRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SlotSnapshotRequest => SlotSnapshotRequest.decode(value),
+    responseSerialize: (value: SlotSnapshotResponse): Buffer =>
+      Buffer.from(SlotSnapshotResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SlotSnapshotResponse => SlotSnapshotResponse.decode(value),
+  },
 } as const;
 
 export interface DataServiceServer extends UntypedServiceImplementation {
@@ -1547,6 +2534,10 @@ export interface DataServiceServer extends UntypedServiceImplementation {
   getData: handleUnaryCall<GetDataRequest, GetDataResponse>;
   /** A session listens here for datum version changes, batched; the stream also marks the session alive. */
   watchChanges: handleServerStreamingCall<WatchChangesRequest, DataChangeBatch>;
+  /** Slot leader -> follower: the ops applied at the leader, in order, per slot. */
+  replicate: handleUnaryCall<ReplicateRequest, ReplicateResponse>;
+  /** Follower -> slot leader: the whole slot, to start following from. */
+  slotSnapshot: handleUnaryCall<SlotSnapshotRequest, SlotSnapshotResponse>;
 }
 
 export interface DataServiceClient extends Client {
@@ -1605,6 +2596,38 @@ export interface DataServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<DataChangeBatch>;
+  /** Slot leader -> follower: the ops applied at the leader, in order, per slot. */
+  replicate(
+    request: ReplicateRequest,
+    callback: (error: ServiceError | null, response: ReplicateResponse) => void,
+  ): ClientUnaryCall;
+  replicate(
+    request: ReplicateRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReplicateResponse) => void,
+  ): ClientUnaryCall;
+  replicate(
+    request: ReplicateRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReplicateResponse) => void,
+  ): ClientUnaryCall;
+  /** Follower -> slot leader: the whole slot, to start following from. */
+  slotSnapshot(
+    request: SlotSnapshotRequest,
+    callback: (error: ServiceError | null, response: SlotSnapshotResponse) => void,
+  ): ClientUnaryCall;
+  slotSnapshot(
+    request: SlotSnapshotRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SlotSnapshotResponse) => void,
+  ): ClientUnaryCall;
+  slotSnapshot(
+    request: SlotSnapshotRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SlotSnapshotResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const DataServiceClient = makeGenericClientConstructor(

@@ -154,14 +154,29 @@ export interface FetchSlotPublishersRequest {
   slotTableEpoch: number;
   /** paging cursor: exclusive */
   afterDataInfoId: string;
+  /** a page holds whole dataInfoIds, so it may exceed this for one large datum */
   maxPublishers: number;
+  /** when set: only these (a digest repair), no paging */
+  dataInfoIds: string[];
+  slotCount: number;
+}
+
+export interface DatumVersion {
+  dataInfoId: string;
+  version: number;
 }
 
 export interface FetchSlotPublishersResponse {
   publishers: Publisher[];
-  /** empty when done */
-  nextDataInfoId: string;
+  /** the page covers (after_data_info_id, last_data_info_id] */
+  lastDataInfoId: string;
+  /** no dataInfoId of the slot after last_data_info_id */
+  done: boolean;
   sessionProcessId: string;
+  /** session clock when the page was read: publishers registered later are not in it */
+  snapshotTime: number;
+  /** highest datum version this session has seen, per dataInfoId of the page */
+  versions: DatumVersion[];
 }
 
 export interface DataInfoDigest {
@@ -173,11 +188,13 @@ export interface DataInfoDigest {
 export interface SlotDigestRequest {
   slotId: number;
   slotTableEpoch: number;
+  slotCount: number;
 }
 
 export interface SlotDigestResponse {
   digests: DataInfoDigest[];
   sessionProcessId: string;
+  snapshotTime: number;
 }
 
 function createBaseClientHello(): ClientHello {
@@ -2359,7 +2376,7 @@ export const ServerMessage: MessageFns<ServerMessage> = {
 };
 
 function createBaseFetchSlotPublishersRequest(): FetchSlotPublishersRequest {
-  return { slotId: 0, slotTableEpoch: 0, afterDataInfoId: "", maxPublishers: 0 };
+  return { slotId: 0, slotTableEpoch: 0, afterDataInfoId: "", maxPublishers: 0, dataInfoIds: [], slotCount: 0 };
 }
 
 export const FetchSlotPublishersRequest: MessageFns<FetchSlotPublishersRequest> = {
@@ -2375,6 +2392,12 @@ export const FetchSlotPublishersRequest: MessageFns<FetchSlotPublishersRequest> 
     }
     if (message.maxPublishers !== 0) {
       writer.uint32(32).int32(message.maxPublishers);
+    }
+    for (const v of message.dataInfoIds) {
+      writer.uint32(42).string(v!);
+    }
+    if (message.slotCount !== 0) {
+      writer.uint32(48).int32(message.slotCount);
     }
     return writer;
   },
@@ -2424,6 +2447,22 @@ export const FetchSlotPublishersRequest: MessageFns<FetchSlotPublishersRequest> 
             message.maxPublishers = reader.int32();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.dataInfoIds.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.slotCount = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2458,6 +2497,16 @@ export const FetchSlotPublishersRequest: MessageFns<FetchSlotPublishersRequest> 
         : isSet(object.max_publishers)
         ? globalThis.Number(object.max_publishers)
         : 0,
+      dataInfoIds: globalThis.Array.isArray(object?.dataInfoIds)
+        ? object.dataInfoIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.data_info_ids)
+        ? object.data_info_ids.map((e: any) => globalThis.String(e))
+        : [],
+      slotCount: isSet(object.slotCount)
+        ? globalThis.Number(object.slotCount)
+        : isSet(object.slot_count)
+        ? globalThis.Number(object.slot_count)
+        : 0,
     };
   },
 
@@ -2475,6 +2524,12 @@ export const FetchSlotPublishersRequest: MessageFns<FetchSlotPublishersRequest> 
     if (message.maxPublishers !== 0) {
       obj.maxPublishers = Math.round(message.maxPublishers);
     }
+    if (message.dataInfoIds?.length) {
+      obj.dataInfoIds = message.dataInfoIds;
+    }
+    if (message.slotCount !== 0) {
+      obj.slotCount = Math.round(message.slotCount);
+    }
     return obj;
   },
 
@@ -2487,12 +2542,103 @@ export const FetchSlotPublishersRequest: MessageFns<FetchSlotPublishersRequest> 
     message.slotTableEpoch = object.slotTableEpoch ?? 0;
     message.afterDataInfoId = object.afterDataInfoId ?? "";
     message.maxPublishers = object.maxPublishers ?? 0;
+    message.dataInfoIds = object.dataInfoIds?.map((e) => e) || [];
+    message.slotCount = object.slotCount ?? 0;
+    return message;
+  },
+};
+
+function createBaseDatumVersion(): DatumVersion {
+  return { dataInfoId: "", version: 0 };
+}
+
+export const DatumVersion: MessageFns<DatumVersion> = {
+  encode(message: DatumVersion, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.dataInfoId !== "") {
+      writer.uint32(10).string(message.dataInfoId);
+    }
+    if (message.version !== 0) {
+      writer.uint32(16).int64(message.version);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DatumVersion {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDatumVersion();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.dataInfoId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.version = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DatumVersion {
+    return {
+      dataInfoId: isSet(object.dataInfoId)
+        ? globalThis.String(object.dataInfoId)
+        : isSet(object.data_info_id)
+        ? globalThis.String(object.data_info_id)
+        : "",
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+    };
+  },
+
+  toJSON(message: DatumVersion): unknown {
+    const obj: any = {};
+    if (message.dataInfoId !== "") {
+      obj.dataInfoId = message.dataInfoId;
+    }
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DatumVersion>, I>>(base?: I): DatumVersion {
+    return DatumVersion.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DatumVersion>, I>>(object: I): DatumVersion {
+    const message = createBaseDatumVersion();
+    message.dataInfoId = object.dataInfoId ?? "";
+    message.version = object.version ?? 0;
     return message;
   },
 };
 
 function createBaseFetchSlotPublishersResponse(): FetchSlotPublishersResponse {
-  return { publishers: [], nextDataInfoId: "", sessionProcessId: "" };
+  return { publishers: [], lastDataInfoId: "", done: false, sessionProcessId: "", snapshotTime: 0, versions: [] };
 }
 
 export const FetchSlotPublishersResponse: MessageFns<FetchSlotPublishersResponse> = {
@@ -2500,11 +2646,20 @@ export const FetchSlotPublishersResponse: MessageFns<FetchSlotPublishersResponse
     for (const v of message.publishers) {
       Publisher.encode(v!, writer.uint32(10).fork()).join();
     }
-    if (message.nextDataInfoId !== "") {
-      writer.uint32(18).string(message.nextDataInfoId);
+    if (message.lastDataInfoId !== "") {
+      writer.uint32(18).string(message.lastDataInfoId);
+    }
+    if (message.done !== false) {
+      writer.uint32(24).bool(message.done);
     }
     if (message.sessionProcessId !== "") {
-      writer.uint32(26).string(message.sessionProcessId);
+      writer.uint32(34).string(message.sessionProcessId);
+    }
+    if (message.snapshotTime !== 0) {
+      writer.uint32(40).int64(message.snapshotTime);
+    }
+    for (const v of message.versions) {
+      DatumVersion.encode(v!, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -2535,15 +2690,39 @@ export const FetchSlotPublishersResponse: MessageFns<FetchSlotPublishersResponse
               break;
             }
 
-            message.nextDataInfoId = reader.string();
+            message.lastDataInfoId = reader.string();
             continue;
           }
           case 3: {
-            if (tag !== 26) {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.done = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
               break;
             }
 
             message.sessionProcessId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.snapshotTime = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.versions.push(DatumVersion.decode(reader, reader.uint32()));
             continue;
           }
         }
@@ -2563,16 +2742,25 @@ export const FetchSlotPublishersResponse: MessageFns<FetchSlotPublishersResponse
       publishers: globalThis.Array.isArray(object?.publishers)
         ? object.publishers.map((e: any) => Publisher.fromJSON(e))
         : [],
-      nextDataInfoId: isSet(object.nextDataInfoId)
-        ? globalThis.String(object.nextDataInfoId)
-        : isSet(object.next_data_info_id)
-        ? globalThis.String(object.next_data_info_id)
+      lastDataInfoId: isSet(object.lastDataInfoId)
+        ? globalThis.String(object.lastDataInfoId)
+        : isSet(object.last_data_info_id)
+        ? globalThis.String(object.last_data_info_id)
         : "",
+      done: isSet(object.done) ? globalThis.Boolean(object.done) : false,
       sessionProcessId: isSet(object.sessionProcessId)
         ? globalThis.String(object.sessionProcessId)
         : isSet(object.session_process_id)
         ? globalThis.String(object.session_process_id)
         : "",
+      snapshotTime: isSet(object.snapshotTime)
+        ? globalThis.Number(object.snapshotTime)
+        : isSet(object.snapshot_time)
+        ? globalThis.Number(object.snapshot_time)
+        : 0,
+      versions: globalThis.Array.isArray(object?.versions)
+        ? object.versions.map((e: any) => DatumVersion.fromJSON(e))
+        : [],
     };
   },
 
@@ -2581,11 +2769,20 @@ export const FetchSlotPublishersResponse: MessageFns<FetchSlotPublishersResponse
     if (message.publishers?.length) {
       obj.publishers = message.publishers.map((e) => Publisher.toJSON(e));
     }
-    if (message.nextDataInfoId !== "") {
-      obj.nextDataInfoId = message.nextDataInfoId;
+    if (message.lastDataInfoId !== "") {
+      obj.lastDataInfoId = message.lastDataInfoId;
+    }
+    if (message.done !== false) {
+      obj.done = message.done;
     }
     if (message.sessionProcessId !== "") {
       obj.sessionProcessId = message.sessionProcessId;
+    }
+    if (message.snapshotTime !== 0) {
+      obj.snapshotTime = Math.round(message.snapshotTime);
+    }
+    if (message.versions?.length) {
+      obj.versions = message.versions.map((e) => DatumVersion.toJSON(e));
     }
     return obj;
   },
@@ -2596,8 +2793,11 @@ export const FetchSlotPublishersResponse: MessageFns<FetchSlotPublishersResponse
   fromPartial<I extends Exact<DeepPartial<FetchSlotPublishersResponse>, I>>(object: I): FetchSlotPublishersResponse {
     const message = createBaseFetchSlotPublishersResponse();
     message.publishers = object.publishers?.map((e) => Publisher.fromPartial(e)) || [];
-    message.nextDataInfoId = object.nextDataInfoId ?? "";
+    message.lastDataInfoId = object.lastDataInfoId ?? "";
+    message.done = object.done ?? false;
     message.sessionProcessId = object.sessionProcessId ?? "";
+    message.snapshotTime = object.snapshotTime ?? 0;
+    message.versions = object.versions?.map((e) => DatumVersion.fromPartial(e)) || [];
     return message;
   },
 };
@@ -2708,7 +2908,7 @@ export const DataInfoDigest: MessageFns<DataInfoDigest> = {
 };
 
 function createBaseSlotDigestRequest(): SlotDigestRequest {
-  return { slotId: 0, slotTableEpoch: 0 };
+  return { slotId: 0, slotTableEpoch: 0, slotCount: 0 };
 }
 
 export const SlotDigestRequest: MessageFns<SlotDigestRequest> = {
@@ -2718,6 +2918,9 @@ export const SlotDigestRequest: MessageFns<SlotDigestRequest> = {
     }
     if (message.slotTableEpoch !== 0) {
       writer.uint32(16).int64(message.slotTableEpoch);
+    }
+    if (message.slotCount !== 0) {
+      writer.uint32(24).int32(message.slotCount);
     }
     return writer;
   },
@@ -2751,6 +2954,14 @@ export const SlotDigestRequest: MessageFns<SlotDigestRequest> = {
             message.slotTableEpoch = longToNumber(reader.int64());
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.slotCount = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2775,6 +2986,11 @@ export const SlotDigestRequest: MessageFns<SlotDigestRequest> = {
         : isSet(object.slot_table_epoch)
         ? globalThis.Number(object.slot_table_epoch)
         : 0,
+      slotCount: isSet(object.slotCount)
+        ? globalThis.Number(object.slotCount)
+        : isSet(object.slot_count)
+        ? globalThis.Number(object.slot_count)
+        : 0,
     };
   },
 
@@ -2786,6 +3002,9 @@ export const SlotDigestRequest: MessageFns<SlotDigestRequest> = {
     if (message.slotTableEpoch !== 0) {
       obj.slotTableEpoch = Math.round(message.slotTableEpoch);
     }
+    if (message.slotCount !== 0) {
+      obj.slotCount = Math.round(message.slotCount);
+    }
     return obj;
   },
 
@@ -2796,12 +3015,13 @@ export const SlotDigestRequest: MessageFns<SlotDigestRequest> = {
     const message = createBaseSlotDigestRequest();
     message.slotId = object.slotId ?? 0;
     message.slotTableEpoch = object.slotTableEpoch ?? 0;
+    message.slotCount = object.slotCount ?? 0;
     return message;
   },
 };
 
 function createBaseSlotDigestResponse(): SlotDigestResponse {
-  return { digests: [], sessionProcessId: "" };
+  return { digests: [], sessionProcessId: "", snapshotTime: 0 };
 }
 
 export const SlotDigestResponse: MessageFns<SlotDigestResponse> = {
@@ -2811,6 +3031,9 @@ export const SlotDigestResponse: MessageFns<SlotDigestResponse> = {
     }
     if (message.sessionProcessId !== "") {
       writer.uint32(18).string(message.sessionProcessId);
+    }
+    if (message.snapshotTime !== 0) {
+      writer.uint32(24).int64(message.snapshotTime);
     }
     return writer;
   },
@@ -2844,6 +3067,14 @@ export const SlotDigestResponse: MessageFns<SlotDigestResponse> = {
             message.sessionProcessId = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.snapshotTime = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2866,6 +3097,11 @@ export const SlotDigestResponse: MessageFns<SlotDigestResponse> = {
         : isSet(object.session_process_id)
         ? globalThis.String(object.session_process_id)
         : "",
+      snapshotTime: isSet(object.snapshotTime)
+        ? globalThis.Number(object.snapshotTime)
+        : isSet(object.snapshot_time)
+        ? globalThis.Number(object.snapshot_time)
+        : 0,
     };
   },
 
@@ -2877,6 +3113,9 @@ export const SlotDigestResponse: MessageFns<SlotDigestResponse> = {
     if (message.sessionProcessId !== "") {
       obj.sessionProcessId = message.sessionProcessId;
     }
+    if (message.snapshotTime !== 0) {
+      obj.snapshotTime = Math.round(message.snapshotTime);
+    }
     return obj;
   },
 
@@ -2887,6 +3126,7 @@ export const SlotDigestResponse: MessageFns<SlotDigestResponse> = {
     const message = createBaseSlotDigestResponse();
     message.digests = object.digests?.map((e) => DataInfoDigest.fromPartial(e)) || [];
     message.sessionProcessId = object.sessionProcessId ?? "";
+    message.snapshotTime = object.snapshotTime ?? 0;
     return message;
   },
 };
