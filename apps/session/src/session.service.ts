@@ -3,6 +3,7 @@ import {
   ClientMessage,
   ErrorInfo,
   NodeInfo,
+  ProvideData,
   PublishRequest,
   Publisher,
   RegisterResult,
@@ -10,14 +11,19 @@ import {
   SessionServiceService,
   SlotTable,
   SubscribeRequest,
+  WatchConfigRequest,
 } from '@sofareg/contracts';
-import { ErrorCode, ErrorValue, Scope, toDataInfoId, validatePublish, validateSubscribe } from '@sofareg/model';
+import { ErrorCode, ErrorValue, PROVIDE_DATA_KEYS, Scope, toDataInfoId, validatePublish, validateSubscribe } from '@sofareg/model';
 import { CONFIG, GrpcServerHandle, LOGGER, Logger, METRICS, MetaClient, Metrics, Readiness, grpc, startGrpcServer } from '@sofareg/server-kit';
 import { randomUUID } from 'node:crypto';
-import { ClientConnection } from './client-connection';
+import { ClientConnection, effectiveClientIp } from './client-connection';
+import { ConfigWatchers } from './core/config-watchers';
 import { SessionRegistry } from './core/session-registry';
+import { DEFAULT_SWITCHES, SwitchState, admitPublish, admitSubscribe, applySwitch, switchTransition } from './core/switches';
+import { TokenBucket } from './core/token-bucket';
 import { DataRouter } from './data-router';
 import { PushPipeline } from './push-pipeline';
+import { SessionSyncServer } from './sync/session-sync.server';
 import { SessionConfig } from './session-config';
 
 /**
@@ -30,7 +36,12 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
   readonly registry = new SessionRegistry();
   readonly processId = randomUUID();
   readonly connections = new Map<string, ClientConnection>();
+  /** Configurators (watches of provide-data keys). */
+  readonly configWatchers = new ConfigWatchers();
+  private switchState: SwitchState = DEFAULT_SWITCHES;
+  private readonly admission: TokenBucket;
   private grpcServer: GrpcServerHandle | undefined;
+  private syncServer: SessionSyncServer | undefined;
   private meta!: MetaClient;
   private router!: DataRouter;
   private pipeline!: PushPipeline;
@@ -47,7 +58,11 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
       overflow: metrics.counter('session_connection_overflow_total', 'clients disconnected because they read too slowly'),
       refusedConnections: metrics.counter('session_refused_connections_total', 'connections refused over --max-connections'),
       writeLatency: metrics.histogram('session_write_seconds', 'publish received to acknowledged by data'),
+      throttled: metrics.counter('session_throttled_connections_total', 'connections refused by admission throttling (over --max-connects-per-second)'),
+      switched: metrics.counter('session_switch_actions_total', 'registrations and connections acted on by switches', ['action']),
+      configPushes: metrics.counter('session_config_pushes_total', 'provide-data values pushed to configurators'),
     };
+    this.admission = new TokenBucket(config.maxConnectsPerSecond, config.maxConnectsPerSecond);
     const registry = this.registry;
     const connections = this.connections;
     metrics.gauge('session_publishers', 'publishers held', [], function () {
@@ -75,6 +90,16 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
 
   get sessionNodes(): readonly NodeInfo[] {
     return this.meta?.sessionNodes ?? [];
+  }
+
+  /** The switches in force, from meta's provide-data. */
+  get switches(): SwitchState {
+    return this.switchState;
+  }
+
+  /** Pushes awaiting acknowledgement. */
+  get pendingPushes(): number {
+    return this.pipeline?.pendingPushes ?? 0;
   }
 
   isReady(): boolean {
@@ -117,9 +142,37 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
       logger: this.logger,
       metrics: this.metrics,
       slotTable: () => this.meta.slotTable,
+      switches: () => this.switchState,
+      options: {
+        retry: {
+          ackTimeoutMs: this.config.pushAckTimeoutMs,
+          initialBackoffMs: this.config.pushRetryInitialMs,
+          maxBackoffMs: this.config.pushRetryMaxMs,
+          breakerFailures: this.config.pushBreakerFailures,
+          breakerOpenMs: this.config.pushBreakerOpenMs,
+        },
+        window: { maxDelayMs: this.config.pushMergeMaxMs, stepMs: Math.min(5, this.config.pushMergeMaxMs), quietMs: Math.max(this.config.pushMergeMaxMs / 2, 1) },
+        scanIntervalMs: this.config.pushScanIntervalMs,
+      },
     });
     this.meta.on('slotTable', (t) => this.pipeline.onSlotTable(t));
+    this.meta.on('provideData', (pd) => this.onProvideData(pd));
+    this.pipeline.start();
     this.meta.start();
+    // Data servers rebuild slots from what this session holds (port 9602).
+    this.syncServer = new SessionSyncServer(
+      {
+        processId: this.processId,
+        publishers: () => this.registry.allPublishers(),
+        pushedVersion: (id) => {
+          let v = -1;
+          for (const sub of this.registry.subscribersOf(id)?.values() ?? []) v = Math.max(v, sub.pushedVersion);
+          return v;
+        },
+      },
+      this.logger,
+    );
+    await this.syncServer.start(this.config.host, this.config.syncPort);
     this.grpcServer = await startGrpcServer(this.config.host, this.config.port, [
       { definition: SessionServiceService, implementation: { connect: (call: grpc.ServerDuplexStream<ClientMessage, ServerMessage>) => this.accept(call) } },
     ]);
@@ -131,6 +184,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     this.stopping = true;
     for (const c of this.connections.values()) c.close();
     await this.grpcServer?.shutdown();
+    await this.syncServer?.stop();
     this.pipeline?.stop();
     await this.meta?.stop();
     this.router?.close();
@@ -144,11 +198,17 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
       call.emit('error', { code: grpc.status.UNAVAILABLE, details: this.stopping ? 'session is shutting down' : 'session is at its connection limit; try another' });
       return;
     }
+    if (!this.admission.tryTake(Date.now())) {
+      this.m.throttled.inc();
+      call.emit('error', { code: grpc.status.RESOURCE_EXHAUSTED, details: `session admits at most ${this.config.maxConnectsPerSecond} new connections a second; retry with backoff` });
+      return;
+    }
     const peer = call.getPeer();
     const clientIp = peerIp(peer);
-    const conn = new ClientConnection(randomUUID(), peer, clientIp, call, this.config.maxConnectionBufferBytes, (c) => {
+    const bounds = { maxBufferedBytes: this.config.maxConnectionBufferBytes, maxQueuedMessages: this.config.maxConnectionQueue };
+    const conn = new ClientConnection(randomUUID(), peer, clientIp, call, bounds, (c, why) => {
       this.m.overflow.inc();
-      this.logger.warn({ connectId: c.connectId, peer: c.peer }, 'client reads too slowly; disconnecting it');
+      this.logger.warn({ connectId: c.connectId, peer: c.peer, queued: why }, 'client reads too slowly; disconnecting it');
     });
     this.connections.set(conn.connectId, conn);
     call.on('data', (msg: ClientMessage) => this.onMessage(conn, msg));
@@ -166,6 +226,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     if (!this.connections.delete(conn.connectId)) return;
     conn.closed = true;
     const { publishers, subscribers } = this.registry.removeConnection(conn.connectId);
+    this.configWatchers.removeConnection(conn.connectId);
     this.pipeline.onConnectionClosed(conn.connectId);
     this.logger.info({ connectId: conn.connectId, peer: conn.peer, app: conn.hello?.appName, publishers: publishers.length, subscribers: subscribers.length }, 'client connection closed');
     if (publishers.length > 0 && !this.stopping) void this.clientOff([conn.connectId]);
@@ -202,6 +263,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     switch (body.$case) {
       case 'hello':
         conn.hello = body.value;
+        conn.clientIp = effectiveClientIp(conn.clientIp, body.value.clientIp);
         conn.send({ body: { $case: 'hello', value: { connectId: conn.connectId, sessionAddress: this.selfAddress, zone: this.config.zone, serverTime: Date.now() } } });
         this.logger.debug({ connectId: conn.connectId, app: body.value.appName, peer: conn.peer }, 'client connected');
         return;
@@ -226,8 +288,11 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
         this.pipeline.onPushAck(body.value.pushId);
         return;
       case 'watchConfig':
+        this.onWatchConfig(conn, body.value);
+        return;
       case 'unwatchConfig':
-        conn.send({ body: { $case: 'result', value: result(body.value.requestId, body.value.registerId, false, 0, { code: ErrorCode.Unavailable, message: 'configurators are not served by this session yet', field: '' }) } });
+        this.configWatchers.remove(body.value.registerId, conn.connectId);
+        conn.send({ body: { $case: 'result', value: result(body.value.requestId, body.value.registerId, true, 0) } });
         return;
     }
   }
@@ -242,6 +307,15 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     }
     const hello = conn.hello;
     if (!hello) return; // onMessage answers connections that skipped hello
+    const admission = admitPublish(this.switchState, conn.clientIp);
+    if (admission !== 'accept') {
+      // Client-off: acknowledged but not kept, so the client re-registers it when its IP is opened again.
+      this.m.switched.inc({ action: admission === 'refuse' ? 'publishRefused' : 'publishIgnored' });
+      this.m.registrations.inc({ kind: 'publish', result: admission === 'refuse' ? ErrorCode.Blocked : 'ignored' });
+      const blocked = admission === 'refuse' ? { code: ErrorCode.Blocked, message: `publishes from ${conn.clientIp} are blacklisted (${PROVIDE_DATA_KEYS.publishBlacklist})`, field: '' } : undefined;
+      conn.send({ body: { $case: 'result', value: result(req.requestId, req.registerId, admission === 'ignore', req.version, blocked) } });
+      return;
+    }
     const p: Publisher = {
       dataInfoId: toDataInfoId(req.dataId, req.instanceId, req.group),
       registerId: req.registerId,
@@ -292,11 +366,94 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
       conn.send({ body: { $case: 'result', value: result(req.requestId, req.registerId, false, 0, invalid) } });
       return;
     }
+    if (!admitSubscribe(this.switchState, conn.clientIp)) {
+      this.m.switched.inc({ action: 'subscribeRefused' });
+      this.m.registrations.inc({ kind: 'subscribe', result: ErrorCode.Blocked });
+      conn.send({ body: { $case: 'result', value: result(req.requestId, req.registerId, false, 0, { code: ErrorCode.Blocked, message: `subscribes from ${conn.clientIp} are blacklisted (${PROVIDE_DATA_KEYS.subscribeBlacklist})`, field: '' }) } });
+      return;
+    }
     const dataInfoId = toDataInfoId(req.dataId, req.instanceId, req.group);
     const s = this.registry.putSubscriber({ registerId: req.registerId, dataInfoId, connectId: conn.connectId, scope: req.scope as Scope, clientIp: conn.clientIp });
     this.m.registrations.inc({ kind: 'subscribe', result: 'ok' });
     conn.send({ body: { $case: 'result', value: result(req.requestId, req.registerId, true, 0) } });
     this.pipeline.onSubscribe(s);
+  }
+
+  // ---- configurators and switches ----
+
+  private onWatchConfig(conn: ClientConnection, req: WatchConfigRequest): void {
+    const key = req.key?.trim();
+    if (!key || !req.registerId) {
+      const field = key ? 'registerId' : 'key';
+      conn.send({ body: { $case: 'result', value: result(req.requestId, req.registerId, false, 0, { code: ErrorCode.InvalidArgument, message: `${field} is required`, field }) } });
+      return;
+    }
+    this.configWatchers.put({ registerId: req.registerId, key, connectId: conn.connectId });
+    this.m.registrations.inc({ kind: 'watchConfig', result: 'ok' });
+    conn.send({ body: { $case: 'result', value: result(req.requestId, req.registerId, true, 0) } });
+    const pd = this.meta.provideData(key);
+    this.sendConfig(conn, [req.registerId], key, pd);
+  }
+
+  private sendConfig(conn: ClientConnection, registerIds: string[], key: string, pd: ProvideData | undefined): void {
+    // A removed key stays in meta as an empty value with a higher version: the watcher sees it go.
+    const exists = pd !== undefined && pd.value !== '';
+    if (conn.send({ body: { $case: 'config', value: { registerIds, key, value: exists ? pd.value : '', version: pd?.version ?? 0, exists } } })) this.m.configPushes.inc();
+  }
+
+  /** A provide-data change from meta: pushed to its configurators; switches applied. */
+  private onProvideData(pd: ProvideData): void {
+    for (const plan of this.configWatchers.plan(pd.key)) {
+      const conn = this.connections.get(plan.connectId);
+      if (conn) this.sendConfig(conn, plan.registerIds, pd.key, pd);
+    }
+    const before = this.switchState;
+    const after = applySwitch(before, pd.key, pd.value);
+    if (after === before) return;
+    this.switchState = after;
+    this.logger.info({ key: pd.key, value: pd.value, version: pd.version }, 'switch changed');
+    const t = switchTransition(before, after);
+    if (t.turnedOff.length > 0) this.clientOffIps(t.turnedOff);
+    if (t.turnedOn.length > 0) this.closeIps(t.turnedOn);
+    if (t.resumePushes) this.pipeline.resume();
+  }
+
+  /**
+   * Removes the publishers of every connection from one of `ips`, here and at data; keeps the connections and
+   * their subscribers. Returns the connections acted on.
+   */
+  clientOffIps(ips: readonly string[]): string[] {
+    const wanted = new Set(ips);
+    return this.clientOffConnections([...this.connections.values()].filter((c) => wanted.has(c.clientIp)).map((c) => c.connectId));
+  }
+
+  /** Removes the publishers of the given connections, here and at data. Returns those that exist. */
+  clientOffConnections(connectIds: readonly string[]): string[] {
+    const done: string[] = [];
+    let removed = 0;
+    for (const id of connectIds) {
+      if (!this.connections.has(id)) continue;
+      done.push(id);
+      removed += this.registry.removePublishersOf(id).length;
+    }
+    if (done.length === 0) return done;
+    this.m.switched.inc({ action: 'publishersRemoved' }, removed);
+    this.logger.info({ connections: done.length, publishers: removed }, 'client-off: publishers removed');
+    void this.clientOff(done);
+    return done;
+  }
+
+  /** Closes every connection from one of `ips`, so their clients reconnect and re-register (a client-open). */
+  private closeIps(ips: readonly string[]): void {
+    const wanted = new Set(ips);
+    let n = 0;
+    for (const c of this.connections.values()) {
+      if (!wanted.has(c.clientIp)) continue;
+      c.close();
+      n++;
+    }
+    this.m.switched.inc({ action: 'connectionsClosed' }, n);
+    this.logger.info({ ips, connections: n }, 'client-open: connections closed so their clients re-register');
   }
 }
 
