@@ -1,9 +1,15 @@
-import { BadRequestException, Controller, Get, Header, Query } from '@nestjs/common';
+import { BadRequestException, Body, Controller, Get, Header, HttpCode, Post, Query } from '@nestjs/common';
 import { SessionService } from './session.service';
+
+/** How long a peer's connection count is reused, and how long asking for it may take. */
+const PEER_COUNT_TTL_MS = 1_000;
+const PEER_COUNT_TIMEOUT_MS = 300;
 
 /** Session's HTTP admin, on SOFARegistry's paths. */
 @Controller()
 export class SessionAdminController {
+  private readonly peerCounts = new Map<string, { at: number; count: number | undefined }>();
+
   constructor(private readonly session: SessionService) {}
 
   /** The publishers this session holds for one dataInfoId. */
@@ -27,10 +33,61 @@ export class SessionAdminController {
     return this.zoneSessions().map((n) => n.address).join('\n');
   }
 
-  /** Sessions of this zone with their connection counts, for less-loaded selection. */
+  /**
+   * Sessions of this zone with their client connection counts as weights (lower: less loaded), as JSON
+   * `[{address, weight, connections}]`. Each peer's count is read from its admin (`/api/servers/connectionCount`,
+   * cached 1 s); a peer that does not answer within 300 ms is left out, so clients avoid a session that just died.
+   */
   @Get('api/servers/queryWithWeight')
-  serversWithWeight(): { address: string; weight: number }[] {
-    return this.zoneSessions().map((n) => ({ address: n.address, weight: n.address === this.session.selfAddress ? this.session.connections.size : -1 }));
+  async serversWithWeight(): Promise<{ address: string; weight: number; connections: number }[]> {
+    const out = await Promise.all(
+      this.zoneSessions().map(async (n) => {
+        const count = n.address === this.session.selfAddress ? this.session.connections.size : await this.peerCount(n.httpAddress);
+        return count === undefined ? undefined : { address: n.address, weight: count, connections: count };
+      }),
+    );
+    return out.filter((x): x is { address: string; weight: number; connections: number } => x !== undefined);
+  }
+
+  /** This session's client connection count (what peers ask for their weights). */
+  @Get('api/servers/connectionCount')
+  @Header('Content-Type', 'text/plain')
+  connectionCount(): string {
+    return String(this.session.connections.size);
+  }
+
+  /**
+   * Removes the publishers of client connections of this session (connections and subscribers stay): by
+   * `connectIds`, or every connection from one of `ips`. Unlike meta's client-off list this is not kept: a
+   * client that reconnects registers again. Answers the connections acted on.
+   */
+  @Post('api/clients/off')
+  @HttpCode(200)
+  clientsOff(@Body() body: { connectIds?: unknown; ips?: unknown }): { success: boolean; connectIds: string[] } {
+    const list = (v: unknown, name: string): string[] => {
+      if (v === undefined) return [];
+      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new BadRequestException(`${name} must be an array of strings`);
+      return v as string[];
+    };
+    const connectIds = list(body?.connectIds, 'connectIds');
+    const ips = list(body?.ips, 'ips');
+    if (connectIds.length === 0 && ips.length === 0) throw new BadRequestException('give connectIds or ips');
+    const done = [...this.session.clientOffConnections(connectIds), ...this.session.clientOffIps(ips)];
+    return { success: true, connectIds: [...new Set(done)] };
+  }
+
+  /** The switches this session applies (from meta's provide-data). */
+  @Get('api/switches/query')
+  switches(): unknown {
+    const s = this.session.switches;
+    return {
+      stopPush: s.stopPush,
+      grayOpen: [...s.grayOpen],
+      clientOff: [...s.clientOff],
+      publishBlacklist: [...s.publishBlacklist],
+      subscribeBlacklist: [...s.subscribeBlacklist],
+      pendingPushes: this.session.pendingPushes,
+    };
   }
 
   @Get('connections/query')
@@ -38,6 +95,8 @@ export class SessionAdminController {
     return [...this.session.connections.values()].map((c) => ({
       connectId: c.connectId,
       peer: c.peer,
+      clientIp: c.clientIp,
+      queuedMessages: c.queuedMessages,
       appName: c.hello?.appName,
       clientId: c.hello?.clientId,
       ...this.session.registry.connectionCounts(c.connectId),
@@ -49,10 +108,28 @@ export class SessionAdminController {
     return this.session.slotTable ?? { epoch: 0, slots: [] };
   }
 
-  private zoneSessions() {
+  private zoneSessions(): { address: string; httpAddress: string }[] {
     const self = this.session.selfAddress;
     const nodes = this.session.sessionNodes.filter((n) => n.zone === this.sessionZone());
-    return nodes.some((n) => n.address === self) ? nodes : [...nodes, { address: self, zone: this.sessionZone() }];
+    return nodes.some((n) => n.address === self) ? nodes : [...nodes, { address: self, httpAddress: '' }];
+  }
+
+  private async peerCount(httpAddress: string): Promise<number | undefined> {
+    if (!httpAddress) return undefined;
+    const now = Date.now();
+    const cached = this.peerCounts.get(httpAddress);
+    if (cached && now - cached.at < PEER_COUNT_TTL_MS) return cached.count;
+    let count: number | undefined;
+    try {
+      const res = await fetch(`http://${httpAddress}/api/servers/connectionCount`, { signal: AbortSignal.timeout(PEER_COUNT_TIMEOUT_MS) });
+      const n = res.ok ? Number(await res.text()) : NaN;
+      count = Number.isInteger(n) && n >= 0 ? n : undefined;
+    } catch {
+      count = undefined; // down or slow: left out of the list
+    }
+    this.peerCounts.set(httpAddress, { at: now, count });
+    if (this.peerCounts.size > 1_000) this.peerCounts.clear();
+    return count;
   }
 
   private sessionZone(): string {

@@ -2,7 +2,7 @@ import { planPushes } from './push-plan';
 import type { SubscriberState } from './session-registry';
 
 const sub = (registerId: string, connectId: string, scope: 'zone' | 'dataCenter', pushedVersion = -1): SubscriberState => ({
-  registerId, dataInfoId: 'd', connectId, scope, clientIp: '', pushedVersion, ackedVersion: -1,
+  registerId, dataInfoId: 'd', connectId, scope, clientIp: '', pushedVersion, ackedVersion: -1, failures: 0, retryAt: 0, silencedUntil: 0,
 });
 const pubs = [
   { zone: 'a', dataList: ['1'], registerTimestamp: 1, registerId: 'x' },

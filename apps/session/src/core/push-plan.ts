@@ -9,18 +9,21 @@ export interface PlannedPush {
 }
 
 /**
- * Decides what to push for a datum at `version`: only subscribers pushed less than `version` are served, and
- * subscribers of one connection with the same scope share one push. Pure.
+ * Decides what to push for a datum at `version`: only subscribers not yet sent (nor acknowledged) `version` or
+ * a newer one, and accepted by `eligible` (switches, backoff, breaker), are served; subscribers of one
+ * connection with the same scope share one push. Pure.
  */
 export function planPushes(
   subscribers: Iterable<SubscriberState>,
   publishers: readonly PublishedData[],
   version: number,
   localZone: string,
+  eligible?: (s: SubscriberState) => boolean,
 ): PlannedPush[] {
   const groups = new Map<string, { connectId: string; scope: Scope; registerIds: string[] }>();
   for (const s of subscribers) {
-    if (s.pushedVersion >= version) continue;
+    if (s.pushedVersion >= version || s.ackedVersion >= version) continue;
+    if (eligible && !eligible(s)) continue;
     const key = `${s.connectId}\u0000${s.scope}`;
     let g = groups.get(key);
     if (!g) {

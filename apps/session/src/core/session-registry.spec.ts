@@ -37,3 +37,17 @@ describe('SessionRegistry', () => {
     expect(r.removePublisher('p1', 'c1')?.registerId).toBe('p1');
   });
 });
+
+describe('SessionRegistry client-off', () => {
+  it('removes a connection\'s publishers but keeps its subscribers', () => {
+    const r = new SessionRegistry();
+    r.putPublisher(pub('p1', 'c1'));
+    r.putPublisher(pub('p2', 'c2'));
+    r.putSubscriber({ registerId: 's1', dataInfoId: 'd', connectId: 'c1', scope: 'zone', clientIp: '' });
+    expect(r.removePublishersOf('c1').map((p) => p.registerId)).toEqual(['p1']);
+    expect(r.removePublishersOf('c1')).toEqual([]);
+    expect(r.getPublisher('p2')).toBeDefined();
+    expect(r.subscribersOf('d')?.has('s1')).toBe(true);
+    expect(r.removeConnection('c1')).toMatchObject({ publishers: [], subscribers: [{ registerId: 's1' }] });
+  });
+});

@@ -1,16 +1,20 @@
 import type { Publisher } from '@sofareg/contracts';
 import { Scope } from '@sofareg/model';
+import type { DeliveryHealth } from './push-retry';
 
-/** One subscriber as the session holds it. */
-export interface SubscriberState {
+/** One subscriber as the session holds it, with the health of pushes to it (see push-retry). */
+export interface SubscriberState extends DeliveryHealth {
   readonly registerId: string;
   readonly dataInfoId: string;
   readonly connectId: string;
   readonly scope: Scope;
   readonly clientIp: string;
-  /** Highest datum version sent to it (-1: none yet). Never pushed anything not above this. */
+  /**
+   * Highest datum version sent to it and not failed: in flight or acknowledged (-1: none yet). Never pushed
+   * anything not above this; set back to `ackedVersion` when a push fails, so that it is sent again.
+   */
   pushedVersion: number;
-  /** Highest datum version it acknowledged (-1: none yet). */
+  /** Highest datum version it acknowledged (-1: none yet): the version it is known to hold. */
   ackedVersion: number;
 }
 
@@ -75,10 +79,22 @@ export class SessionRegistry {
     return this.publishers.values();
   }
 
-  putSubscriber(s: Omit<SubscriberState, 'pushedVersion' | 'ackedVersion'>): SubscriberState {
+  /** Stores a subscriber (replacing any earlier registration of its registerId), not yet pushed anything. */
+  putSubscriber(s: Pick<SubscriberState, 'registerId' | 'dataInfoId' | 'connectId' | 'scope' | 'clientIp'>): SubscriberState {
     const prev = this.subscribersById.get(s.registerId);
     if (prev) this.removeSubscriber(prev.registerId, prev.connectId);
-    const state: SubscriberState = { ...s, pushedVersion: -1, ackedVersion: -1 };
+    const state: SubscriberState = {
+      registerId: s.registerId,
+      dataInfoId: s.dataInfoId,
+      connectId: s.connectId,
+      scope: s.scope,
+      clientIp: s.clientIp,
+      pushedVersion: -1,
+      ackedVersion: -1,
+      failures: 0,
+      retryAt: 0,
+      silencedUntil: 0,
+    };
     this.subscribersById.set(s.registerId, state);
     let byData = this.subscribersByData.get(s.dataInfoId);
     if (!byData) {
@@ -142,6 +158,25 @@ export class SessionRegistry {
       }
     }
     return { publishers, subscribers };
+  }
+
+  /**
+   * Removes the publishers a connection owns, keeping its subscribers (a client-off of its IP). Returns them,
+   * to remove at data.
+   */
+  removePublishersOf(connectId: string): Publisher[] {
+    const c = this.connections.get(connectId);
+    if (!c) return [];
+    const out: Publisher[] = [];
+    for (const id of c.publishers) {
+      const p = this.publishers.get(id);
+      if (p && p.connectId === connectId) {
+        this.publishers.delete(id);
+        out.push(p);
+      }
+    }
+    c.publishers.clear();
+    return out;
   }
 
   /** Counts per connection, for the admin API. */
