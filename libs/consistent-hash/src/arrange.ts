@@ -44,6 +44,9 @@ export function arrange(prev: SlotTable | undefined, live: readonly string[], op
 
 const NONE = -1;
 
+/** How many earlier placements one follower placement may re-route (bounds the search). */
+const FILL_DEPTH = 6;
+
 /** The mutable working state of one `arrange` call, on server indexes (positions in the sorted live list). */
 class Arrangement {
   private readonly S: number;
@@ -58,11 +61,17 @@ class Arrangement {
   private readonly F: Int32Array;
   /** Slots each server follows. */
   private readonly follows: Set<number>[];
-  /** pair[a * N + b]: slots led by a and followed by b, to spread a leader's followers over the others. */
-  private readonly pair: Int32Array;
+  /** The live leader of each slot in `prev`, or NONE. */
+  private readonly orig: Int32Array;
+  /**
+   * edges[(a * N + b) * 3 + c + 1]: slots led by `a` and followed by `b` whose swap (b leads, a follows)
+   * changes the number of slots led by someone else than in `prev` by `c` (-1, 0 or +1).
+   */
+  private readonly edges: Int32Array;
   /** Ready to take leaderships by balancing. */
   private readonly ready: boolean[];
-  private readonly tL: Int32Array;
+  /** Live servers that held each slot in `prev`: a slot never loses the last of them (its data). */
+  private readonly had: number[][];
   private readonly tF: Int32Array;
 
   constructor(
@@ -78,20 +87,26 @@ class Arrangement {
     this.L = new Int32Array(N);
     this.F = new Int32Array(N);
     this.follows = Array.from({ length: N }, () => new Set<number>());
-    this.pair = new Int32Array(N * N);
-    this.tL = new Int32Array(N);
+    this.orig = new Int32Array(S).fill(NONE);
+    this.edges = new Int32Array(N * N * 3);
     this.tF = new Int32Array(N);
     this.ready = leaderEligibility(prev, servers, opts.replicas, opts.caughtUp);
+    this.had = Array.from({ length: S }, () => []);
     if (!prev) return;
     const index = new Map(servers.map((s, i) => [s, i]));
     for (let k = 0; k < S; k++) {
       const slot = prev.slots[k];
       const l = slot.leader === '' ? undefined : index.get(slot.leader);
-      if (l !== undefined) this.setLeader(k, l);
+      if (l !== undefined) {
+        this.orig[k] = l;
+        this.setLeader(k, l);
+      }
       for (const f of slot.followers) {
         const i = index.get(f);
         if (i !== undefined && !this.holds(i, k)) this.addFollower(k, i);
       }
+      if (this.leader[k] !== NONE) this.had[k].push(this.leader[k]);
+      this.had[k].push(...this.fol[k]);
     }
   }
 
@@ -108,22 +123,46 @@ class Arrangement {
     return this.leader[k] === i || this.fol[k].includes(i);
   }
 
+  /** True when `i` is the last current holder of slot `k` that held it in `prev`. */
+  private lastCopy(k: number, i: number): boolean {
+    const had = this.had[k];
+    if (!had.includes(i)) return false;
+    for (const h of had) if (h !== i && this.holds(h, k)) return false;
+    return true;
+  }
+
+  /** The change in leader changes if follower `b` of slot `k` took over from leader `a`: -1, 0 or +1. */
+  private swapCost(k: number, a: number, b: number): number {
+    const o = this.orig[k];
+    return (a === o ? 1 : 0) - (b === o ? 1 : 0);
+  }
+
+  private edge(k: number, a: number, b: number, delta: number): void {
+    this.edges[(a * this.N + b) * 3 + this.swapCost(k, a, b) + 1] += delta;
+  }
+
+  /** Slots led by `a` and followed by `b`. */
+  private pair(a: number, b: number): number {
+    const e = (a * this.N + b) * 3;
+    return this.edges[e] + this.edges[e + 1] + this.edges[e + 2];
+  }
+
   private setLeader(k: number, i: number): void {
     const old = this.leader[k];
     if (old !== NONE) {
       this.L[old]--;
-      for (const f of this.fol[k]) this.pair[old * this.N + f]--;
+      for (const f of this.fol[k]) this.edge(k, old, f, -1);
     }
     this.leader[k] = i;
     this.L[i]++;
-    for (const f of this.fol[k]) this.pair[i * this.N + f]++;
+    for (const f of this.fol[k]) this.edge(k, i, f, 1);
   }
 
   private addFollower(k: number, i: number): void {
     this.fol[k].push(i);
     this.F[i]++;
     this.follows[i].add(k);
-    if (this.leader[k] !== NONE) this.pair[this.leader[k] * this.N + i]++;
+    if (this.leader[k] !== NONE) this.edge(k, this.leader[k], i, 1);
   }
 
   private removeFollower(k: number, i: number): void {
@@ -131,7 +170,7 @@ class Arrangement {
     list.splice(list.indexOf(i), 1);
     this.F[i]--;
     this.follows[i].delete(k);
-    if (this.leader[k] !== NONE) this.pair[this.leader[k] * this.N + i]--;
+    if (this.leader[k] !== NONE) this.edge(k, this.leader[k], i, -1);
   }
 
   /** Follower `b` of slot `k` becomes its leader; the old leader becomes a follower. No data moves. */
@@ -144,20 +183,28 @@ class Arrangement {
 
   // ---- 1. failover ---------------------------------------------------------------------------------
 
-  /** Every slot without a live leader gets one: a live follower first, else the least loaded ready server. */
+  /**
+   * Every slot without a live leader gets one: a live follower first (all such promotions before the
+   * rest, so the load they add is known), else the ready server leading least (then holding least).
+   */
   private failover(): void {
     const { L, F, ready } = this;
+    const orphans: number[] = [];
     for (let k = 0; k < this.S; k++) {
       if (this.leader[k] !== NONE) continue;
       let best = NONE;
       for (const f of this.fol[k]) {
         if (best === NONE || better(f, best)) best = f;
       }
-      if (best !== NONE) {
-        this.removeFollower(k, best);
-        this.setLeader(k, best);
+      if (best === NONE) {
+        orphans.push(k);
         continue;
       }
+      this.removeFollower(k, best);
+      this.setLeader(k, best);
+    }
+    for (const k of orphans) {
+      let best = NONE;
       for (let i = 0; i < this.N; i++) {
         if (!ready[i]) continue;
         if (best === NONE || L[i] < L[best] || (L[i] === L[best] && L[i] + F[i] < L[best] + F[best])) best = i;
@@ -174,81 +221,136 @@ class Arrangement {
 
   // ---- 2. leaders ----------------------------------------------------------------------------------
 
-  /**
-   * Leader targets: ready servers share the slots not held by not-ready servers (those were forced on them
-   * by failover), floor or ceil each; the ceil goes to those leading most now (then holding most).
-   */
-  private leaderTargets(): void {
-    const { L, F, ready, tL } = this;
-    const pool: number[] = [];
+  /** Ready servers share what not-ready ones lead (failover only): each leads `lo` or `hi` slots. */
+  private lo = 0;
+  private hi = 0;
+
+  private leaderRange(): void {
+    const { L, ready } = this;
     let rest = this.S;
+    let pool = 0;
     for (let i = 0; i < this.N; i++) {
-      if (ready[i]) pool.push(i);
-      else {
-        tL[i] = L[i];
-        rest -= L[i];
-      }
+      if (ready[i]) pool++;
+      else rest -= L[i];
     }
-    pool.sort((a, b) => L[b] - L[a] || L[b] + F[b] - (L[a] + F[a]) || a - b);
-    const base = Math.floor(rest / pool.length);
-    const extra = rest % pool.length;
-    pool.forEach((i, rank) => (tL[i] = base + (rank < extra ? 1 : 0)));
+    this.lo = Math.floor(rest / pool);
+    this.hi = Math.ceil(rest / pool);
   }
 
+  /**
+   * Moves leaderships until every ready server leads `lo` or `hi` slots (their sum is fixed, so that is
+   * balance). Each step applies the cheapest chain of swaps from a server that must or may give to one
+   * that may or must take (each swap: a follower takes over, the leader becomes a follower, no data
+   * moves); a swap costs +1 if it takes a slot from its leader in `prev`, -1 if it gives one back, 0
+   * otherwise. That is min-cost flow by successive shortest paths (the swap graph is its own residual
+   * graph), so the number of changed leaders is minimal among swap-only solutions. Only when no chain
+   * exists does a leadership move directly (one copy).
+   */
   private balanceLeaders(): void {
-    this.leaderTargets();
-    const { L, tL } = this;
-    for (let u = 0; u < this.N; u++) {
-      while (L[u] < tL[u]) {
-        if (!this.promoteAlongPath(u)) this.moveLeaderTo(u);
+    this.leaderRange();
+    const { L, ready, N, lo, hi } = this;
+    for (;;) {
+      let over = false;
+      let under = false;
+      for (let i = 0; i < N; i++) {
+        if (!ready[i]) continue;
+        if (L[i] > hi) over = true;
+        if (L[i] < lo) under = true;
       }
+      if (!over && !under) return;
+      // Over-loaded servers give to any that may take one more; any that may give feeds the under-loaded.
+      const a = over ? this.cheapestSwapChain(hi, hi) : undefined;
+      const b = under ? this.cheapestSwapChain(lo, lo) : undefined;
+      const best = !a ? b : !b ? a : a.cost < b.cost || (a.cost === b.cost && a.swaps.length <= b.swaps.length) ? a : b;
+      if (best) for (const [giver, taker, cost] of best.swaps) this.swap(this.slotToSwap(giver, taker, cost), taker);
+      else this.moveLeader(over);
     }
   }
 
   /**
-   * Finds the shortest chain over → … → u where each server leads a slot the next one follows, and swaps
-   * along it: the over-loaded server loses one leadership, `u` gains one, nobody copies data.
+   * Bellman-Ford from every ready server leading more than `give` at once, to the ready server leading
+   * fewer than `take` reached at the least cost (then fewest swaps). Returns the swaps `[giver, taker,
+   * cost]` from that server back to the source (the order to apply them in: each giver still leads the
+   * slot it was found by), or undefined if none is reachable.
    */
-  private promoteAlongPath(u: number): boolean {
-    const { L, tL, ready } = this;
-    const viaSlot = new Int32Array(this.N).fill(NONE);
-    const prevOf = new Int32Array(this.N).fill(NONE);
-    const seen = new Uint8Array(this.N);
-    seen[u] = 1;
-    const queue = [u];
-    for (let head = 0; head < queue.length; head++) {
-      const b = queue[head];
-      for (const k of this.follows[b]) {
-        const a = this.leader[k];
-        if (seen[a]) continue;
-        seen[a] = 1;
-        viaSlot[a] = k;
-        prevOf[a] = b;
-        if (L[a] > tL[a]) {
-          // a hands slot viaSlot[a] to the follower that found it, which hands on, until u.
-          for (let node = a; node !== u; node = prevOf[node]) this.swap(viaSlot[node], prevOf[node]);
-          return true;
+  private cheapestSwapChain(give: number, take: number): { cost: number; swaps: [number, number, number][] } | undefined {
+    const { N, L, ready, edges } = this;
+    const INF = Number.MAX_SAFE_INTEGER;
+    const dist = new Array<number>(N).fill(INF);
+    const hops = new Int32Array(N);
+    const pred = new Int32Array(N).fill(NONE);
+    const predCost = new Int8Array(N);
+    for (let i = 0; i < N; i++) if (ready[i] && L[i] > give) dist[i] = 0;
+    for (let round = 0, changed = true; changed && round < N; round++) {
+      changed = false;
+      for (let a = 0; a < N; a++) {
+        if (dist[a] === INF) continue;
+        for (let b = 0; b < N; b++) {
+          if (b === a || !ready[b]) continue;
+          const e = (a * N + b) * 3;
+          const c = edges[e] > 0 ? -1 : edges[e + 1] > 0 ? 0 : edges[e + 2] > 0 ? 1 : 2;
+          if (c === 2) continue;
+          const d = dist[a] + c;
+          if (d < dist[b] || (d === dist[b] && hops[a] + 1 < hops[b])) {
+            dist[b] = d;
+            hops[b] = hops[a] + 1;
+            pred[b] = a;
+            predCost[b] = c;
+            changed = true;
+          }
         }
-        if (ready[a]) queue.push(a);
       }
     }
-    return false;
+    let u = NONE;
+    for (let i = 0; i < N; i++) {
+      if (!ready[i] || L[i] >= take || pred[i] === NONE) continue;
+      if (u === NONE || dist[i] < dist[u] || (dist[i] === dist[u] && hops[i] < hops[u])) u = i;
+    }
+    if (u === NONE) return undefined;
+    const swaps: [number, number, number][] = [];
+    const seen = new Uint8Array(N);
+    for (let b = u; pred[b] !== NONE; b = pred[b]) {
+      if (seen[b]) return undefined; // a negative cycle: not expected, never followed
+      seen[b] = 1;
+      swaps.push([pred[b], b, predCost[b]]);
+    }
+    return { cost: dist[u], swaps };
   }
 
-  /** No follower chain reaches `u`: hand it a slot of the most over-loaded server directly (one copy). */
-  private moveLeaderTo(u: number): void {
-    const { L, tL } = this;
-    let o = NONE;
-    for (let i = 0; i < this.N; i++) {
-      if (L[i] > tL[i] && (o === NONE || L[i] - tL[i] > L[o] - tL[o])) o = i;
-    }
+  /** A slot led by `a`, followed by `b`, whose swap costs `cost`. */
+  private slotToSwap(a: number, b: number, cost: number): number {
+    for (const k of this.follows[b]) if (this.leader[k] === a && this.swapCost(k, a, b) === cost) return k;
+    throw new Error('slot arrangement: no slot for a swap'); // unreachable: the edge count says one exists
+  }
+
+  /**
+   * No chain of swaps exists: move one leadership directly (one copy) to the least-loaded server that
+   * may take one (below `hi` when some server is above it, else below `lo`), from a server that must or
+   * may give. Preferred slots: one with a free follower place (the old leader becomes a follower and no
+   * replica has to leave), then one whose leader changes in this table anyway (a dead leader's: its
+   * promoted follower stays as a follower, and no other slot is disturbed), then the giver leading most.
+   */
+  private moveLeader(over: boolean): void {
+    const { L, ready, N, want } = this;
+    const limit = over ? this.hi : this.lo;
+    let u = NONE;
+    for (let i = 0; i < N; i++) if (ready[i] && L[i] < limit && (u === NONE || L[i] < L[u])) u = i;
+    let pick = NONE;
+    let pickRank = 0;
     for (let k = 0; k < this.S; k++) {
-      if (this.leader[k] !== o || this.holds(u, k)) continue;
-      this.setLeader(k, u);
-      this.addFollower(k, o); // o keeps its copy as a follower; trimmed below if one too many
-      return;
+      const o = this.leader[k];
+      if (L[o] <= limit || !ready[o] || this.holds(u, k)) continue;
+      const rank = (this.fol[k].length < want ? 2 : 0) + (this.orig[k] !== o ? 1 : 0);
+      if (pick === NONE || rank > pickRank || (rank === pickRank && L[o] > L[this.leader[pick]])) {
+        pick = k;
+        pickRank = rank;
+      }
     }
-    throw new Error('slot arrangement: no slot to move'); // unreachable: Σ targets = Σ leaderships
+    // Unreachable: a giver whose every slot u follows would have given by a swap.
+    if (u === NONE || pick === NONE) throw new Error('slot arrangement: no leadership to move');
+    const o = this.leader[pick];
+    this.setLeader(pick, u);
+    this.addFollower(pick, o);
   }
 
   // ---- 3. followers --------------------------------------------------------------------------------
@@ -276,25 +378,27 @@ class Arrangement {
     // Trim slots with too many followers (fewer replicas, or a leader moved directly), most loaded first.
     for (let k = 0; k < S; k++) {
       while (this.fol[k].length > want) {
-        let worst = this.fol[k][0];
-        for (const f of this.fol[k]) if (F[f] - tF[f] > F[worst] - tF[worst]) worst = f;
+        let worst = NONE;
+        for (const f of this.fol[k]) {
+          if (want > 0 && this.lastCopy(k, f)) continue; // with one replica there is nothing to keep
+          if (worst === NONE || F[f] - tF[f] > F[worst] - tF[worst]) worst = f;
+        }
+        if (worst === NONE) break; // unreachable: of want + 1 >= 2 followers, at most one is the last copy
         this.removeFollower(k, worst);
       }
     }
-    // Fill open places with the server furthest below its share, spreading each leader's followers.
+    // Fill open places: a matching of places to servers below their share (see `fillPlace`); a place no
+    // such server can take goes to the least loaded server that may hold it.
+    const added: number[][] = Array.from({ length: N }, () => []);
     for (let k = 0; k < S; k++) {
-      const l = this.leader[k];
       while (this.fol[k].length < want) {
+        if (this.fillPlace(k, added, new Uint8Array(N), FILL_DEPTH)) continue;
         let best = NONE;
         for (let i = 0; i < N; i++) {
-          if (this.holds(i, k)) continue;
-          if (best === NONE) best = i;
-          else {
-            const d = tF[i] - F[i] - (tF[best] - F[best]);
-            if (d > 0 || (d === 0 && this.pair[l * N + i] < this.pair[l * N + best])) best = i;
-          }
+          if (!this.holds(i, k) && (best === NONE || tF[i] - F[i] > tF[best] - F[best])) best = i;
         }
         this.addFollower(k, best);
+        added[best].push(k);
       }
     }
     // Move follower replicas from servers above their share to servers below it.
@@ -303,6 +407,47 @@ class Arrangement {
         if (!this.moveFollowerTo(u)) break;
       }
     }
+  }
+
+  /**
+   * Gives slot `k` a follower below its share, by an augmenting path: a server at its share may take
+   * the place if a place it was given earlier in this table (`added`, a copy either way) can go to
+   * another server, recursively, up to `depth` levels. Preference: furthest below its share, then
+   * following the slot's leader least (spreads each leader's followers, which balances failovers).
+   */
+  private fillPlace(k: number, added: number[][], seen: Uint8Array, depth: number): boolean {
+    const { N, F, tF } = this;
+    const l = this.leader[k];
+    let best = NONE;
+    for (let i = 0; i < N; i++) {
+      if (seen[i] || F[i] >= tF[i] || this.holds(i, k)) continue;
+      const d = best === NONE ? 1 : tF[i] - F[i] - (tF[best] - F[best]);
+      if (d > 0 || (d === 0 && this.pair(l, i) < this.pair(l, best))) best = i;
+    }
+    if (best !== NONE) {
+      this.addFollower(k, best);
+      added[best].push(k);
+      return true;
+    }
+    if (depth === 0) return false;
+    for (let i = 0; i < N; i++) {
+      if (seen[i] || this.holds(i, k)) continue;
+      seen[i] = 1;
+      const mine = added[i];
+      for (let j = 0; j < mine.length; j++) {
+        const k2 = mine[j];
+        this.removeFollower(k2, i);
+        mine.splice(j, 1);
+        if (this.fillPlace(k2, added, seen, depth - 1)) {
+          this.addFollower(k, i);
+          mine.push(k);
+          return true;
+        }
+        this.addFollower(k2, i);
+        mine.splice(j, 0, k2);
+      }
+    }
+    return false;
   }
 
   /**
@@ -349,8 +494,8 @@ class Arrangement {
     let best = NONE;
     let bestPair = 0;
     for (const k of this.follows[a]) {
-      if (this.holds(b, k)) continue;
-      const p = this.pair[this.leader[k] * this.N + b];
+      if (this.holds(b, k) || this.lastCopy(k, a)) continue;
+      const p = this.pair(this.leader[k], b);
       if (best === NONE || p < bestPair || (p === bestPair && k < best)) {
         best = k;
         bestPair = p;

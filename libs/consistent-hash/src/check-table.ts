@@ -16,7 +16,7 @@ export type TableViolationCode =
   | 'EPOCH_NOT_INCREASING'
   | 'LEADER_EPOCH_NOT_BUMPED'
   | 'LEADER_EPOCH_CHANGED'
-  | 'FOLLOWER_NOT_PROMOTED'
+  | 'REPLICAS_DROPPED'
   | 'LEADER_NOT_READY';
 
 /** One broken invariant: a stable code, the slot or server concerned when there is one, and a message. */
@@ -41,8 +41,9 @@ export interface CheckContext {
  * distinct sorted followers, `min(replicas, live) - 1` followers per slot, `leaderEpoch <= epoch`, leader
  * balance among ready servers (floor or ceil of their share; see `leaderEligibility`), follower balance
  * (see `followerLevel`). With `context.prev`: a greater epoch (unless `table === prev`), `leaderEpoch`
- * bumped exactly when the leader changed, a dead leader replaced by one of its live followers when it had
- * one, and no leadership given to a not-ready server except by such a promotion.
+ * bumped exactly when the leader changed, no slot losing every replica that survived in `prev` (with two
+ * or more replicas: that would lose its data), and no leadership given to a not-ready server except by
+ * failover promotion of one of the slot's followers.
  * Balance is checked only when the table is otherwise well formed. Never throws on a malformed table.
  */
 export function checkTable(table: SlotTable, live: readonly string[], context: CheckContext = {}): TableViolation[] {
@@ -124,14 +125,15 @@ export function checkTable(table: SlotTable, live: readonly string[], context: C
           add('LEADER_EPOCH_NOT_BUMPED', `slot ${k} leader changed but leaderEpoch stayed at or below ${p.leaderEpoch}`, { slot: k });
         }
         const promoted = !alive.has(p.leader) && p.followers.includes(slot.leader);
-        if (!alive.has(p.leader) && !promoted && p.followers.some((f) => alive.has(f))) {
-          add('FOLLOWER_NOT_PROMOTED', `slot ${k} lost leader ${p.leader}; a live follower should lead, not ${slot.leader}`, { slot: k, server: slot.leader });
-        }
         if (slot.leader && !isReady.get(slot.leader) && !promoted) {
           add('LEADER_NOT_READY', `slot ${k} was given to ${slot.leader}, which is not ready to lead`, { slot: k, server: slot.leader });
         }
       } else if (slot.leaderEpoch !== p.leaderEpoch) {
         add('LEADER_EPOCH_CHANGED', `slot ${k} kept its leader but leaderEpoch changed`, { slot: k });
+      }
+      const survivors = [p.leader, ...p.followers].filter((s) => alive.has(s));
+      if (r >= 2 && survivors.length > 0 && !survivors.some((s) => s === slot.leader || slot.followers.includes(s))) {
+        add('REPLICAS_DROPPED', `slot ${k} no longer holds any of its surviving replicas (${survivors.join(', ')})`, { slot: k });
       }
     });
   }

@@ -70,15 +70,16 @@ describe('checkTable', () => {
     expect(codes(bumped, rest, { prev: base })).toEqual(['LEADER_EPOCH_CHANGED']);
   });
 
-  it('reports a dead leader replaced by a non-follower, and leadership given to a not-ready server', () => {
+  it('reports a slot that dropped every surviving replica, and leadership given to a not-ready server', () => {
     const live4 = servers(4);
     const t = arrange(undefined, live4, { slotCount: 8, replicas: 2 });
     const dead = t.slots[0].leader;
     const rest = live4.filter((s) => s !== dead);
     const bad = thaw(arrange(t, rest, { slotCount: 8, replicas: 2 }));
-    const outsider = rest.find((s) => s !== t.slots[0].followers[0] && !bad.slots[0].followers.includes(s))!;
-    bad.slots[0].leader = outsider;
-    expect(codes(bad, rest, { prev: t })).toContain('FOLLOWER_NOT_PROMOTED');
+    const survivor = t.slots[0].followers[0];
+    const others = rest.filter((s) => s !== survivor);
+    bad.slots[0] = { ...bad.slots[0], leader: others[0], leaderEpoch: bad.epoch, followers: [others[1]] };
+    expect(codes(bad, rest, { prev: t })).toContain('REPLICAS_DROPPED');
     const X = 'new:1';
     const grown = [...live4, X];
     const forced = thaw(arrange(t, grown, { slotCount: 8, replicas: 2 }));
