@@ -1,0 +1,991 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import {
+  type ConfChange,
+  ConfChangeType,
+  type ConfState,
+  type Entry,
+  EntryType,
+  type Message,
+  NONE,
+  type NodeId,
+  type ProgressStatus,
+  type ProposeResult,
+  type RaftCounters,
+  type RandomSource,
+  RawNode,
+  type Ready,
+  Role,
+  SeededRandom,
+  type Snapshot,
+  decodeConfChange,
+} from '../core';
+import type { LogStoreStats, RaftStorage } from '../storage';
+import { DurableState } from './durable-state';
+import { RaftNodeError, type RaftNodeErrorCode, notLeaderError } from './errors';
+import { type PeerAddresses, checkAddress } from './peers';
+import { decodeSnapshotEnvelope, encodeSnapshotEnvelope } from './snapshot-envelope';
+import type { StateMachine } from './state-machine';
+import type { RaftTransport, TransportStats } from './transport';
+
+/** A pino-compatible logger (only these methods are used). */
+export interface RaftLogger {
+  info(obj: Record<string, unknown>, msg: string): void;
+  warn(obj: Record<string, unknown>, msg: string): void;
+  error(obj: Record<string, unknown>, msg: string): void;
+}
+
+/** Settings of a {@link RaftNode}. Everything but `id`, `storage`, `transport`, `stateMachine` and `peers` has a default. */
+export interface RaftNodeOptions<R = unknown> {
+  /** This node's id: a key of `peers`. */
+  id: NodeId;
+  /** The node's durable state (`openRaftStorage(dir)`, or `createMemoryRaftStorage()` in tests). Owned: closed by `stop()`. */
+  storage: RaftStorage;
+  /** How messages reach the other nodes (`GrpcTransport`, or `LocalTransport` in tests). Owned: stopped by `stop()`. */
+  transport: RaftTransport;
+  /** The replicated application. */
+  stateMachine: StateMachine<R>;
+  /**
+   * Where the members listen, this node included (see `parsePeers`). For a brand-new group every initial
+   * member must be given the same ids: they become the first voters. A node joining later (`join`) must be
+   * given at least the current members, so it can answer them.
+   */
+  peers: PeerAddresses;
+  /**
+   * Start empty and wait to be added by the leader (`addVoter`/`addLearner`) instead of founding a group.
+   * Ignored once the storage holds state. Default false.
+   */
+  join?: boolean;
+  /**
+   * Milliseconds per Raft tick. Default 50: with the default 10-tick election timeout a follower campaigns
+   * 0.5–1 s after the leader's last heartbeat, so a new leader is elected well within 2 s.
+   */
+  tickMs?: number;
+  /** Ticks without a leader before campaigning (randomized in [n, 2n)). Default 10. */
+  electionTicks?: number;
+  /** Ticks between the leader's heartbeats. Default 1. */
+  heartbeatTicks?: number;
+  /** Take a snapshot and compact the log every this many applied entries; 0 disables. Default 10,000. */
+  snapshotEntries?: number;
+  /** Entries kept below a snapshot so slightly slow followers catch up from the log. Default 1,000. */
+  compactionKeepEntries?: number;
+  /** Deadline of a proposal (and of a membership change), after which it rejects with `Timeout`. Default 10 s. */
+  proposalTimeoutMs?: number;
+  /** Deadline of `readIndex()` and of `transferLeadership()`. Default 5 s. */
+  readTimeoutMs?: number;
+  /** Proposals waiting to be applied before `propose` answers `Backpressure`. Default 65,536. */
+  maxPendingProposals?: number;
+  /** Largest proposal, in bytes (`InvalidArgument` above). Default 4 MiB. */
+  maxProposalBytes?: number;
+  /** Byte bound of the entries in one append message. Default 1 MiB. */
+  maxSizePerMsg?: number;
+  /** Append messages in flight per follower. Default 256. */
+  maxInflightMsgs?: number;
+  /** Bytes of uncommitted entries the leader accepts before answering `Backpressure`. Default 64 MiB. */
+  maxUncommittedBytes?: number;
+  /** Randomness for election timeouts. Default: seeded from the OS's cryptographic source. */
+  random?: RandomSource;
+  /** Where the node logs leader changes, snapshots and failures. Default: warnings and errors to stderr. */
+  logger?: RaftLogger;
+}
+
+/** Counters of the shell, monotonic since start. */
+export interface ShellCounters {
+  proposals: number;
+  proposalsApplied: number;
+  proposalsRejected: number;
+  proposalsTimedOut: number;
+  readyBatches: number;
+  entriesPersisted: number;
+  entriesApplied: number;
+  messagesSent: number;
+  messagesReceived: number;
+  readIndexRequests: number;
+  readIndexServed: number;
+  readIndexTimedOut: number;
+  snapshotsTaken: number;
+  snapshotsInstalled: number;
+  leaderChanges: number;
+}
+
+/** Lifecycle of a {@link RaftNode}. */
+export type RaftNodeState = 'new' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+
+/** What `RaftNode.status()` reports (JSON-serializable). */
+export interface RaftNodeStatus {
+  id: NodeId;
+  state: RaftNodeState;
+  role: Role;
+  leader: NodeId;
+  leaderAddress: string;
+  term: number;
+  vote: NodeId;
+  commit: number;
+  applied: number;
+  firstIndex: number;
+  lastIndex: number;
+  snapshotIndex: number;
+  conf: ConfState;
+  /** Known addresses of the members (and of nodes being added). */
+  peers: Record<NodeId, string>;
+  /** Replication progress per member; leader only. */
+  progress?: Record<NodeId, ProgressStatus>;
+  leadTransferee: NodeId;
+  pendingProposals: number;
+  /** Ignored input counted by the core (stale terms, unknown peers, refused proposals…). */
+  raft: RaftCounters;
+  shell: ShellCounters;
+  transport: TransportStats;
+  log: LogStoreStats;
+  /** Why the node failed, when `state` is `failed`. */
+  failure?: string;
+}
+
+/** A change of the leader as this node sees it (`leader` is '' while none is known). */
+export interface LeaderChange {
+  leader: NodeId;
+  leaderAddress: string;
+  term: number;
+  /** This node's role after the change. */
+  role: Role;
+}
+
+interface Deferred<T> {
+  resolve(v: T): void;
+  reject(e: unknown): void;
+  deadline: number;
+}
+
+interface PendingProposal {
+  term: number;
+  conf: boolean;
+  d: Deferred<unknown>;
+}
+
+interface QueuedProposal {
+  data: Uint8Array;
+  d: Deferred<unknown>;
+}
+
+interface ReadBatch {
+  waiters: Deferred<void>[];
+  deadline: number;
+}
+
+interface AppliedWait {
+  index: number;
+  d: Deferred<void>;
+}
+
+const DEFAULTS = {
+  join: false,
+  tickMs: 50,
+  electionTicks: 10,
+  heartbeatTicks: 1,
+  snapshotEntries: 10_000,
+  compactionKeepEntries: 1_000,
+  proposalTimeoutMs: 10_000,
+  readTimeoutMs: 5_000,
+  maxPendingProposals: 65_536,
+  maxProposalBytes: 4 << 20,
+  maxSizePerMsg: 1 << 20,
+  maxInflightMsgs: 256,
+  maxUncommittedBytes: 64 << 20,
+};
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+const STDERR_LOGGER: RaftLogger = {
+  info: () => undefined,
+  warn: (obj, msg) => process.stderr.write(`${JSON.stringify({ level: 'warn', msg, ...obj })}\n`),
+  error: (obj, msg) => process.stderr.write(`${JSON.stringify({ level: 'error', msg, ...obj })}\n`),
+};
+
+function isThenable<T>(v: unknown): v is PromiseLike<T> {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+}
+
+/**
+ * A production Raft node: drives the pure core ({@link RawNode}) on real time, with durable storage, a
+ * transport and the application's {@link StateMachine}.
+ *
+ * Every Ready is handled in the core's documented order: (1) its snapshot, entries and hard state are made
+ * durable (one log write and one fsync for the whole batch), (2) its messages are sent, (3) its snapshot and
+ * committed entries are applied and read barriers released, (4) `advance`. Proposals, messages and ticks that
+ * arrive meanwhile go into the next Ready, which batches them: the busier the node, the larger the batch.
+ *
+ * Results are promises: `propose` resolves with the state machine's result once the entry is applied on
+ * this node, or rejects with a {@link RaftNodeError} whose `code` says whether retrying is safe. All methods
+ * are safe to call from anywhere on the event loop.
+ */
+export class RaftNode<R = unknown> {
+  private readonly o: Required<Omit<RaftNodeOptions<R>, 'random' | 'logger'>> & { random: RandomSource; logger: RaftLogger };
+  private raw: RawNode | undefined;
+  private durable: DurableState | undefined;
+  private lifecycle: RaftNodeState = 'new';
+  private failure: unknown;
+  private ticker: NodeJS.Timeout | undefined;
+  private readonly addresses = new Map<NodeId, string>();
+
+  private queued: QueuedProposal[] = [];
+  private readonly pending = new Map<number, PendingProposal>();
+  private readQueue: Deferred<void>[] = [];
+  private readonly readsInFlight = new Map<string, ReadBatch>();
+  private appliedWaits: AppliedWait[] = [];
+  private leaderWaits: { to: NodeId; d: Deferred<void> }[] = [];
+  private readonly readCtxPrefix = randomBytes(8);
+  private readSeq = 0;
+
+  private applied = 0;
+  private lastSnapshotIndex = 0;
+  private snapshotting = false;
+  private kickScheduled = false;
+  private loop: Promise<void> | undefined;
+  private leader: NodeId = NONE;
+  private role: Role = Role.Follower;
+  private readonly listeners = new Set<(c: LeaderChange) => void>();
+  private readonly failListeners = new Set<(e: unknown) => void>();
+  private readonly counters: ShellCounters = {
+    proposals: 0,
+    proposalsApplied: 0,
+    proposalsRejected: 0,
+    proposalsTimedOut: 0,
+    readyBatches: 0,
+    entriesPersisted: 0,
+    entriesApplied: 0,
+    messagesSent: 0,
+    messagesReceived: 0,
+    readIndexRequests: 0,
+    readIndexServed: 0,
+    readIndexTimedOut: 0,
+    snapshotsTaken: 0,
+    snapshotsInstalled: 0,
+    leaderChanges: 0,
+  };
+
+  constructor(options: RaftNodeOptions<R>) {
+    const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as RaftNodeOptions<R>;
+    this.o = {
+      ...DEFAULTS,
+      ...given,
+      random: options.random ?? new SeededRandom(randomInt(0, 2 ** 32)),
+      logger: options.logger ?? STDERR_LOGGER,
+    };
+    const o = this.o;
+    const bad = (msg: string) => new RaftNodeError('InvalidArgument', `RaftNode: ${msg}`);
+    if (typeof o.id !== 'string' || o.id.length === 0) throw bad('id must be a non-empty string');
+    if (!o.peers || typeof o.peers !== 'object') throw bad('peers must map node ids to host:port');
+    for (const [id, addr] of Object.entries(o.peers)) checkAddress(addr, `RaftNode: peer '${id}'`);
+    if (!(o.id in o.peers)) throw bad(`peers must include this node '${o.id}' (its listen address)`);
+    for (const k of ['tickMs', 'electionTicks', 'heartbeatTicks', 'proposalTimeoutMs', 'readTimeoutMs', 'maxPendingProposals', 'maxProposalBytes', 'maxSizePerMsg', 'maxInflightMsgs', 'maxUncommittedBytes'] as const) {
+      if (!Number.isSafeInteger(o[k]) || o[k] < 1) throw bad(`${k} must be a positive integer, got ${o[k]}`);
+    }
+    for (const k of ['snapshotEntries', 'compactionKeepEntries'] as const) {
+      if (!Number.isSafeInteger(o[k]) || o[k] < 0) throw bad(`${k} must be an integer ≥ 0, got ${o[k]}`);
+    }
+    if (o.electionTicks <= o.heartbeatTicks) throw bad('electionTicks must exceed heartbeatTicks');
+    for (const [id, addr] of Object.entries(o.peers)) this.addresses.set(id, addr);
+  }
+
+  /** This node's id. */
+  get id(): NodeId {
+    return this.o.id;
+  }
+
+  /** The lifecycle state. */
+  get state(): RaftNodeState {
+    return this.lifecycle;
+  }
+
+  /**
+   * Loads the durable state, restores the state machine from the latest snapshot, starts the transport and
+   * the tick timer. Entries committed after the snapshot are applied again (the state machine is rebuilt).
+   * Rejects (and leaves the node `failed`, storage closed) when the storage is corrupt (`RaftStorageCorrupt`
+   * names the file), the address cannot be bound, or the saved state is inconsistent.
+   */
+  async start(): Promise<void> {
+    if (this.lifecycle !== 'new') throw new RaftNodeError('Stopped', `RaftNode '${this.id}' was already started`);
+    this.lifecycle = 'starting';
+    try {
+      const { state, loaded } = await DurableState.load(this.o.storage);
+      this.durable = state;
+      const snapIndex = loaded.snapshot?.meta.index ?? 0;
+      if (loaded.snapshot && snapIndex > 0) {
+        const env = decodeSnapshotEnvelope(loaded.snapshot.data);
+        for (const [id, addr] of Object.entries(env.addresses)) if (!(id in this.o.peers)) this.addresses.set(id, addr);
+        await this.o.stateMachine.restore(env.data);
+      }
+      this.applied = snapIndex;
+      this.lastSnapshotIndex = snapIndex;
+      for (const e of state.mirror.allEntries()) this.learnAddress(e);
+      const empty = loaded.lastIndex === 0 && loaded.hardState.term === 0;
+      this.raw = new RawNode({
+        id: this.id,
+        storage: state.mirror,
+        random: this.o.random,
+        electionTick: this.o.electionTicks,
+        heartbeatTick: this.o.heartbeatTicks,
+        applied: snapIndex,
+        maxSizePerMsg: this.o.maxSizePerMsg,
+        maxInflightMsgs: this.o.maxInflightMsgs,
+        maxUncommittedEntriesSize: this.o.maxUncommittedBytes,
+        bootstrapVoters: empty && !this.o.join ? Object.keys(this.o.peers).sort() : undefined,
+      });
+      for (const [id, addr] of this.addresses) this.o.transport.setPeer(id, addr);
+      await this.o.transport.start(this.id, {
+        receive: (ms) => this.receive(ms),
+        snapshotStatus: (to, ok) => this.snapshotStatus(to, ok),
+      });
+      this.lifecycle = 'running';
+      this.ticker = setInterval(() => this.tick(), this.o.tickMs);
+      this.ticker.unref();
+      this.o.logger.info(
+        { node: this.id, term: loaded.hardState.term, commit: loaded.hardState.commit, firstIndex: loaded.firstIndex, lastIndex: loaded.lastIndex, snapshotIndex: snapIndex },
+        'raft node started',
+      );
+      this.kick();
+    } catch (e) {
+      this.lifecycle = 'failed';
+      this.failure = e;
+      await this.o.transport.stop().catch(() => undefined);
+      await this.o.storage.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /**
+   * Stops the node: the tick timer, the Ready in progress (waited for), the transport, then the storage
+   * (after a last write of the commit index). Pending proposals and reads reject with `Stopped`. Idempotent.
+   */
+  async stop(): Promise<void> {
+    if (this.lifecycle === 'stopped' || this.lifecycle === 'stopping') {
+      while (this.lifecycle === 'stopping') await new Promise((r) => setImmediate(r));
+      return;
+    }
+    const wasFailed = this.lifecycle === 'failed';
+    this.lifecycle = 'stopping';
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = undefined;
+    await this.loop?.catch(() => undefined);
+    this.rejectAll(new RaftNodeError('Stopped', `Raft node '${this.id}' stopped; the outcome of pending proposals is unknown`));
+    await this.o.transport.stop().catch((e) => this.o.logger.warn({ node: this.id, err: errorText(e) }, 'raft transport stop failed'));
+    if (this.durable && !wasFailed) await this.durable.drain();
+    await this.o.storage.close().catch((e) => this.o.logger.warn({ node: this.id, err: errorText(e) }, 'raft storage close failed'));
+    this.lifecycle = wasFailed ? 'failed' : 'stopped';
+  }
+
+  /**
+   * Replicates `data` and resolves with the state machine's result once the entry is applied on this node.
+   * Rejects with RaftNodeError: `NotLeader` (carrying the leader's id and address), `Backpressure`,
+   * `TransferInProgress`, `InvalidArgument` (too large), `ProposalDropped` (lost to a new leader: safe to
+   * retry), `Timeout`/`OutcomeUnknown`/`Stopped` (may or may not be applied), `ApplyFailed`, `Failed`.
+   */
+  propose(data: Uint8Array): Promise<R> {
+    const err = this.checkRunning();
+    if (err) return Promise.reject(err);
+    if (!(data instanceof Uint8Array)) return Promise.reject(new RaftNodeError('InvalidArgument', 'propose: data must be a Uint8Array'));
+    if (data.byteLength > this.o.maxProposalBytes) {
+      return Promise.reject(new RaftNodeError('InvalidArgument', `propose: ${data.byteLength} bytes is over maxProposalBytes ${this.o.maxProposalBytes}`));
+    }
+    const raw = this.raw as RawNode;
+    if (raw.role !== Role.Leader) {
+      this.counters.proposalsRejected++;
+      return Promise.reject(this.notLeader());
+    }
+    if (this.pending.size + this.queued.length >= this.o.maxPendingProposals) {
+      this.counters.proposalsRejected++;
+      return Promise.reject(new RaftNodeError('Backpressure', `${this.o.maxPendingProposals} proposals are pending on '${this.id}'; retry later`));
+    }
+    this.counters.proposals++;
+    return new Promise<R>((resolve, reject) => {
+      this.queued.push({ data, d: { resolve: resolve as (v: unknown) => void, reject, deadline: Date.now() + this.o.proposalTimeoutMs } });
+      this.kick();
+    });
+  }
+
+  /**
+   * A linearizable read barrier: resolves once this node's state machine has applied everything committed
+   * before the call (confirmed with a quorum by the leader), so a read of it now is linearizable. Works on
+   * followers too. Rejects with `NotLeader` when no leader is known, `Timeout`, `Stopped`, `Failed`.
+   */
+  readIndex(): Promise<void> {
+    const err = this.checkRunning();
+    if (err) return Promise.reject(err);
+    const raw = this.raw as RawNode;
+    if (raw.leader === NONE) return Promise.reject(this.notLeader());
+    this.counters.readIndexRequests++;
+    return new Promise<void>((resolve, reject) => {
+      this.readQueue.push({ resolve, reject, deadline: Date.now() + this.o.readTimeoutMs });
+      this.kick();
+    });
+  }
+
+  /**
+   * Hands leadership to voter `to` (called on any node; forwarded to the leader). Resolves once this node
+   * sees `to` lead; rejects with `InvalidArgument` (not a voter), `Timeout`, `Stopped`.
+   */
+  transferLeadership(to: NodeId): Promise<void> {
+    const err = this.checkRunning();
+    if (err) return Promise.reject(err);
+    const raw = this.raw as RawNode;
+    const conf = raw.status().conf;
+    if (!conf.voters.includes(to)) return Promise.reject(new RaftNodeError('InvalidArgument', `transferLeadership: '${to}' is not a voter`));
+    if (raw.leader === to) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.leaderWaits.push({ to, d: { resolve, reject, deadline: Date.now() + this.o.readTimeoutMs } });
+      raw.transferLeader(to);
+      this.kick();
+    });
+  }
+
+  /**
+   * Adds `id` (listening at `address`) as a voter, or promotes a caught-up learner. Resolves with the new
+   * membership once the change is applied here. Leader only. Rejects with `NotLeader`, `ConfChangePending`
+   * (one change at a time), `InvalidConfChange`, `Timeout`, `Stopped`.
+   */
+  addVoter(id: NodeId, address?: string): Promise<ConfState> {
+    return this.changeMembership({ type: ConfChangeType.AddVoter, nodeId: id }, address);
+  }
+
+  /** Adds `id` (listening at `address`) as a learner: it receives the log but does not vote. As {@link addVoter}. */
+  addLearner(id: NodeId, address: string): Promise<ConfState> {
+    return this.changeMembership({ type: ConfChangeType.AddLearner, nodeId: id }, address);
+  }
+
+  /** Removes `id` from the group (the leader cannot remove itself: transfer leadership first). As {@link addVoter}. */
+  removeNode(id: NodeId): Promise<ConfState> {
+    return this.changeMembership({ type: ConfChangeType.RemoveNode, nodeId: id });
+  }
+
+  /** The node's state and counters. Cheap enough to poll; JSON-serializable. */
+  status(): RaftNodeStatus {
+    const raw = this.raw;
+    const transport = this.o.transport.stats();
+    const log = this.o.storage.log.stats();
+    const base = {
+      id: this.id,
+      state: this.lifecycle,
+      peers: Object.fromEntries(this.addresses),
+      pendingProposals: this.pending.size + this.queued.length,
+      shell: { ...this.counters },
+      transport,
+      log,
+      failure: this.failure === undefined ? undefined : errorText(this.failure),
+    };
+    if (!raw) {
+      return {
+        ...base,
+        role: Role.Follower,
+        leader: NONE,
+        leaderAddress: '',
+        term: 0,
+        vote: NONE,
+        commit: 0,
+        applied: 0,
+        firstIndex: 0,
+        lastIndex: 0,
+        snapshotIndex: 0,
+        conf: { voters: [], learners: [] },
+        leadTransferee: NONE,
+        raft: {
+          droppedStaleTerm: 0,
+          droppedUnknownPeer: 0,
+          droppedLocalFromNetwork: 0,
+          droppedProposals: 0,
+          droppedReadIndex: 0,
+          ignoredVotesInLease: 0,
+        },
+      };
+    }
+    const st = raw.status();
+    return {
+      ...base,
+      role: st.softState.role,
+      leader: st.softState.leader,
+      leaderAddress: this.addresses.get(st.softState.leader) ?? '',
+      term: st.hardState.term,
+      vote: st.hardState.vote,
+      commit: st.hardState.commit,
+      applied: this.applied,
+      firstIndex: st.firstIndex,
+      lastIndex: st.lastIndex,
+      snapshotIndex: this.durable?.mirror.snapshotIndex() ?? 0,
+      conf: st.conf,
+      progress: st.progress,
+      leadTransferee: st.leadTransferee,
+      raft: st.counters,
+    };
+  }
+
+  /** The leader this node knows ('' when none). */
+  get leaderId(): NodeId {
+    return this.raw?.leader ?? NONE;
+  }
+
+  /** Whether this node is the leader now. */
+  get isLeader(): boolean {
+    return this.raw?.role === Role.Leader;
+  }
+
+  /** Calls `listener` on every change of leader or of this node's role. Returns the unsubscribe function. */
+  onLeaderChange(listener: (change: LeaderChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Calls `listener` once if the node fails (a storage write failed…); the node is then stopped. */
+  onFailure(listener: (error: unknown) => void): () => void {
+    this.failListeners.add(listener);
+    return () => this.failListeners.delete(listener);
+  }
+
+  /** Resolves with the leader's id once one is known (or rejects with `Timeout`). */
+  async waitForLeader(timeoutMs = 10_000): Promise<NodeId> {
+    if (this.leaderId !== NONE) return this.leaderId;
+    return new Promise<NodeId>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new RaftNodeError('Timeout', `no leader elected within ${timeoutMs} ms (node '${this.id}')`));
+      }, timeoutMs);
+      const off = this.onLeaderChange((c) => {
+        if (c.leader !== NONE) {
+          clearTimeout(timer);
+          off();
+          resolve(c.leader);
+        }
+      });
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Input.
+
+  private checkRunning(): RaftNodeError | undefined {
+    if (this.lifecycle === 'running') return undefined;
+    if (this.lifecycle === 'failed') {
+      return new RaftNodeError('Failed', `Raft node '${this.id}' failed: ${errorText(this.failure)}; restart it`, { cause: this.failure });
+    }
+    return new RaftNodeError('Stopped', `Raft node '${this.id}' is ${this.lifecycle}`);
+  }
+
+  private notLeader(): RaftNodeError {
+    const leader = this.raw?.leader ?? NONE;
+    return notLeaderError(this.id, leader, this.addresses.get(leader) ?? '');
+  }
+
+  private changeMembership(cc: ConfChange, address?: string): Promise<ConfState> {
+    const err = this.checkRunning();
+    if (err) return Promise.reject(err);
+    if (typeof cc.nodeId !== 'string' || !cc.nodeId) return Promise.reject(new RaftNodeError('InvalidArgument', 'node id must be a non-empty string'));
+    if (address !== undefined) {
+      try {
+        checkAddress(address, `membership change of '${cc.nodeId}'`);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      cc.context = enc.encode(address);
+    } else if (cc.type !== ConfChangeType.RemoveNode && !this.addresses.has(cc.nodeId)) {
+      return Promise.reject(new RaftNodeError('InvalidArgument', `the address of '${cc.nodeId}' is unknown: pass it`));
+    }
+    const raw = this.raw as RawNode;
+    const r = raw.proposeConfChange(cc);
+    if (!r.ok) return Promise.reject(this.refused(r));
+    this.kick();
+    return new Promise<ConfState>((resolve, reject) => {
+      this.track(r.index, {
+        term: r.term,
+        conf: true,
+        d: { resolve: resolve as (v: unknown) => void, reject, deadline: Date.now() + this.o.proposalTimeoutMs },
+      });
+    });
+  }
+
+  /** Tracks a proposal appended at `index`; one left there by an earlier term was overwritten in the log. */
+  private track(index: number, p: PendingProposal): void {
+    const old = this.pending.get(index);
+    if (old) {
+      this.pending.delete(index);
+      this.counters.proposalsRejected++;
+      old.d.reject(new RaftNodeError('ProposalDropped', `the proposal at index ${index} was replaced by a new leader's entry; retry it`));
+    }
+    this.pending.set(index, p);
+  }
+
+  private refused(r: Extract<ProposeResult, { ok: false }>): RaftNodeError {
+    this.counters.proposalsRejected++;
+    if (r.code === 'NotLeader') return this.notLeader();
+    return new RaftNodeError(r.code as RaftNodeErrorCode, r.message, { leaderId: r.leader, leaderAddress: this.addresses.get(r.leader) ?? '' });
+  }
+
+  private receive(ms: Message[]): void {
+    if (this.lifecycle !== 'running') return;
+    const raw = this.raw as RawNode;
+    this.counters.messagesReceived += ms.length;
+    try {
+      for (const m of ms) raw.step(m);
+    } catch (e) {
+      this.fail(e, 'stepping a received message');
+      return;
+    }
+    this.kick();
+  }
+
+  private snapshotStatus(to: NodeId, ok: boolean): void {
+    if (this.lifecycle !== 'running') return;
+    (this.raw as RawNode).reportSnapshot(to, ok);
+    if (!ok) this.o.logger.warn({ node: this.id, to }, 'sending a snapshot failed; the leader will retry');
+    this.kick();
+  }
+
+  private tick(): void {
+    if (this.lifecycle !== 'running') return;
+    try {
+      (this.raw as RawNode).tick();
+    } catch (e) {
+      this.fail(e, 'tick');
+      return;
+    }
+    this.expireDeadlines(Date.now());
+    const w = this.durable?.flushCommit();
+    w?.catch((e) => this.fail(e, 'saving the hard state'));
+    this.kick();
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // The Ready loop.
+
+  private kick(): void {
+    if (this.kickScheduled || this.lifecycle !== 'running') return;
+    this.kickScheduled = true;
+    setImmediate(() => {
+      this.kickScheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    if (this.lifecycle !== 'running' || this.loop) return;
+    this.flushInputs();
+    if (!(this.raw as RawNode).hasReady()) return;
+    this.loop = this.runLoop().finally(() => {
+      this.loop = undefined;
+    });
+  }
+
+  private async runLoop(): Promise<void> {
+    const raw = this.raw as RawNode;
+    try {
+      while (this.lifecycle === 'running' && raw.hasReady()) {
+        const rd = raw.ready();
+        await this.handleReady(rd);
+        raw.advance(rd);
+        await this.maybeSnapshot();
+        this.flushInputs();
+      }
+    } catch (e) {
+      this.fail(e, 'handling a Ready');
+    }
+  }
+
+  /** Hands queued proposals to the core as one batch, and queued reads as one read-index request. */
+  private flushInputs(): void {
+    const raw = this.raw as RawNode;
+    if (this.queued.length > 0) {
+      const batch = this.queued;
+      this.queued = [];
+      const r = raw.proposeBatch(batch.map((q) => q.data));
+      if (r.ok) {
+        const first = r.index - batch.length + 1;
+        for (let i = 0; i < batch.length; i++) this.track(first + i, { term: r.term, conf: false, d: batch[i].d });
+      } else {
+        const err = this.refused(r);
+        this.counters.proposalsRejected += batch.length - 1;
+        for (const q of batch) q.d.reject(err);
+      }
+    }
+    if (this.readQueue.length > 0) {
+      const waiters = this.readQueue;
+      this.readQueue = [];
+      const ctx = Buffer.alloc(16);
+      this.readCtxPrefix.copy(ctx, 0);
+      ctx.writeUInt32BE(Math.floor(this.readSeq / 2 ** 32), 8);
+      ctx.writeUInt32BE(this.readSeq % 2 ** 32, 12);
+      this.readSeq++;
+      this.readsInFlight.set(ctx.toString('hex'), { waiters, deadline: Math.min(...waiters.map((w) => w.deadline)) });
+      raw.readIndex(new Uint8Array(ctx.buffer, ctx.byteOffset, ctx.length));
+    }
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    this.counters.readyBatches++;
+    const durable = this.durable as DurableState;
+    // 1. Persist (one group commit for the whole Ready).
+    if (rd.snapshot || rd.entries.length > 0 || rd.hardState) await durable.persist(rd);
+    this.counters.entriesPersisted += rd.entries.length;
+    for (const e of rd.entries) if (e.type === EntryType.ConfChange) this.learnAddress(e);
+    // 2. Send.
+    if (rd.messages.length > 0) {
+      this.counters.messagesSent += rd.messages.length;
+      this.o.transport.send(rd.messages);
+    }
+    // 3. Apply.
+    if (rd.snapshot) await this.installSnapshot(rd.snapshot);
+    for (const e of rd.committedEntries) {
+      const r = this.applyEntry(e);
+      if (r) await r;
+    }
+    if (rd.readStates.length > 0) {
+      for (const rs of rd.readStates) {
+        const key = Buffer.from(rs.context.buffer, rs.context.byteOffset, rs.context.byteLength).toString('hex');
+        const batch = this.readsInFlight.get(key);
+        if (!batch) continue;
+        this.readsInFlight.delete(key);
+        for (const d of batch.waiters) this.appliedWaits.push({ index: rs.index, d });
+      }
+    }
+    this.releaseAppliedWaits();
+    if (rd.softState) this.onSoftState(rd.softState.leader, rd.softState.role);
+  }
+
+  private applyEntry(e: Entry): Promise<void> | undefined {
+    const conf = e.type === EntryType.ConfChange;
+    if (conf) this.applyConfChange(e);
+    let result: unknown;
+    let error: unknown;
+    try {
+      result = this.o.stateMachine.apply(e);
+    } catch (err) {
+      error = err ?? new Error('apply threw');
+    }
+    if (isThenable(result)) {
+      return Promise.resolve(result).then(
+        (v) => this.finishApply(e, v, undefined),
+        (err: unknown) => this.finishApply(e, undefined, err ?? new Error('apply rejected')),
+      );
+    }
+    this.finishApply(e, result, error);
+    return undefined;
+  }
+
+  private finishApply(e: Entry, result: unknown, error: unknown): void {
+    this.applied = e.index;
+    this.counters.entriesApplied++;
+    // A membership change resolves its proposer with the new membership, whatever the state machine did.
+    if (e.type === EntryType.ConfChange) this.settle(e, (this.raw as RawNode).confStateAt(e.index), undefined);
+    else this.settle(e, result, error);
+  }
+
+  private settle(e: Entry, result: unknown, error: unknown): void {
+    const p = this.pending.get(e.index);
+    if (!p) return;
+    this.pending.delete(e.index);
+    if (p.term !== e.term) {
+      this.counters.proposalsRejected++;
+      p.d.reject(new RaftNodeError('ProposalDropped', `the proposal at index ${e.index} was replaced by a new leader's entry; retry it`));
+    } else if (error !== undefined) {
+      p.d.reject(new RaftNodeError('ApplyFailed', `the state machine failed to apply entry ${e.index}: ${errorText(error)}`, { cause: error }));
+    } else {
+      this.counters.proposalsApplied++;
+      p.d.resolve(result);
+    }
+  }
+
+  private applyConfChange(e: Entry): void {
+    const cc = decodeConfChange(e.data);
+    if (cc.type === ConfChangeType.RemoveNode) {
+      if (cc.nodeId === this.id) {
+        this.o.logger.warn({ node: this.id, index: e.index }, 'this node was removed from the Raft group; stop it');
+      } else {
+        this.addresses.delete(cc.nodeId);
+        this.o.transport.removePeer(cc.nodeId);
+      }
+    } else {
+      this.learnAddress(e);
+    }
+    this.o.logger.info({ node: this.id, index: e.index, change: ConfChangeType[cc.type], member: cc.nodeId }, 'membership change applied');
+  }
+
+  /** Records the address carried by a membership-change entry (as soon as it is appended). */
+  private learnAddress(e: Entry): void {
+    if (e.type !== EntryType.ConfChange) return;
+    let cc: ConfChange;
+    try {
+      cc = decodeConfChange(e.data);
+    } catch {
+      return;
+    }
+    if (cc.type === ConfChangeType.RemoveNode || !cc.context || cc.context.length === 0) return;
+    const addr = dec.decode(cc.context);
+    if (this.addresses.get(cc.nodeId) === addr) return;
+    this.addresses.set(cc.nodeId, addr);
+    this.o.transport.setPeer(cc.nodeId, addr);
+  }
+
+  private async installSnapshot(s: Snapshot): Promise<void> {
+    const env = decodeSnapshotEnvelope(s.data);
+    for (const [id, addr] of Object.entries(env.addresses)) {
+      if (this.addresses.get(id) !== addr) {
+        this.addresses.set(id, addr);
+        this.o.transport.setPeer(id, addr);
+      }
+    }
+    await this.o.stateMachine.restore(env.data);
+    this.applied = s.meta.index;
+    this.lastSnapshotIndex = s.meta.index;
+    this.counters.snapshotsInstalled++;
+    for (const [index, p] of this.pending) {
+      if (index > s.meta.index) continue;
+      this.pending.delete(index);
+      p.d.reject(new RaftNodeError('OutcomeUnknown', `entry ${index} was covered by a snapshot from the leader; check whether it took effect`));
+    }
+    this.o.logger.info({ node: this.id, index: s.meta.index, term: s.meta.term, bytes: s.data.length }, 'installed a snapshot from the leader');
+  }
+
+  /** Takes a snapshot every `snapshotEntries` applied entries; its saving and the compaction run in the background. */
+  private async maybeSnapshot(): Promise<void> {
+    const every = this.o.snapshotEntries;
+    if (every === 0 || this.snapshotting || this.applied - this.lastSnapshotIndex < every) return;
+    const raw = this.raw as RawNode;
+    const index = this.applied;
+    const meta = raw.snapshotMetaAt(index);
+    if (!meta) return; // a newer snapshot from the leader is being installed
+    const data = await this.o.stateMachine.snapshot();
+    const snap: Snapshot = { meta, data: encodeSnapshotEnvelope({ addresses: Object.fromEntries(this.addresses), data }) };
+    this.snapshotting = true;
+    this.lastSnapshotIndex = index;
+    const compactTo = index - this.o.compactionKeepEntries;
+    (this.durable as DurableState)
+      .saveOwnSnapshot(snap, compactTo)
+      .then(
+        () => {
+          this.counters.snapshotsTaken++;
+          this.o.logger.info({ node: this.id, index, bytes: snap.data.length, compactedTo: Math.max(0, compactTo) }, 'snapshot taken, log compacted');
+        },
+        (e: unknown) => this.fail(e, 'saving a snapshot'),
+      )
+      .finally(() => {
+        this.snapshotting = false;
+      });
+  }
+
+  private releaseAppliedWaits(): void {
+    if (this.appliedWaits.length === 0) return;
+    const keep: AppliedWait[] = [];
+    for (const w of this.appliedWaits) {
+      if (w.index <= this.applied) {
+        this.counters.readIndexServed++;
+        w.d.resolve();
+      } else {
+        keep.push(w);
+      }
+    }
+    this.appliedWaits = keep;
+  }
+
+  private onSoftState(leader: NodeId, role: Role): void {
+    if (leader === this.leader && role === this.role) return;
+    const changedLeader = leader !== this.leader;
+    this.leader = leader;
+    this.role = role;
+    if (changedLeader) this.counters.leaderChanges++;
+    const raw = this.raw as RawNode;
+    const change: LeaderChange = { leader, leaderAddress: this.addresses.get(leader) ?? '', term: raw.term, role };
+    if (changedLeader) this.o.logger.info({ node: this.id, leader, term: raw.term, role }, leader ? 'raft leader changed' : 'raft leader lost');
+    if (changedLeader && leader !== NONE && this.readsInFlight.size > 0) {
+      // Read requests sent to the previous leader will not be answered: ask the new one (a later read
+      // point is still linearizable for callers that started before).
+      for (const b of this.readsInFlight.values()) this.readQueue.push(...b.waiters);
+      this.readsInFlight.clear();
+      this.kick();
+    }
+    if (leader !== NONE && this.leaderWaits.length > 0) {
+      const keep = [];
+      for (const w of this.leaderWaits) {
+        if (w.to === leader) w.d.resolve();
+        else keep.push(w);
+      }
+      this.leaderWaits = keep;
+    }
+    for (const l of this.listeners) {
+      try {
+        l(change);
+      } catch (e) {
+        this.o.logger.warn({ node: this.id, err: errorText(e) }, 'a leader-change listener threw');
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Deadlines and failure.
+
+  private expireDeadlines(now: number): void {
+    // Proposals are in index order, which is (nearly) deadline order: stop at the first one still in time.
+    for (const [index, p] of this.pending) {
+      if (p.d.deadline > now) break;
+      this.pending.delete(index);
+      this.counters.proposalsTimedOut++;
+      p.d.reject(new RaftNodeError('Timeout', `entry ${index} was not applied within ${this.o.proposalTimeoutMs} ms; it may still be`));
+    }
+    for (const [key, b] of this.readsInFlight) {
+      if (b.deadline > now) continue;
+      this.readsInFlight.delete(key);
+      for (const d of b.waiters) this.timeoutRead(d);
+    }
+    if (this.appliedWaits.some((w) => w.d.deadline <= now)) {
+      this.appliedWaits = this.appliedWaits.filter((w) => {
+        if (w.d.deadline > now) return true;
+        this.timeoutRead(w.d);
+        return false;
+      });
+    }
+    if (this.leaderWaits.some((w) => w.d.deadline <= now)) {
+      this.leaderWaits = this.leaderWaits.filter((w) => {
+        if (w.d.deadline > now) return true;
+        w.d.reject(new RaftNodeError('Timeout', `leadership did not move to '${w.to}' within ${this.o.readTimeoutMs} ms`));
+        return false;
+      });
+    }
+  }
+
+  private timeoutRead(d: Deferred<void>): void {
+    this.counters.readIndexTimedOut++;
+    d.reject(new RaftNodeError('Timeout', `read barrier not confirmed within ${this.o.readTimeoutMs} ms (leader lost?); retry`));
+  }
+
+  private rejectAll(err: RaftNodeError): void {
+    for (const q of this.queued) q.d.reject(err);
+    this.queued = [];
+    for (const p of this.pending.values()) p.d.reject(err);
+    this.pending.clear();
+    for (const d of this.readQueue) d.reject(err);
+    this.readQueue = [];
+    for (const b of this.readsInFlight.values()) for (const d of b.waiters) d.reject(err);
+    this.readsInFlight.clear();
+    for (const w of this.appliedWaits) w.d.reject(err);
+    this.appliedWaits = [];
+    for (const w of this.leaderWaits) w.d.reject(err);
+    this.leaderWaits = [];
+  }
+
+  private fail(e: unknown, during: string): void {
+    if (this.lifecycle !== 'running') return;
+    this.failure = e;
+    this.lifecycle = 'failed';
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = undefined;
+    this.o.logger.error({ node: this.id, during, err: errorText(e) }, 'raft node failed and stopped; restart it');
+    this.rejectAll(new RaftNodeError('Failed', `Raft node '${this.id}' failed while ${during}: ${errorText(e)}`, { cause: e }));
+    void this.o.transport.stop().catch(() => undefined);
+    for (const l of this.failListeners) {
+      try {
+        l(e);
+      } catch {
+        // A failure listener must not mask the failure.
+      }
+    }
+  }
+}
