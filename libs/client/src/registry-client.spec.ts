@@ -303,6 +303,23 @@ describe('RegistryClient', () => {
       await client.close();
     });
 
+    it('keeps resending a newer version refused for now even when the older version is acknowledged after', async () => {
+      const { clock, transport, client } = await connected();
+      const pub = client.publish({ dataId: 'svc' }, 'a:1');
+      pub.republish('a:2');
+      const [v1, v2] = transport.last.sentOf('publish');
+      transport.last.refuse(v2.requestId, v2.registerId, 'Unavailable', 'data leader moving');
+      transport.last.ok(v1.requestId, v1.registerId, 1); // out of order: the session answers v1 last
+      expect(pub.ackedVersion).toBe(1);
+      clock.advance(100);
+      const resent = transport.last.sentOf('publish')[2];
+      expect(resent).toMatchObject({ version: 2, dataList: ['a:2'] });
+      transport.last.ok(resent.requestId, resent.registerId, 2);
+      await pub.synced();
+      expect(pub.ackedVersion).toBe(2);
+      await client.close();
+    });
+
     it('rejects synced() after its timeout but keeps the registration', async () => {
       const { clock, client } = await connected();
       const pub = client.publish({ dataId: 'svc' }, 'a:1');

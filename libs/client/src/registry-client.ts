@@ -751,8 +751,10 @@ export class RegistryClient {
       case 'ignored':
         return;
       case 'registered': {
-        this.resendTimers.delete(outcome.record.registerId);
-        this.handles.get(outcome.record.registerId)?.settle();
+        const record = outcome.record;
+        // An answer to an older version must not cancel the pending resend of a newer one.
+        if (record.kind !== 'publisher' || record.ackedVersion >= record.version) this.clearResend(record.registerId);
+        this.handles.get(record.registerId)?.settle();
         return;
       }
       case 'rejected': {
