@@ -32,6 +32,11 @@ export class Inflights {
     if (this.n === 0) this.start = 0;
   }
 
+  /** Frees the oldest message (after a heartbeat answer, to recover from lost appends). */
+  freeFirst(): void {
+    if (this.n > 0) this.freeLE(this.buf[this.start]);
+  }
+
   /** True when no more messages may be sent. */
   full(): boolean {
     return this.n === this.capacity;

@@ -233,9 +233,13 @@ export class Raft {
     const { hardState, confState } = c.storage.initialState();
     const empty = hardState.term === 0 && c.storage.lastIndex() === 0 && confState.voters.length === 0;
 
-    this.confHistory = [{ index: this.log.firstIndex() - 1, conf: cloneConfState(confState) }];
-    if (this.log.lastIndex() >= this.log.firstIndex()) {
-      this.recordConfEntries(this.log.slice(this.log.firstIndex(), this.log.lastIndex() + 1));
+    // The stored membership is the snapshot's; the log may start before the snapshot index (a store may keep
+    // some entries behind its snapshot), so replay only the membership changes after it.
+    const snapIndex = c.storage.snapshot()?.meta.index ?? this.log.firstIndex() - 1;
+    const base = Math.max(snapIndex, this.log.firstIndex() - 1);
+    this.confHistory = [{ index: base, conf: cloneConfState(confState) }];
+    if (this.log.lastIndex() > base) {
+      this.recordConfEntries(this.log.slice(base + 1, this.log.lastIndex() + 1));
     }
     this.conf = cloneConfState(this.confHistory[this.confHistory.length - 1].conf);
 
@@ -314,6 +318,12 @@ export class Raft {
       c = r.conf;
     }
     return cloneConfState(c);
+  }
+
+  /** The oldest index whose membership is still known. */
+  oldestConfIndex(): number {
+    this.pruneConfHistory();
+    return this.confHistory[0].index;
   }
 
   /** Index of the latest membership change in the log. */
@@ -758,6 +768,9 @@ export class Raft {
       case MessageType.HeartbeatResp:
         pr.recentActive = true;
         pr.probeSent = false;
+        // A full window may be full of lost messages: free one slot so the next append (likely rejected)
+        // reveals where the follower really is.
+        if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirst();
         if (pr.match < this.log.lastIndex()) this.maybeSendAppend(m.from, true);
         if (m.context && this.readOnlyOption === ReadOnlyOption.Safe) this.handleReadAck(m.from, m.context);
         return;

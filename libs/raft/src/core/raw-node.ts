@@ -169,11 +169,15 @@ export class RawNode {
     return this.raft.confStateAt(i);
   }
 
-  /** The metadata a snapshot of the state machine at applied index `i` must carry. */
-  snapshotMetaAt(i: number): SnapshotMeta {
+  /**
+   * The metadata a snapshot of the state machine at applied index `i` must carry, or undefined when the log no
+   * longer knows `i` (a newer snapshot from the leader is being installed: skip this snapshot). Throws
+   * `ContractViolation` if `i` is beyond the applied index.
+   */
+  snapshotMetaAt(i: number): SnapshotMeta | undefined {
     if (i > this.raft.log.applied) throw new RaftError('ContractViolation', `snapshot at ${i} beyond applied ${this.raft.log.applied}`);
     const term = this.raft.log.term(i);
-    if (term === undefined) throw new RaftError('Compacted', `term of ${i} is no longer known`);
+    if (term === undefined || i < this.raft.oldestConfIndex()) return undefined;
     return { index: i, term, conf: this.raft.confStateAt(i) };
   }
 

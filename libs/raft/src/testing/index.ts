@@ -2,3 +2,4 @@
 export * from './describe';
 export * from './datadriven';
 export * from './interaction-env';
+export * from './kv-state-machine';

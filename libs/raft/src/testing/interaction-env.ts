@@ -319,6 +319,7 @@ export class InteractionEnv {
     const en = this.env(id);
     const node = this.get(id);
     const meta = node.snapshotMetaAt(index);
+    if (!meta) return [`cannot snapshot at ${index}: the log no longer knows it`];
     const data = encodeApplied(en.applied.filter((a) => a.index <= index));
     en.storage.createSnapshot(index, meta.conf, data);
     en.storage.compact(index);
