@@ -6,6 +6,7 @@ export interface MetaConfig extends CommonConfig {
   raftPort: number;
   peers: string;
   leaseMs: number;
+  suspectMs: number;
   slots: number;
   replicas: number;
   warmupMs: number;
@@ -21,6 +22,7 @@ export function parseMetaConfig(argv?: string[], env?: NodeJS.ProcessEnv): Reado
       { flag: '--raft-port <port>', description: 'gRPC port between meta nodes', default: '9612' },
       { flag: '--peers <list>', description: 'Raft peers id=host:port,... (empty: single node)', default: '' },
       { flag: '--lease-ms <ms>', description: 'a server whose heartbeats stop this long is removed', default: '3000' },
+      { flag: '--suspect-ms <ms>', description: 'a server whose watch stream closed and did not reopen this long is removed', default: '1000' },
       { flag: '--slots <n>', description: 'slot count, a power of two, fixed per cluster', default: '256' },
       { flag: '--replicas <n>', description: 'replicas per slot (1-3)', default: '2' },
       { flag: '--warmup-ms <ms>', description: 'wait this long after gaining leadership before moving slots', default: '1000' },
@@ -36,6 +38,7 @@ export function parseMetaConfig(argv?: string[], env?: NodeJS.ProcessEnv): Reado
     ...raw,
     raftPort: parsePositiveInt('raftPort', raw.raftPort),
     leaseMs: parsePositiveInt('leaseMs', raw.leaseMs),
+    suspectMs: parsePositiveInt('suspectMs', raw.suspectMs),
     warmupMs: Number(raw.warmupMs) >= 0 ? Number(raw.warmupMs) : parsePositiveInt('warmupMs', raw.warmupMs),
     slots,
     replicas,

@@ -36,6 +36,7 @@ export class MetaService implements OnApplicationBootstrap, OnApplicationShutdow
   private timer: NodeJS.Timeout | undefined;
   private readonly watchers = new Set<grpc.ServerWritableStream<WatchRequest, MetaEvent>>();
   private arranging = false;
+  private stopping = false;
   private readonly evictions;
   private readonly heartbeats;
   private readonly epochGauge;
@@ -84,6 +85,7 @@ export class MetaService implements OnApplicationBootstrap, OnApplicationShutdow
 
   async onApplicationShutdown(signal?: string): Promise<void> {
     this.logger.info({ signal }, 'meta shutting down');
+    this.stopping = true;
     clearInterval(this.timer);
     for (const w of this.watchers) w.end();
     await this.grpcServer?.shutdown();
@@ -255,12 +257,17 @@ export class MetaService implements OnApplicationBootstrap, OnApplicationShutdow
           return;
         }
         this.watchers.add(call);
+        const watcher = call.request.node?.address;
+        if (watcher) this.leases.clearSuspect(watcher);
         const s = this.store.state;
         if (s.slotTable) call.write({ event: { $case: 'slotTable', value: s.slotTable } });
         call.write({ event: { $case: 'dataNodes', value: this.listNodes('data') } });
         call.write({ event: { $case: 'sessionNodes', value: this.listNodes('session') } });
         for (const pd of Object.values(s.provideData)) call.write({ event: { $case: 'provideData', value: pd } });
-        const drop = () => this.watchers.delete(call);
+        const drop = () => {
+          if (!this.watchers.delete(call) || !watcher || this.stopping) return;
+          this.leases.suspect(watcher, Date.now(), this.config.suspectMs);
+        };
         call.on('cancelled', drop);
         call.on('close', drop);
         call.on('error', drop);

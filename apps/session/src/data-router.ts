@@ -39,6 +39,8 @@ export class DataRouter {
   private scheduled = false;
   private pending = 0;
   private closed = false;
+  /** Ops waiting out a backoff, with their timers: a new slot table sends them at once. */
+  private readonly backingOff = new Map<PendingOp, NodeJS.Timeout>();
 
   constructor(private readonly opts: DataRouterOptions) {}
 
@@ -129,7 +131,22 @@ export class DataRouter {
     if (this.closed || Date.now() >= p.deadline) return p.resolve(last);
     p.attempt++;
     const delay = Math.min(1_000, 20 * 2 ** Math.min(p.attempt, 6)) * (0.5 + Math.random() / 2);
-    setTimeout(() => this.enqueue(p), delay);
+    this.backingOff.set(
+      p,
+      setTimeout(() => {
+        this.backingOff.delete(p);
+        this.enqueue(p);
+      }, delay),
+    );
+  }
+
+  /** The slot table changed: ops waiting for a leader are sent now rather than after their backoff. */
+  onSlotTable(): void {
+    for (const [p, timer] of this.backingOff) {
+      clearTimeout(timer);
+      this.enqueue(p);
+    }
+    this.backingOff.clear();
   }
 
   /**
@@ -167,6 +184,11 @@ export class DataRouter {
 
   close(): void {
     this.closed = true;
+    for (const [p, timer] of this.backingOff) {
+      clearTimeout(timer);
+      p.resolve(fail('Closed', 'session is shutting down'));
+    }
+    this.backingOff.clear();
     this.pool.closeAll();
   }
 }

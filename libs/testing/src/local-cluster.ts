@@ -115,10 +115,17 @@ export class LocalCluster {
     return s;
   }
 
-  /** Ends every process (SIGTERM, then SIGKILL) and removes the temporary folder it made, unless `keepLogs`. */
+  /**
+   * Ends every process (SIGTERM, then SIGKILL) and removes the temporary folder it made, unless `keepLogs` or
+   * the environment variable SOFAREG_KEEP_LOGS is set (to read the servers' logs after a failure).
+   */
   async stop(keepLogs = false): Promise<void> {
     const all = [...this.sessions, ...this.data, ...(this.meta ? [this.meta] : [])];
     await Promise.all(all.map((n) => n.process.stop('SIGTERM', 3_000)));
+    if (process.env.SOFAREG_KEEP_LOGS) {
+      console.log(`cluster logs kept in ${this.baseDir}/logs`);
+      return;
+    }
     if (this.ownsDir && !keepLogs) fs.rmSync(this.baseDir, { recursive: true, force: true });
   }
 }

@@ -20,4 +20,23 @@ describe('LeaseTable', () => {
     expect(t.expired(10_500)).toEqual([]);
     expect(t.expired(11_001)).toEqual(['a', 'b']);
   });
+
+  it('expires a server whose watch stream closed after the grace, unless it watches again', () => {
+    const t = new LeaseTable(3_000);
+    t.renew('a', 0);
+    t.renew('b', 0);
+    t.suspect('a', 100, 1_000);
+    t.suspect('b', 100, 1_000);
+    t.clearSuspect('b');
+    t.renew('a', 500);
+    expect(t.expired(1_100)).toEqual([]);
+    expect(t.expired(1_101)).toEqual(['a']);
+    expect(t.expired(3_001)).toEqual(['b', 'a']);
+  });
+
+  it('does not suspect a server it does not know', () => {
+    const t = new LeaseTable(3_000);
+    t.suspect('x', 0, 10);
+    expect(t.expired(100)).toEqual([]);
+  });
 });
