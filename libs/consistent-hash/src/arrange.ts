@@ -44,8 +44,6 @@ export function arrange(prev: SlotTable | undefined, live: readonly string[], op
 
 const NONE = -1;
 
-/** How many earlier placements one follower placement may re-route (bounds the search). */
-const FILL_DEPTH = 6;
 
 /** The mutable working state of one `arrange` call, on server indexes (positions in the sorted live list). */
 class Arrangement {
@@ -355,10 +353,14 @@ class Arrangement {
 
   // ---- 3. followers --------------------------------------------------------------------------------
 
-  /** Follower targets by water filling (see `followerLevel`); the ceil goes to those following most now. */
+  /**
+   * Follower targets by water filling (see `followerLevel`). The `extra` places at `q + 1` go first to
+   * servers that can reach it by keeping what they follow and filling open places of slots they do not
+   * hold (so no replica has to move), then to those following most now.
+   */
   private followerTargets(): void {
-    const { S, N, L, F, tF } = this;
-    const { q, extra } = followerLevel(S, S * this.want, L);
+    const { S, N, L, F, tF, want } = this;
+    const { q, extra } = followerLevel(S, S * want, L);
     const roomy: number[] = [];
     for (let i = 0; i < N; i++) {
       const cap = S - L[i];
@@ -368,9 +370,18 @@ class Arrangement {
         roomy.push(i);
       }
     }
-    roomy.sort((a, b) => F[b] - F[a] || a - b);
+    if (extra === 0) return;
+    const reach = new Int32Array(N);
+    for (const i of roomy) reach[i] = F[i];
+    for (let k = 0; k < S; k++) {
+      if (this.fol[k].length >= want) continue;
+      for (const i of roomy) if (!this.holds(i, k)) reach[i]++;
+    }
+    const can = (i: number): number => (reach[i] > q ? 1 : 0);
+    roomy.sort((a, b) => can(b) - can(a) || F[b] - F[a] || a - b);
     for (let r = 0; r < extra; r++) tF[roomy[r]]++;
   }
+
 
   private balanceFollowers(): void {
     this.followerTargets();
@@ -387,12 +398,25 @@ class Arrangement {
         this.removeFollower(k, worst);
       }
     }
-    // Fill open places: a matching of places to servers below their share (see `fillPlace`); a place no
-    // such server can take goes to the least loaded server that may hold it.
+    // Fill open places: first each with the server furthest below its share that may hold it; then what
+    // is left by augmenting paths (see `augmentFill`); a place even that cannot fill goes to the least
+    // loaded server that may hold it, and the moves below even the counts out.
     const added: number[][] = Array.from({ length: N }, () => []);
+    const open: number[] = [];
     for (let k = 0; k < S; k++) {
       while (this.fol[k].length < want) {
-        if (this.fillPlace(k, added, new Uint8Array(N), FILL_DEPTH)) continue;
+        const best = this.fillCandidate(k);
+        if (best === NONE) {
+          open.push(k);
+          break;
+        }
+        this.addFollower(k, best);
+        added[best].push(k);
+      }
+    }
+    for (const k of open) {
+      while (this.fol[k].length < want) {
+        if (this.augmentFill(k, added)) continue;
         let best = NONE;
         for (let i = 0; i < N; i++) {
           if (!this.holds(i, k) && (best === NONE || tF[i] - F[i] > tF[best] - F[best])) best = i;
@@ -410,41 +434,62 @@ class Arrangement {
   }
 
   /**
-   * Gives slot `k` a follower below its share, by an augmenting path: a server at its share may take
-   * the place if a place it was given earlier in this table (`added`, a copy either way) can go to
-   * another server, recursively, up to `depth` levels. Preference: furthest below its share, then
-   * following the slot's leader least (spreads each leader's followers, which balances failovers).
+   * The server furthest below its follower share that may follow slot `k` (does not hold it), preferring
+   * the one following the slot's leader least (spreads each leader's followers, so a failover spreads
+   * its promotions); NONE when every server below its share holds the slot.
    */
-  private fillPlace(k: number, added: number[][], seen: Uint8Array, depth: number): boolean {
+  private fillCandidate(k: number): number {
     const { N, F, tF } = this;
     const l = this.leader[k];
     let best = NONE;
     for (let i = 0; i < N; i++) {
-      if (seen[i] || F[i] >= tF[i] || this.holds(i, k)) continue;
+      if (F[i] >= tF[i] || this.holds(i, k)) continue;
       const d = best === NONE ? 1 : tF[i] - F[i] - (tF[best] - F[best]);
       if (d > 0 || (d === 0 && this.pair(l, i) < this.pair(l, best))) best = i;
     }
-    if (best !== NONE) {
-      this.addFollower(k, best);
-      added[best].push(k);
-      return true;
-    }
-    if (depth === 0) return false;
-    for (let i = 0; i < N; i++) {
-      if (seen[i] || this.holds(i, k)) continue;
-      seen[i] = 1;
-      const mine = added[i];
-      for (let j = 0; j < mine.length; j++) {
-        const k2 = mine[j];
-        this.removeFollower(k2, i);
-        mine.splice(j, 1);
-        if (this.fillPlace(k2, added, seen, depth - 1)) {
-          this.addFollower(k, i);
-          mine.push(k);
-          return true;
+    return best;
+  }
+
+  /**
+   * Fills one place of slot `k` by an augmenting path over the places given in this table (`added`,
+   * a copy whoever gets it): a server at its share takes the place and hands one of its new places to
+   * another server, and so on, until a server below its share takes the last. Breadth first, so the
+   * path is shortest; false when no server below its share is reachable.
+   */
+  private augmentFill(k: number, added: number[][]): boolean {
+    const { N, F, tF } = this;
+    const viaSlot = new Int32Array(N).fill(NONE);
+    const viaServer = new Int32Array(N).fill(NONE);
+    const seen = new Uint8Array(N);
+    const queue: number[] = [];
+    const reach = (j: number, slot: number, from: number): boolean => {
+      seen[j] = 1;
+      viaSlot[j] = slot;
+      viaServer[j] = from;
+      if (F[j] >= tF[j]) {
+        queue.push(j);
+        return false;
+      }
+      // j takes `slot` from `from`, which takes its own via slot from its giver, ... back to slot k.
+      for (let cur = j; cur !== NONE; cur = viaServer[cur]) {
+        const place = viaSlot[cur];
+        const giver = viaServer[cur];
+        if (giver !== NONE) {
+          this.removeFollower(place, giver);
+          added[giver].splice(added[giver].indexOf(place), 1);
         }
-        this.addFollower(k2, i);
-        mine.splice(j, 0, k2);
+        this.addFollower(place, cur);
+        added[cur].push(place);
+      }
+      return true;
+    };
+    for (let i = 0; i < N; i++) if (!this.holds(i, k) && reach(i, k, NONE)) return true;
+    for (let h = 0; h < queue.length; h++) {
+      const i = queue[h];
+      for (const k2 of added[i]) {
+        for (let j = 0; j < N; j++) {
+          if (!seen[j] && !this.holds(j, k2) && reach(j, k2, i)) return true;
+        }
       }
     }
     return false;
@@ -465,6 +510,7 @@ class Arrangement {
       const b = queue[head];
       // Candidates: over-loaded first (by surplus), so a direct move wins when one exists.
       const found: number[] = [];
+      const score = new Int32Array(N);
       for (let a = 0; a < N; a++) {
         if (seen[a]) continue;
         const k = this.movableSlot(a, b);
@@ -472,10 +518,15 @@ class Arrangement {
         seen[a] = 1;
         prevOf[a] = b;
         viaSlot[a] = k;
+        score[a] = this.movableScore;
         found.push(a);
       }
+      // The over-loaded server whose slot suits the receiver best, then the most over-loaded.
       let over = NONE;
-      for (const a of found) if (F[a] > tF[a] && (over === NONE || F[a] - tF[a] > F[over] - tF[over])) over = a;
+      for (const a of found) {
+        if (F[a] <= tF[a]) continue;
+        if (over === NONE || score[a] > score[over] || (score[a] === score[over] && F[a] - tF[a] > F[over] - tF[over])) over = a;
+      }
       if (over !== NONE) {
         for (let a = over; a !== u; a = prevOf[a]) {
           const k = viaSlot[a];
@@ -489,20 +540,33 @@ class Arrangement {
     return false;
   }
 
-  /** A slot `a` follows and `b` does not hold, preferring one whose leader `b` follows least. */
+  /** The score of the slot last returned by `movableSlot`. */
+  private movableScore = 0;
+
+  /**
+   * A slot `a` follows that `b` may take over (b does not hold it; a is not its last surviving copy),
+   * scored (kept in `movableScore`) by how much `b` should follow its leader: less the more of the
+   * leader's slots `b` follows already (spreads each leader's followers, so failovers spread); and when
+   * `b` is not ready to lead yet, more the more leaderships the leader will have to give once all live
+   * servers lead (so that `b` can later take them by swaps, without chains or copies).
+   */
   private movableSlot(a: number, b: number): number {
+    const share = Math.floor(this.S / this.N);
     let best = NONE;
-    let bestPair = 0;
+    let bestScore = 0;
     for (const k of this.follows[a]) {
       if (this.holds(b, k) || this.lastCopy(k, a)) continue;
-      const p = this.pair(this.leader[k], b);
-      if (best === NONE || p < bestPair || (p === bestPair && k < best)) {
+      const o = this.leader[k];
+      const score = (this.ready[b] ? 0 : this.L[o] - share) - this.pair(o, b);
+      if (best === NONE || score > bestScore || (score === bestScore && k < best)) {
         best = k;
-        bestPair = p;
+        bestScore = score;
       }
     }
+    this.movableScore = bestScore;
     return best;
   }
+
 
   // ---- result --------------------------------------------------------------------------------------
 
