@@ -573,18 +573,16 @@ class Arrangement {
   result(): SlotTable {
     const { prev, servers, opts, S } = this;
     const slots: { leader: string; followers: string[] }[] = [];
-    let changed = !prev || prev.replicas !== opts.replicas;
+    let changed = prev === undefined || prev.replicas !== opts.replicas;
     for (let k = 0; k < S; k++) {
       const l = this.leader[k];
       const leader = l === NONE ? '' : servers[l];
       const followers = [...this.fol[k]].sort((a, b) => a - b).map((i) => servers[i]);
       slots.push({ leader, followers });
-      if (!changed) {
-        const p = prev!.slots[k];
-        changed = p.leader !== leader || !sameList(p.followers, followers);
-      }
+      const p = prev?.slots[k];
+      if (!changed && p) changed = p.leader !== leader || !sameList(p.followers, followers);
     }
-    if (!changed) return prev!;
+    if (!changed && prev) return prev;
     const epoch = (prev?.epoch ?? 0) + 1;
     const out: SlotReplica[] = slots.map(({ leader, followers }, id) => {
       const p = prev?.slots[id];

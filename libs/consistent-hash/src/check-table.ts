@@ -68,13 +68,13 @@ export function checkTable(table: SlotTable, live: readonly string[], context: C
       if (servers.length > 0) add('NO_LEADER', `slot ${k} has no leader while ${servers.length} servers live`, { slot: k });
     } else if (!alive.has(slot.leader)) {
       add('DEAD_LEADER', `slot ${k} is led by ${slot.leader}, which is not live`, { slot: k, server: slot.leader });
-    } else leaders.set(slot.leader, leaders.get(slot.leader)! + 1);
+    } else leaders.set(slot.leader, (leaders.get(slot.leader) ?? 0) + 1);
     const seen = new Set<string>(slot.leader ? [slot.leader] : []);
     slot.followers.forEach((f, j) => {
       if (seen.has(f)) add('DUPLICATE_REPLICA', `slot ${k} holds ${f} twice`, { slot: k, server: f });
       seen.add(f);
       if (!alive.has(f)) add('DEAD_FOLLOWER', `slot ${k} is followed by ${f}, which is not live`, { slot: k, server: f });
-      else followers.set(f, followers.get(f)! + 1);
+      else followers.set(f, (followers.get(f) ?? 0) + 1);
       if (j > 0 && !(slot.followers[j - 1] < f)) add('FOLLOWERS_UNSORTED', `slot ${k} followers are not sorted`, { slot: k });
     });
     if (servers.length > 0 && slot.followers.length !== r - 1) {
@@ -94,21 +94,21 @@ export function checkTable(table: SlotTable, live: readonly string[], context: C
     let pool = 0;
     for (const s of servers) {
       if (isReady.get(s)) pool++;
-      else rest -= leaders.get(s)!;
+      else rest -= leaders.get(s) ?? 0;
     }
     const lo = Math.floor(rest / pool);
     const hi = Math.ceil(rest / pool);
     for (const s of servers) {
-      const n = leaders.get(s)!;
+      const n = leaders.get(s) ?? 0;
       if (isReady.get(s) && (n < lo || n > hi)) {
         add('LEADER_IMBALANCE', `${s} leads ${n} slots, expected ${lo === hi ? lo : `${lo} or ${hi}`}`, { server: s });
       }
     }
-    const counts = servers.map((s) => leaders.get(s)!);
+    const counts = servers.map((s) => leaders.get(s) ?? 0);
     const { q } = followerLevel(S, S * (r - 1), counts);
     servers.forEach((s, i) => {
       const cap = S - counts[i];
-      const n = followers.get(s)!;
+      const n = followers.get(s) ?? 0;
       const [min, max] = cap <= q ? [cap, cap] : [q, q + 1];
       if (n < min || n > max) {
         add('FOLLOWER_IMBALANCE', `${s} follows ${n} slots, expected ${min === max ? min : `${min} or ${max}`}`, { server: s });

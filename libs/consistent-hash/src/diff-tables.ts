@@ -66,10 +66,18 @@ export function diffTables(a: SlotTable | undefined, b: SlotTable): TableDiff {
     if (la) ha.add(la);
     const hb = new Set(fb);
     if (lb) hb.add(lb);
-    for (const s of hb) if (!ha.has(s)) (of(s).replicasAdded.push(k), added++);
-    for (const s of ha) if (!hb.has(s)) (of(s).replicasRemoved.push(k), removed++);
+    for (const s of hb) {
+      if (ha.has(s)) continue;
+      of(s).replicasAdded.push(k);
+      added++;
+    }
+    for (const s of ha) {
+      if (hb.has(s)) continue;
+      of(s).replicasRemoved.push(k);
+      removed++;
+    }
   }
   const servers: Record<string, ServerMovement> = {};
-  for (const s of [...moves.keys()].sort(compareIds)) servers[s] = moves.get(s)!;
+  for (const [s, m] of [...moves].sort(([a], [b]) => compareIds(a, b))) servers[s] = m;
   return { leaderChanges, replicasAdded: added, replicasRemoved: removed, servers };
 }

@@ -1,4 +1,4 @@
-import { type SlotTable, arrange, checkTable, diffTables } from '@sofareg/consistent-hash';
+import { type SlotTable, arrange, checkTable, diffTables } from '../src';
 import { Prng, seedFor } from './prng';
 import { counts, get, server, servers } from './tables';
 

@@ -1,4 +1,4 @@
-import { type SlotTable, arrange, checkTable, diffTables } from '@sofareg/consistent-hash';
+import { type SlotTable, arrange, checkTable, diffTables } from '../src';
 import { servers } from './tables';
 
 /** A mutable deep copy of a table, to break on purpose. */

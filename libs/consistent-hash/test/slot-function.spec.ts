@@ -1,4 +1,4 @@
-import { ConsistentHashError, crc32c, crc32cOfBytes, slotOf, slotOfCrc } from '@sofareg/consistent-hash';
+import { ConsistentHashError, crc32c, crc32cOfBytes, slotOf, slotOfCrc } from '../src';
 import { Prng, seedFor } from './prng';
 
 /** Naive bit-at-a-time CRC-32C: the oracle for the table-driven one. */
@@ -101,9 +101,9 @@ describe('slotOf', () => {
 
   it('spreads ids evenly over the slots', () => {
     const counts = new Array(256).fill(0);
-    for (let i = 0; i < 256_000; i++) counts[slotOf(`com.acme.Service${i}#@#DEFAULT_INSTANCE_ID#@#DEFAULT_GROUP`)]++;
-    expect(Math.min(...counts)).toBeGreaterThan(850);
-    expect(Math.max(...counts)).toBeLessThan(1150);
+    for (let i = 0; i < 64_000; i++) counts[slotOf(`com.acme.Service${i}#@#DEFAULT_INSTANCE_ID#@#DEFAULT_GROUP`)]++;
+    expect(Math.min(...counts)).toBeGreaterThan(180); // 250 expected, sd about 16
+    expect(Math.max(...counts)).toBeLessThan(320);
   });
 
   it.each([0, 3, 100, 131072, -256, 2.5, NaN, Infinity])('rejects slots = %p with INVALID_SLOTS naming the argument', (slots) => {
@@ -126,7 +126,7 @@ describe('slotOf', () => {
     const ids = Array.from({ length: 10_000 }, (_, i) => `com.alipay.test.demo.service.Service${i}:1.0#@#DEFAULT_INSTANCE_ID#@#SOFA`);
     let sink = 0;
     let best = 0;
-    for (let round = 0; round < 8; round++) {
+    for (let round = 0; round < 5; round++) {
       const start = process.hrtime.bigint();
       for (let rep = 0; rep < 10; rep++) for (const id of ids) sink += slotOf(id);
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;

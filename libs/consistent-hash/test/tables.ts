@@ -2,7 +2,7 @@
  * Helpers for the arranger's tests: server names, per-server counts, lower bounds on movement, and an
  * exhaustive oracle for small clusters. Deliberately naive (no code shared with the lib's internals).
  */
-import type { SlotTable } from '@sofareg/consistent-hash';
+import type { SlotTable } from '../src';
 
 export const server = (i: number): string => `10.0.${Math.floor(i / 250)}.${(i % 250) + 1}:9620`;
 export const servers = (n: number, from = 0): string[] => Array.from({ length: n }, (_, i) => server(from + i));
@@ -18,10 +18,20 @@ export function counts(t: SlotTable | undefined, live?: readonly string[]): Coun
   const followers = new Map<string, number>();
   const holdings = new Map<string, number>();
   const inc = (m: Map<string, number>, s: string) => m.set(s, (m.get(s) ?? 0) + 1);
-  for (const s of live ?? []) (leaders.set(s, 0), followers.set(s, 0), holdings.set(s, 0));
+  for (const s of live ?? []) {
+    leaders.set(s, 0);
+    followers.set(s, 0);
+    holdings.set(s, 0);
+  }
   for (const slot of t?.slots ?? []) {
-    if (slot.leader) (inc(leaders, slot.leader), inc(holdings, slot.leader));
-    for (const f of slot.followers) (inc(followers, f), inc(holdings, f));
+    if (slot.leader) {
+      inc(leaders, slot.leader);
+      inc(holdings, slot.leader);
+    }
+    for (const f of slot.followers) {
+      inc(followers, f);
+      inc(holdings, f);
+    }
   }
   return { leaders, followers, holdings };
 }
@@ -282,9 +292,13 @@ class MinCostFlow {
 
   add(a: number, b: number, c: number, w: number): void {
     this.adj[a].push(this.to.length);
-    this.to.push(b), this.cap.push(c), this.cost.push(w);
+    this.to.push(b);
+    this.cap.push(c);
+    this.cost.push(w);
     this.adj[b].push(this.to.length);
-    this.to.push(a), this.cap.push(0), this.cost.push(-w);
+    this.to.push(a);
+    this.cap.push(0);
+    this.cost.push(-w);
   }
 
   run(s: number, t: number): { flow: number; cost: number } {
@@ -304,14 +318,20 @@ class MinCostFlow {
           if (this.cap[e] > 0 && dist[v] + this.cost[e] < dist[this.to[e]]) {
             dist[this.to[e]] = dist[v] + this.cost[e];
             via[this.to[e]] = e;
-            if (!inQueue[this.to[e]]) (inQueue[this.to[e]] = 1), queue.push(this.to[e]);
+            if (!inQueue[this.to[e]]) {
+              inQueue[this.to[e]] = 1;
+              queue.push(this.to[e]);
+            }
           }
         }
       }
       if (dist[t] === Infinity) return { flow, cost };
       let push = Infinity;
       for (let v = t; v !== s; v = this.to[via[v] ^ 1]) push = Math.min(push, this.cap[via[v]]);
-      for (let v = t; v !== s; v = this.to[via[v] ^ 1]) (this.cap[via[v]] -= push), (this.cap[via[v] ^ 1] += push);
+      for (let v = t; v !== s; v = this.to[via[v] ^ 1]) {
+        this.cap[via[v]] -= push;
+        this.cap[via[v] ^ 1] += push;
+      }
       flow += push;
       cost += push * dist[t];
     }
