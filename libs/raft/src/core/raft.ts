@@ -1009,8 +1009,12 @@ export class Raft {
       this.log.commitTo(s.meta.index);
       return false;
     }
+    // Memberships recorded at committed indexes stay true (the committed prefix is everyone's), so an entry
+    // being applied from an earlier Ready can still ask for its membership; the rest is replaced.
+    const committed = this.log.committed;
+    this.confHistory = this.confHistory.filter((r) => r.index <= committed);
+    this.confHistory.push({ index: s.meta.index, conf: cloneConfState(s.meta.conf) });
     this.log.restore(s);
-    this.confHistory = [{ index: s.meta.index, conf: cloneConfState(s.meta.conf) }];
     this.setConf(s.meta.conf);
     return true;
   }

@@ -69,6 +69,7 @@ type Ev =
   | { k: 'fault' }
   | { k: 'heal'; gen: number }
   | { k: 'restart'; node: NodeId; epoch: number }
+  | { k: 'crash'; node: NodeId; epoch: number }
   | { k: 'admin' }
   | { k: 'quiet' }
   | { k: 'check' };
@@ -84,6 +85,8 @@ interface SimNode {
   fsyncPending: boolean;
   pendingWrites: Map<number, { term: number; client: number; opId: string }>;
   pendingReads: Map<string, { client: number; opId: string; key: string; index: number | undefined }>;
+  /** Initial members pass the bootstrap list on every start (it is ignored once storage holds state). */
+  bootstrap: NodeId[] | undefined;
 }
 
 interface ClientOp {
@@ -148,6 +151,7 @@ export class Simulation {
   private readonly checkQuorum: boolean;
   private readonly preVote: boolean;
   private readonly clientTimeoutMs: number;
+  private readonly crashInFsync: number;
   private readonly activeMs: number;
   private readonly quietMs: number;
   private readonly tracing: boolean;
@@ -176,7 +180,7 @@ export class Simulation {
     this.dropRate = r.pick([0, 0.01, 0.05, 0.15]);
     this.dupRate = r.pick([0, 0.02, 0.1]);
     this.maxDelay = r.pick([2, 8, 20]);
-    this.faultEveryMs = r.pick([150, 300, 600]);
+    this.faultEveryMs = r.pick([80, 150, 300, 600]);
     this.snapEvery = r.pick([4, 10, 30]);
     this.snapKeep = r.pick([0, 2, 5]);
     this.maxInflight = r.pick([1, 2, 4, 64]);
@@ -187,6 +191,7 @@ export class Simulation {
     this.checkQuorum = r.chance(0.7);
     this.preVote = r.chance(0.7);
     this.clientTimeoutMs = r.pick([150, 400]);
+    this.crashInFsync = r.pick([0, 0.003, 0.01]);
     this.activeMs = opts.activeMs ?? 1500;
     this.quietMs = opts.quietMs ?? 1500;
     this.tracing = opts.trace ?? false;
@@ -194,7 +199,7 @@ export class Simulation {
       `voters=${this.initialVoters} clients=${this.clientCount} keys=${this.keys.length} drop=${this.dropRate} ` +
       `dup=${this.dupRate} delay≤${this.maxDelay}ms faultEvery=${this.faultEveryMs}ms snapEvery=${this.snapEvery} ` +
       `keep=${this.snapKeep} inflight=${this.maxInflight} msgSize=${this.maxMsgSize} checkQuorum=${this.checkQuorum} ` +
-      `preVote=${this.preVote} clientTimeout=${this.clientTimeoutMs}ms`;
+      `preVote=${this.preVote} clientTimeout=${this.clientTimeoutMs}ms crashInFsync=${this.crashInFsync}`;
   }
 
   private log(s: string): void {
@@ -213,7 +218,7 @@ export class Simulation {
     return `n${this.nextNodeNum++}`;
   }
 
-  private makeRaw(n: SimNode, bootstrap?: NodeId[]): RawNode {
+  private makeRaw(n: SimNode): RawNode {
     const snap = n.storage.snapshot();
     return new RawNode({
       id: n.id,
@@ -226,7 +231,7 @@ export class Simulation {
       checkQuorum: this.checkQuorum,
       preVote: this.preVote,
       applied: snap ? snap.meta.index : 0,
-      bootstrapVoters: bootstrap,
+      bootstrapVoters: n.bootstrap,
     });
   }
 
@@ -240,9 +245,10 @@ export class Simulation {
       fsyncPending: false,
       pendingWrites: new Map(),
       pendingReads: new Map(),
+      bootstrap,
     };
     this.nodes.set(id, n);
-    n.raw = this.makeRaw(n, bootstrap);
+    n.raw = this.makeRaw(n);
     this.scheduleTick(n);
     this.pump(n);
     return n;
@@ -285,6 +291,11 @@ export class Simulation {
     const rd = raw.ready();
     n.fsyncPending = true;
     const delay = rd.mustSync ? this.rnd.range(1, 4) : 0;
+    // Power loss while the batch is being written: it is lost whole (a torn tail record is discarded on
+    // recovery, which is the same as losing the batch).
+    if (delay > 0 && !this.quiet && this.rnd.chance(this.crashInFsync)) {
+      this.q.push(this.now + delay - 1, { k: 'crash', node: n.id, epoch: n.epoch });
+    }
     this.q.push(this.now + delay, { k: 'fsync', node: n.id, epoch: n.epoch, rd });
   }
 
@@ -782,6 +793,11 @@ export class Simulation {
         case 'restart': {
           const n = this.nodes.get(e.node);
           if (n && n.epoch === e.epoch && !this.quiet) this.restart(n);
+          break;
+        }
+        case 'crash': {
+          const n = this.nodes.get(e.node);
+          if (n && n.epoch === e.epoch && !this.quiet) this.crash(n);
           break;
         }
         case 'admin':
