@@ -219,6 +219,7 @@ export class DataService implements OnApplicationBootstrap, OnApplicationShutdow
         maxPublishers: SYNC_PAGE,
         dataInfoIds: [],
         slotCount: table.slotCount,
+        requester: this.selfAddress,
       }, 10_000);
       this.m.syncPages.inc({ result: 'ok' });
       const fx = this.core.onSyncPage(t, page, Date.now());
@@ -345,7 +346,7 @@ export class DataService implements OnApplicationBootstrap, OnApplicationShutdow
           for (const id of mine.keys()) differ.add(id);
           if (differ.size === 0) continue;
           const task: SyncTask = { session, slotId: slot.id, leaderEpoch: slot.leaderEpoch, after: '' };
-          const page = await callUnary(client, client.fetchSlotPublishers, { slotId: slot.id, slotTableEpoch: table.epoch, afterDataInfoId: '', maxPublishers: 0, dataInfoIds: [...differ], slotCount: table.slotCount }, 10_000);
+          const page = await callUnary(client, client.fetchSlotPublishers, { slotId: slot.id, slotTableEpoch: table.epoch, afterDataInfoId: '', maxPublishers: 0, dataInfoIds: [...differ], slotCount: table.slotCount, requester: this.selfAddress }, 10_000);
           this.m.repairs.inc(differ.size);
           this.logger.info({ slot: slot.id, session, dataInfoIds: differ.size }, 'digest differs; repairing from session');
           this.run(this.core.onSyncPage(task, page, Date.now(), differ));

@@ -39,6 +39,12 @@ export class DataRouter {
   private scheduled = false;
   private pending = 0;
   private closed = false;
+  /**
+   * Leaders learned from data servers syncing a slot under a newer table than ours (slot → epoch, leader):
+   * once a new leader has read this session's publishers of a slot, every later write and read of that slot
+   * must go to it, or a write could land only on the old leader after the new one took its copy.
+   */
+  private readonly hints = new Map<number, { epoch: number; leader: string }>();
   /** Ops waiting out a backoff, with their timers: a new slot table sends them at once. */
   private readonly backingOff = new Map<PendingOp, NodeJS.Timeout>();
 
@@ -48,11 +54,27 @@ export class DataRouter {
     return this.pending;
   }
 
-  /** The leader of a dataInfoId's slot under the current table, if any. */
+  /** The leader of a dataInfoId's slot under the current table (or a newer leader that synced from us). */
   leaderOf(dataInfoId: string): string | undefined {
     const t = this.opts.slotTable();
     if (!t || t.slots.length === 0) return undefined;
-    return t.slots[slotOf(dataInfoId, t.slotCount)]?.leader || undefined;
+    const slot = slotOf(dataInfoId, t.slotCount);
+    const hint = this.hints.get(slot);
+    if (hint && hint.epoch > t.epoch) return hint.leader;
+    return t.slots[slot]?.leader || undefined;
+  }
+
+  /**
+   * A data server leading `slot` under table `epoch` is reading this session's publishers. Returns true when
+   * this changes where the slot's writes go.
+   */
+  hintLeader(slot: number, epoch: number, leader: string): boolean {
+    const t = this.opts.slotTable();
+    if (!leader || (t && epoch <= t.epoch)) return false;
+    const cur = this.hints.get(slot);
+    if (cur && epoch <= cur.epoch) return false;
+    this.hints.set(slot, { epoch, leader });
+    return true;
   }
 
   /** Distinct slot leaders of the current table. */
@@ -142,6 +164,8 @@ export class DataRouter {
 
   /** The slot table changed: ops waiting for a leader are sent now rather than after their backoff. */
   onSlotTable(): void {
+    const t = this.opts.slotTable();
+    for (const [slot, h] of this.hints) if (!t || h.epoch <= t.epoch) this.hints.delete(slot);
     for (const [p, timer] of this.backingOff) {
       clearTimeout(timer);
       this.enqueue(p);
@@ -166,12 +190,14 @@ export class DataRouter {
       }
     }
     const data: Datum[] = [];
+    const failedData: Datum[] = [];
     await Promise.all(
       [...byLeader].map(async ([leader, ids]) => {
         const client = this.pool.get(leader);
         try {
           const res = await callUnary(client, client.getData, { dataInfoIds: ids, dataCenter: this.opts.dataCenter, slotTableEpoch: this.opts.slotTable()?.epoch ?? 0 });
-          data.push(...res.data);
+          // A datum read from a server that stopped leading meanwhile may be behind the new leader: read again.
+          for (const d of res.data) (this.leaderOf(d.dataInfoId) === leader ? data : failedData).push(d);
           failed.push(...res.errors.map((e) => e.dataInfoId));
         } catch (err) {
           this.opts.logger.warn({ leader, err: (err as Error).message, ids: ids.length }, 'fetching data failed');
@@ -179,6 +205,7 @@ export class DataRouter {
         }
       }),
     );
+    failed.push(...failedData.map((d) => d.dataInfoId));
     return { data, failed };
   }
 

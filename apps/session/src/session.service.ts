@@ -155,7 +155,10 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
         scanIntervalMs: this.config.pushScanIntervalMs,
       },
     });
-    this.meta.on('slotTable', (t) => this.pipeline.onSlotTable(t));
+    this.meta.on('slotTable', (t) => {
+      this.router.onSlotTable();
+      this.pipeline.onSlotTable(t);
+    });
     this.meta.on('provideData', (pd) => this.onProvideData(pd));
     this.pipeline.start();
     this.meta.start();
@@ -164,6 +167,8 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
       {
         processId: this.processId,
         publishers: () => this.registry.allPublishers(),
+        subscribed: () => this.registry.subscribedDataInfoIds(),
+        hintLeader: (slot, epoch, leader) => this.router.hintLeader(slot, epoch, leader),
         pushedVersion: (id) => {
           let v = -1;
           for (const sub of this.registry.subscribersOf(id)?.values() ?? []) v = Math.max(v, sub.pushedVersion);

@@ -14,8 +14,12 @@ import { SlotIndex } from './slot-index';
 export interface SessionSyncSource {
   processId: string;
   publishers(): Iterable<Publisher>;
+  /** dataInfoIds with at least one subscriber here. */
+  subscribed(): Iterable<string>;
   /** Highest datum version this session has pushed for a dataInfoId (-1: none). */
   pushedVersion(dataInfoId: string): number;
+  /** A data server leads `slot` under table `epoch` and is reading this session's copy of it. */
+  hintLeader(slot: number, epoch: number, leader: string): boolean;
 }
 
 const DEFAULT_PAGE = 2_000;
@@ -30,7 +34,7 @@ export class SessionSyncServer {
   private readonly index: SlotIndex;
 
   constructor(private readonly source: SessionSyncSource, private readonly logger: Logger) {
-    this.index = new SlotIndex(() => source.publishers(), 100);
+    this.index = new SlotIndex(() => source.publishers(), () => source.subscribed(), 100);
   }
 
   async start(host: string, port: number): Promise<number> {
@@ -63,7 +67,11 @@ export class SessionSyncServer {
 
   /** A page of whole dataInfoIds of one slot, in dataInfoId order, after the cursor (or exactly the listed ids). */
   fetch(req: FetchSlotPublishersRequest): FetchSlotPublishersResponse {
-    const { at, bySlot } = this.index.get(req.slotCount, Date.now());
+    // From now on, writes and reads of this slot go to the requester: what it reads here plus what is
+    // written to it afterwards is everything.
+    // A new hint means writes went to the old leader until now: read afresh, not from a cached index.
+    const rerouted = this.source.hintLeader(req.slotId, req.slotTableEpoch, req.requester);
+    const { at, bySlot } = this.index.get(req.slotCount, Date.now(), rerouted);
     const byId = bySlot.get(req.slotId) ?? new Map<string, Publisher[]>();
     const res: FetchSlotPublishersResponse = { publishers: [], lastDataInfoId: '', done: true, sessionProcessId: this.source.processId, snapshotTime: at, versions: [] };
     const add = (id: string) => {
@@ -92,7 +100,7 @@ export class SessionSyncServer {
   digest(req: SlotDigestRequest): SlotDigestResponse {
     const { at, bySlot } = this.index.get(req.slotCount, Date.now());
     const byId = bySlot.get(req.slotId) ?? new Map<string, Publisher[]>();
-    const digests = [...byId].map(([dataInfoId, list]) => ({ dataInfoId, ...digestRegistrations(list) }));
+    const digests = [...byId].filter(([, list]) => list.length > 0).map(([dataInfoId, list]) => ({ dataInfoId, ...digestRegistrations(list) }));
     return { digests, sessionProcessId: this.source.processId, snapshotTime: at };
   }
 }

@@ -159,6 +159,8 @@ export interface FetchSlotPublishersRequest {
   /** when set: only these (a digest repair), no paging */
   dataInfoIds: string[];
   slotCount: number;
+  /** the data server asking: the slot's leader at slot_table_epoch */
+  requester: string;
 }
 
 export interface DatumVersion {
@@ -2376,7 +2378,15 @@ export const ServerMessage: MessageFns<ServerMessage> = {
 };
 
 function createBaseFetchSlotPublishersRequest(): FetchSlotPublishersRequest {
-  return { slotId: 0, slotTableEpoch: 0, afterDataInfoId: "", maxPublishers: 0, dataInfoIds: [], slotCount: 0 };
+  return {
+    slotId: 0,
+    slotTableEpoch: 0,
+    afterDataInfoId: "",
+    maxPublishers: 0,
+    dataInfoIds: [],
+    slotCount: 0,
+    requester: "",
+  };
 }
 
 export const FetchSlotPublishersRequest: MessageFns<FetchSlotPublishersRequest> = {
@@ -2398,6 +2408,9 @@ export const FetchSlotPublishersRequest: MessageFns<FetchSlotPublishersRequest> 
     }
     if (message.slotCount !== 0) {
       writer.uint32(48).int32(message.slotCount);
+    }
+    if (message.requester !== "") {
+      writer.uint32(58).string(message.requester);
     }
     return writer;
   },
@@ -2463,6 +2476,14 @@ export const FetchSlotPublishersRequest: MessageFns<FetchSlotPublishersRequest> 
             message.slotCount = reader.int32();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.requester = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2507,6 +2528,7 @@ export const FetchSlotPublishersRequest: MessageFns<FetchSlotPublishersRequest> 
         : isSet(object.slot_count)
         ? globalThis.Number(object.slot_count)
         : 0,
+      requester: isSet(object.requester) ? globalThis.String(object.requester) : "",
     };
   },
 
@@ -2530,6 +2552,9 @@ export const FetchSlotPublishersRequest: MessageFns<FetchSlotPublishersRequest> 
     if (message.slotCount !== 0) {
       obj.slotCount = Math.round(message.slotCount);
     }
+    if (message.requester !== "") {
+      obj.requester = message.requester;
+    }
     return obj;
   },
 
@@ -2544,6 +2569,7 @@ export const FetchSlotPublishersRequest: MessageFns<FetchSlotPublishersRequest> 
     message.maxPublishers = object.maxPublishers ?? 0;
     message.dataInfoIds = object.dataInfoIds?.map((e) => e) || [];
     message.slotCount = object.slotCount ?? 0;
+    message.requester = object.requester ?? "";
     return message;
   },
 };

@@ -1,0 +1,165 @@
+/** A seeded pseudo-random source (mulberry32): the same seed gives the same run. */
+export class SeededRandom {
+  private state: number;
+
+  constructor(seed: number) {
+    this.state = seed >>> 0 || 0x9e3779b9;
+  }
+
+  /** A float in [0, 1). */
+  next(): number {
+    this.state = (this.state + 0x6d2b79f5) >>> 0;
+    let t = this.state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /** An integer in [lo, hi]. */
+  int(lo: number, hi: number): number {
+    return lo + Math.floor(this.next() * (hi - lo + 1));
+  }
+
+  chance(p: number): boolean {
+    return this.next() < p;
+  }
+
+  pick<T>(items: readonly T[]): T {
+    return items[Math.floor(this.next() * items.length)];
+  }
+}
+
+interface Scheduled {
+  at: number;
+  seq: number;
+  run: () => void;
+}
+
+/** Virtual time: events run in time order (then scheduling order); nothing waits on the wall clock. */
+export class SimClock {
+  now = 0;
+  private seq = 0;
+  private heap: Scheduled[] = [];
+
+  after(delayMs: number, run: () => void): void {
+    this.push({ at: this.now + Math.max(0, delayMs), seq: this.seq++, run });
+  }
+
+  /** Runs events until `untilMs` or until none are left; returns how many ran. */
+  runUntil(untilMs: number, maxEvents = 5_000_000): number {
+    let n = 0;
+    while (this.heap.length > 0 && this.heap[0].at <= untilMs) {
+      if (++n > maxEvents) throw new Error(`more than ${maxEvents} events before ${untilMs} ms: runaway loop`);
+      const e = this.pop();
+      this.now = e.at;
+      e.run();
+    }
+    this.now = Math.max(this.now, untilMs);
+    return n;
+  }
+
+  private less(a: Scheduled, b: Scheduled): boolean {
+    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+  }
+
+  private push(e: Scheduled): void {
+    const h = this.heap;
+    h.push(e);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.less(h[i], h[p])) break;
+      [h[i], h[p]] = [h[p], h[i]];
+      i = p;
+    }
+  }
+
+  private pop(): Scheduled {
+    const h = this.heap;
+    const top = h[0];
+    const last = h.pop() as Scheduled;
+    if (h.length > 0) {
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && this.less(h[l], h[m])) m = l;
+        if (r < h.length && this.less(h[r], h[m])) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m], h[i]];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+/** Network faults in force. */
+export interface NetworkFaults {
+  dropRate: number;
+  minDelayMs: number;
+  maxDelayMs: number;
+  /** Pairs `a|b` (either direction) that cannot talk. */
+  cut: Set<string>;
+}
+
+/**
+ * An in-memory network of request/response calls between named nodes: each leg is delayed (so calls
+ * reorder), may be dropped, and is lost across a cut or to a node that is down. A caller whose answer does
+ * not come within its timeout sees a failure, as with a real deadline.
+ */
+export class SimNetwork {
+  readonly faults: NetworkFaults = { dropRate: 0, minDelayMs: 1, maxDelayMs: 5, cut: new Set() };
+  private readonly up = new Set<string>();
+  /** Incarnation per node: answers computed by a node that crashed since are never delivered. */
+  private readonly incarnation = new Map<string, number>();
+
+  constructor(private readonly clock: SimClock, private readonly rnd: SeededRandom) {}
+
+  setUp(node: string, up: boolean): void {
+    if (up) {
+      this.up.add(node);
+      this.incarnation.set(node, (this.incarnation.get(node) ?? 0) + 1);
+    } else this.up.delete(node);
+  }
+
+  isUp(node: string): boolean {
+    return this.up.has(node);
+  }
+
+  private blocked(a: string, b: string): boolean {
+    return this.faults.cut.has(`${a}|${b}`) || this.faults.cut.has(`${b}|${a}`);
+  }
+
+  private leg(from: string, to: string, deliver: () => void): void {
+    if (this.rnd.chance(this.faults.dropRate) || this.blocked(from, to)) return;
+    const inc = this.incarnation.get(to);
+    this.clock.after(this.rnd.int(this.faults.minDelayMs, this.faults.maxDelayMs), () => {
+      if (this.up.has(to) && this.incarnation.get(to) === inc) deliver();
+    });
+  }
+
+  /** One-way message. */
+  send(from: string, to: string, deliver: () => void): void {
+    if (this.up.has(from)) this.leg(from, to, deliver);
+  }
+
+  /** A call: `handle` runs at `to`; `done` gets its answer, or undefined on timeout. */
+  call<T>(from: string, to: string, handle: () => T | undefined, done: (answer: T | undefined) => void, timeoutMs = 200): void {
+    let settled = false;
+    const inc = this.incarnation.get(from);
+    const finish = (answer: T | undefined) => {
+      if (settled || !this.up.has(from) || this.incarnation.get(from) !== inc) return;
+      settled = true;
+      done(answer);
+    };
+    this.clock.after(timeoutMs, () => finish(undefined));
+    if (!this.up.has(from)) return;
+    this.leg(from, to, () => {
+      const answer = handle();
+      this.leg(to, from, () => finish(answer));
+    });
+  }
+}
