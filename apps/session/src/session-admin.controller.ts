@@ -26,6 +26,18 @@ export class SessionAdminController {
     return [...(this.session.registry.subscribersOf(dataInfoId)?.values() ?? [])];
   }
 
+  /** How much this session holds: connections, publishers, subscribers, configurators, pushes in flight. */
+  @Get('digest/data/count')
+  counts(): { connections: number; publishers: number; subscribers: number; configurators: number; pendingPushes: number } {
+    return {
+      connections: this.session.connections.size,
+      publishers: this.session.registry.publisherCount,
+      subscribers: this.session.registry.subscriberCount,
+      configurators: this.session.configWatchers.size,
+      pendingPushes: this.session.pendingPushes,
+    };
+  }
+
   /** Sessions of this zone, one `host:port` a line (as SOFARegistry answers). */
   @Get('api/servers/query')
   @Header('Content-Type', 'text/plain')
