@@ -94,20 +94,23 @@ function checkPartition<S, I, O>(model: Model<S, I, O>, ops: Operation<I, O>[], 
   }
   for (let i = 0; i < n; i++) calls[i].match = returns.get(i) ?? null;
 
+  // Every call and return has a predecessor (the list starts with `head`) and every call has its return.
+  const unlink = (x: Node): void => {
+    if (x.prev) x.prev.next = x.next;
+    if (x.next) x.next.prev = x.prev;
+  };
+  const relink = (x: Node): void => {
+    if (x.prev) x.prev.next = x;
+    if (x.next) x.next.prev = x;
+  };
   const lift = (c: Node): void => {
     // Remove the call and its return from the list.
-    c.prev!.next = c.next;
-    if (c.next) c.next.prev = c.prev;
-    const r = c.match!;
-    r.prev!.next = r.next;
-    if (r.next) r.next.prev = r.prev;
+    unlink(c);
+    if (c.match) unlink(c.match);
   };
   const unlift = (c: Node): void => {
-    const r = c.match!;
-    r.prev!.next = r;
-    if (r.next) r.next.prev = r;
-    c.prev!.next = c;
-    if (c.next) c.next.prev = c;
+    if (c.match) relink(c.match);
+    relink(c);
   };
 
   const words = Math.ceil(n / 32);

@@ -17,7 +17,6 @@ const text = new TextDecoder();
 export function describeBytes(b: Uint8Array | undefined): string {
   if (!b || b.length === 0) return '""';
   const s = text.decode(b);
-  // eslint-disable-next-line no-control-regex
   if (/^[\x20-\x7e]*$/.test(s)) return JSON.stringify(s);
   return '0x' + Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 }
