@@ -103,6 +103,14 @@ export class LocalCluster {
     return { process, port, httpPort, address: `127.0.0.1:${port}` };
   }
 
+  /** Starts one more data server (same meta), returning it once healthy. */
+  async addData(): Promise<ClusterNode> {
+    const d = await this.node('data', `data-${this.data.length + 1}`, await freePort(), await freePort(), this.opts.dataArgs ?? []);
+    this.data.push(d);
+    await d.process.ready();
+    return d;
+  }
+
   /** Starts one more session (same meta), returning it once healthy. */
   async addSession(zone?: string): Promise<ClusterNode> {
     const s = await this.node('session', `session-${this.sessions.length + 1}`, await freePort(), await freePort(), [
