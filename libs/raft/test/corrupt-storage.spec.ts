@@ -44,7 +44,6 @@ describe('kv server on damaged storage', () => {
     started.push(p);
     p.start();
     const exit = await p.exited();
-    // eslint-disable-next-line no-console
     console.log(`${name}: exit ${exit.code}: ${p.stderr().trim()}`);
     return { exit, stderr: p.stderr(), file };
   }

@@ -76,7 +76,6 @@ describe('Raft kv servers as real processes', () => {
       }
       await new Promise((r) => setTimeout(r, 5));
     }
-    // eslint-disable-next-line no-console
     console.log(`failover: new leader elected ${failoverMs} ms after kill -9 of leader ${oldLeader.id} (term ${oldTerm}); ${beforeKill} writes acknowledged before`);
     expect(failoverMs).toBeGreaterThanOrEqual(0);
     expect(failoverMs).toBeLessThan(2_000);
@@ -90,7 +89,7 @@ describe('Raft kv servers as real processes', () => {
     stop = true;
     await Promise.all(writers);
     const { node: leader } = await cluster.leader();
-    const lst = (await leader.status())!;
+    const lst = await waitForStatus(leader, () => true, 5_000);
     expect(lst.firstIndex).toBeGreaterThan(1);
 
     // Restart the killed node: it must catch up through a snapshot.
@@ -98,7 +97,6 @@ describe('Raft kv servers as real processes', () => {
     oldLeader.start();
     await oldLeader.ready();
     const caught = await waitForStatus(oldLeader, (s) => s.kvApplied >= lst.commit, 30_000);
-    // eslint-disable-next-line no-console
     console.log(
       `catch-up: ${oldLeader.id} restarted with the leader at commit ${lst.commit} (log compacted below ${lst.firstIndex}), caught up in ${Date.now() - restartAt} ms ` +
         `(process start included), snapshots installed: ${caught.shell.snapshotsInstalled}; ${acked.size} writes acknowledged, ${errors} retried errors`,

@@ -5,7 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { type RaftKvGetResponse, RaftKvClient, type RaftKvPutResponse } from '@sofareg/contracts';
-import type { RaftNodeStatus } from '@sofareg/raft';
+import type { RaftNodeStatus } from '../src';
 import { freePort, waitFor } from '@sofareg/testing';
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -65,7 +65,9 @@ export class KvProcess {
   /** Starts the process (appending to its log files). */
   start(extraArgs: string[] = []): void {
     const s = this.settings;
+    // RAFT_KV_NODE_ARGS passes node flags to the servers, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
     const args = [
+      ...(process.env.RAFT_KV_NODE_ARGS ?? '').split(' ').filter(Boolean),
       path.join(ROOT, 'tools/scripts/run-ts.cjs'),
       SERVER,
       '--id', this.id,
@@ -129,19 +131,19 @@ export class KvProcess {
   /** The node's status, or undefined when it does not answer within `timeoutMs`. */
   status(timeoutMs = 1_000): Promise<KvStatus | undefined> {
     return new Promise((resolve) => {
-      this.client.status({}, { deadline: Date.now() + timeoutMs }, (err, res) => resolve(err ? undefined : (JSON.parse(res.json) as KvStatus)));
+      this.client.status({}, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => resolve(err ? undefined : (JSON.parse(res.json) as KvStatus)));
     });
   }
 
   put(key: string, value: string, timeoutMs = 5_000): Promise<RaftKvPutResponse> {
     return new Promise((resolve, reject) => {
-      this.client.put({ key, value: Buffer.from(value) }, { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res)));
+      this.client.put({ key, value: Buffer.from(value) }, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res)));
     });
   }
 
   get(key: string, linearizable: boolean, timeoutMs = 5_000): Promise<RaftKvGetResponse> {
     return new Promise((resolve, reject) => {
-      this.client.get({ key, linearizable }, { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res)));
+      this.client.get({ key, linearizable }, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res)));
     });
   }
 

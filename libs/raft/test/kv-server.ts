@@ -21,8 +21,8 @@ import {
   type RaftKvStatusRequest,
   type RaftKvStatusResponse,
 } from '@sofareg/contracts';
-import { GrpcTransport, RaftNode, RaftNodeError, type RaftLogger, RaftStorageError, openRaftStorage, parsePeers } from '@sofareg/raft';
-import { KvStateMachine } from '@sofareg/raft/testing';
+import { GrpcTransport, RaftNode, RaftNodeError, type RaftLogger, RaftStorageError, openRaftStorage, parsePeers } from '../src';
+import { KvStateMachine } from '../src/testing';
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 

@@ -62,11 +62,17 @@ export class DurableState {
     };
   }
 
+  /** Whether saving `hs` changes the term or the vote (which must be durable before any message leaves). */
+  changesTermOrVote(hs: HardState | undefined): boolean {
+    return hs !== undefined && (hs.term !== this.wanted.term || hs.vote !== this.wanted.vote);
+  }
+
   /**
    * Makes a Ready's snapshot, entries and hard state durable (one log write and one fsync for all its
-   * entries; the stable store's write runs beside it). Resolves when the Ready's messages may be sent.
+   * entries; the stable store's write runs beside it). Resolves, with whether anything was written, when
+   * the Ready's messages may be sent.
    */
-  async persist(rd: Ready): Promise<void> {
+  async persist(rd: Ready): Promise<boolean> {
     const log = this.storage.log;
     if (rd.snapshot) {
       const s = rd.snapshot;
@@ -88,11 +94,12 @@ export class DurableState {
     }
     if (writes.length === 1) await writes[0];
     else if (writes.length > 1) await Promise.all(writes);
+    return writes.length > 0 || rd.snapshot !== undefined;
   }
 
   /**
    * Writes the newest commit index if it moved and no lazy write is in flight (call it periodically, e.g.
-   * every tick). Returns the write, which callers may ignore: a failure also fails the next `persist`.
+   * every second). Returns the write, which callers may ignore: a failure also fails the next `persist`.
    */
   flushCommit(): Promise<void> | undefined {
     if (this.lazyWrite) return undefined;

@@ -73,7 +73,7 @@ describe('RaftNode over the gRPC transport', () => {
       type: RaftMessageType.RAFT_MSG_HEARTBEAT, from, to: g.leader.id, term: t, logTerm: 0, index: 0, entries: [], commit: 0,
       reject: false, rejectHint: 0, snapshotMeta: undefined, context: Buffer.alloc(0),
     });
-    const follower = g.ids.find((id) => id !== g.leader.id)!;
+    const follower = g.ids.find((id) => id !== g.leader.id) as string;
     stream.write({ from: 'intruder', to: g.leader.id, messages: [hb('intruder', term + 5)] });
     stream.write({ from: follower, to: 'someone-else', messages: [hb(follower, term + 5)] });
     stream.write({ from: follower, to: g.leader.id, messages: [{ ...hb(follower, term - 1 || 0), type: RaftMessageType.RAFT_MSG_APP_RESP }] });
@@ -90,7 +90,7 @@ describe('RaftNode over the gRPC transport', () => {
   it('sends a snapshot in chunks to a follower that restarts far behind', async () => {
     const seed = testSeed('grpc-snapshot');
     const g = await group(seed, { snapshotEntries: 40, compactionKeepEntries: 2 }, ['n1', 'n2', 'n3']);
-    const lagging = g.started.find((n) => n !== g.leader)!;
+    const lagging = g.started.find((n) => n !== g.leader) as RaftNode;
     const idx = g.ids.indexOf(lagging.id);
     await lagging.stop();
     for (let i = 0; i < 200; i += 25) {

@@ -115,7 +115,6 @@ export async function waitUntil<T>(what: string, check: () => T | undefined | fa
 /** A seed from the environment (RAFT_SEED) or the clock, printed for replay. */
 export function testSeed(name: string): number {
   const seed = process.env.RAFT_SEED ? Number(process.env.RAFT_SEED) : Date.now() % 1_000_000;
-  // eslint-disable-next-line no-console
   console.log(`${name}: seed ${seed} (replay with RAFT_SEED=${seed})`);
   return seed;
 }

@@ -1,18 +1,21 @@
 import { Role } from '../core';
 import { KvStateMachine } from '../testing/kv-state-machine';
 import { RaftNodeError } from './errors';
-import { LocalCluster, testSeed, waitUntil } from './local-cluster.spec-util';
+import { type ClusterNode, LocalCluster, testSeed, waitUntil } from './local-cluster.spec-util';
 
 const put = (id: string, key: string, value: string) => KvStateMachine.encode({ op: 'put', id, key, value });
 
-describe('RaftNode on a local network', () => {
+describe.each([
+  ['pipelined', true],
+  ['strictly ordered', false],
+])('RaftNode on a local network, %s Readies', (_name, pipelining) => {
   let cluster: LocalCluster;
   afterEach(async () => {
     await cluster?.close();
   });
 
   it('elects one leader, applies a proposal on every node and resolves with the state machine result', async () => {
-    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('basic'));
+    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('basic'), { pipelining });
     await cluster.startAll();
     const leader = await cluster.leader();
     const result = await leader.node.propose(put('r1', 'k', 'v1'));
@@ -26,17 +29,17 @@ describe('RaftNode on a local network', () => {
   });
 
   it('rejects a proposal on a follower with NotLeader naming the leader and its address', async () => {
-    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('not-leader'));
+    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('not-leader'), { pipelining });
     await cluster.startAll();
     const leader = await cluster.leader();
-    const follower = [...cluster.nodes.values()].find((n) => n !== leader)!;
+    const follower = [...cluster.nodes.values()].find((n) => n !== leader) as ClusterNode;
     const err = await follower.node.propose(put('r', 'k', 'v')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RaftNodeError);
     expect(err).toMatchObject({ code: 'NotLeader', leaderId: leader.id, leaderAddress: cluster.peers[leader.id] });
   });
 
   it('batches many concurrent proposals and applies them in order everywhere', async () => {
-    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('batch'));
+    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('batch'), { pipelining });
     await cluster.startAll();
     const leader = await cluster.leader();
     const n = 500;
@@ -50,10 +53,10 @@ describe('RaftNode on a local network', () => {
   });
 
   it('serves a linearizable read barrier on a follower after a write', async () => {
-    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('read-index'));
+    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('read-index'), { pipelining });
     await cluster.startAll();
     const leader = await cluster.leader();
-    const follower = [...cluster.nodes.values()].find((n) => n !== leader)!;
+    const follower = [...cluster.nodes.values()].find((n) => n !== leader) as ClusterNode;
     await leader.node.propose(put('r', 'x', '1'));
     await follower.node.readIndex();
     expect(follower.kv.get('x')).toBe('1');
@@ -62,7 +65,7 @@ describe('RaftNode on a local network', () => {
   });
 
   it('elects a new leader when the leader is cut off; its pending proposal does not apply', async () => {
-    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('partition'));
+    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('partition'), { pipelining });
     await cluster.startAll();
     const old = await cluster.leader();
     await old.node.propose(put('r0', 'k', 'before'));
@@ -78,10 +81,10 @@ describe('RaftNode on a local network', () => {
   });
 
   it('snapshots, compacts, and catches a lagging follower up with InstallSnapshot', async () => {
-    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('snapshot'), { snapshotEntries: 50, compactionKeepEntries: 5 });
+    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('snapshot'), { pipelining, snapshotEntries: 50, compactionKeepEntries: 5 });
     await cluster.startAll();
     const leader = await cluster.leader();
-    const lagging = [...cluster.nodes.values()].find((n) => n !== leader)!;
+    const lagging = [...cluster.nodes.values()].find((n) => n !== leader) as ClusterNode;
     cluster.net.isolate(lagging.id, cluster.ids);
     for (let i = 0; i < 200; i += 20) {
       await Promise.all(Array.from({ length: 20 }, (_, j) => leader.node.propose(put(`r${i + j}`, `k${i + j}`, `v${i + j}`))));
@@ -95,7 +98,7 @@ describe('RaftNode on a local network', () => {
   });
 
   it('restarts from durable storage: state machine rebuilt from snapshot plus log', async () => {
-    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('restart'), { snapshotEntries: 30, compactionKeepEntries: 3 }, true);
+    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('restart'), { pipelining, snapshotEntries: 30, compactionKeepEntries: 3 }, true);
     await cluster.startAll();
     const leader = await cluster.leader();
     for (let i = 0; i < 100; i += 10) {
@@ -111,7 +114,7 @@ describe('RaftNode on a local network', () => {
   });
 
   it('adds a learner, promotes it to voter, transfers leadership to it and removes a node', async () => {
-    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('membership'));
+    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('membership'), { pipelining });
     await cluster.startAll();
     const leader = await cluster.leader();
     await leader.node.propose(put('r', 'k', 'v'));
@@ -126,7 +129,7 @@ describe('RaftNode on a local network', () => {
     await waitUntil('d leads', () => d.node.isLeader);
     // A new leader accepts membership changes once it has committed an entry of its term.
     await d.node.propose(put('r1', 'k1', 'v1'));
-    const victim = cluster.ids.find((id) => id !== leader.id)!;
+    const victim = cluster.ids.find((id) => id !== leader.id) as string;
     const conf3 = await d.node.removeNode(victim);
     expect(conf3.voters).not.toContain(victim);
     expect(d.node.status().peers[victim]).toBeUndefined();
@@ -134,7 +137,7 @@ describe('RaftNode on a local network', () => {
   });
 
   it('refuses a second membership change while one is pending, and unknown addresses', async () => {
-    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('conf-pending'));
+    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('conf-pending'), { pipelining });
     await cluster.startAll();
     const leader = await cluster.leader();
     await leader.node.propose(put('r', 'k', 'v'));
@@ -145,7 +148,7 @@ describe('RaftNode on a local network', () => {
   });
 
   it('rejects pending proposals with Stopped on stop, and calls after it', async () => {
-    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('stop'));
+    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('stop'), { pipelining });
     await cluster.startAll();
     const leader = await cluster.leader();
     for (const n of cluster.nodes.values()) if (n !== leader) cluster.net.isolate(n.id, cluster.ids);
@@ -157,7 +160,7 @@ describe('RaftNode on a local network', () => {
   });
 
   it('times out a proposal that cannot commit', async () => {
-    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('timeout'), { proposalTimeoutMs: 100, electionTicks: 50 });
+    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('timeout'), { pipelining, proposalTimeoutMs: 100, electionTicks: 50 });
     await cluster.startAll();
     const leader = await cluster.leader();
     for (const id of cluster.ids) if (id !== leader.id) cluster.net.isolate(id, cluster.ids);
@@ -166,7 +169,7 @@ describe('RaftNode on a local network', () => {
   });
 
   it('reports leader changes to listeners', async () => {
-    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('events'));
+    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('events'), { pipelining });
     const seen: string[] = [];
     await cluster.startAll();
     const a = cluster.get('a');

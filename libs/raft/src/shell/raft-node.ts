@@ -82,6 +82,18 @@ export interface RaftNodeOptions<R = unknown> {
   maxInflightMsgs?: number;
   /** Bytes of uncommitted entries the leader accepts before answering `Backpressure`. Default 64 MiB. */
   maxUncommittedBytes?: number;
+  /**
+   * Overlap a Ready's fsync with the work that does not depend on it (etcd does both):
+   * - a leader sends the Ready's messages while its own entries are being fsynced (Raft thesis §10.2.1);
+   * - committed entries that were already durable before this Ready are applied (and their proposers
+   *   answered) while this Ready's entries are being fsynced.
+   * Nothing becomes visible early: the leader acknowledges no entry, and tells nobody of a commit, before its
+   * own write of that entry completed (the next Ready waits for it), and a Ready that changes the term or vote
+   * or carries a snapshot is handled strictly in order. The commit latency drops from two fsyncs plus a round
+   * trip to about one fsync plus a round trip. Default true; false handles every Ready strictly in order
+   * (persist, send, apply).
+   */
+  pipelining?: boolean;
   /** Randomness for election timeouts. Default: seeded from the OS's cryptographic source. */
   random?: RandomSource;
   /** Where the node logs leader changes, snapshots and failures. Default: warnings and errors to stderr. */
@@ -105,6 +117,9 @@ export interface ShellCounters {
   snapshotsTaken: number;
   snapshotsInstalled: number;
   leaderChanges: number;
+  /** Time spent making Readies durable, and the number of Readies that wrote (mean fsync wait = sum / count). */
+  persistMicros: number;
+  persists: number;
 }
 
 /** Lifecycle of a {@link RaftNode}. */
@@ -190,7 +205,11 @@ const DEFAULTS = {
   maxSizePerMsg: 1 << 20,
   maxInflightMsgs: 256,
   maxUncommittedBytes: 64 << 20,
+  pipelining: true,
 };
+
+/** How often a moved commit index (alone) is written: it is re-learned after a crash, so rarely is enough. */
+const COMMIT_FLUSH_MS = 1_000;
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -244,6 +263,7 @@ export class RaftNode<R = unknown> {
   private lastSnapshotIndex = 0;
   private snapshotting = false;
   private kickScheduled = false;
+  private lastCommitFlush = 0;
   private loop: Promise<void> | undefined;
   private leader: NodeId = NONE;
   private role: Role = Role.Follower;
@@ -265,6 +285,8 @@ export class RaftNode<R = unknown> {
     snapshotsTaken: 0,
     snapshotsInstalled: 0,
     leaderChanges: 0,
+    persistMicros: 0,
+    persists: 0,
   };
 
   constructor(options: RaftNodeOptions<R>) {
@@ -649,9 +671,12 @@ export class RaftNode<R = unknown> {
       this.fail(e, 'tick');
       return;
     }
-    this.expireDeadlines(Date.now());
-    const w = this.durable?.flushCommit();
-    w?.catch((e) => this.fail(e, 'saving the hard state'));
+    const now = Date.now();
+    this.expireDeadlines(now);
+    if (now - this.lastCommitFlush >= COMMIT_FLUSH_MS) {
+      this.lastCommitFlush = now;
+      this.durable?.flushCommit()?.catch((e) => this.fail(e, 'saving the hard state'));
+    }
     this.kick();
   }
 
@@ -723,21 +748,28 @@ export class RaftNode<R = unknown> {
   private async handleReady(rd: Ready): Promise<void> {
     this.counters.readyBatches++;
     const durable = this.durable as DurableState;
-    // 1. Persist (one group commit for the whole Ready).
-    if (rd.snapshot || rd.entries.length > 0 || rd.hardState) await durable.persist(rd);
-    this.counters.entriesPersisted += rd.entries.length;
+    const pipelining = this.o.pipelining && !rd.snapshot && !durable.changesTermOrVote(rd.hardState);
+    // Index of the last entry durable before this Ready's writes.
+    const durableLast = this.o.storage.log.lastIndex();
     for (const e of rd.entries) if (e.type === EntryType.ConfChange) this.learnAddress(e);
-    // 2. Send.
-    if (rd.messages.length > 0) {
-      this.counters.messagesSent += rd.messages.length;
-      this.o.transport.send(rd.messages);
+    // 1. Persist (one log write and one fsync for the whole Ready) and 2. send: in this order, except that a
+    // pipelining leader sends at once.
+    const early = pipelining && rd.messages.length > 0 && this.raw?.role === Role.Leader;
+    if (early) this.send(rd.messages);
+    let persisting: Promise<void> | undefined;
+    if (rd.snapshot || rd.entries.length > 0 || rd.hardState) persisting = this.persist(durable, rd);
+    // 3. Apply: entries durable before this Ready need not wait for its fsync.
+    const n = rd.committedEntries.length;
+    const applyEarly = pipelining && persisting !== undefined && n > 0 && rd.committedEntries[n - 1].index <= durableLast;
+    if (applyEarly) {
+      await new Promise<void>((r) => setImmediate(r)); // let the write start first
+      await this.applyCommitted(rd.committedEntries);
     }
-    // 3. Apply.
+    if (persisting) await persisting;
+    this.counters.entriesPersisted += rd.entries.length;
+    if (!early && rd.messages.length > 0) this.send(rd.messages);
     if (rd.snapshot) await this.installSnapshot(rd.snapshot);
-    for (const e of rd.committedEntries) {
-      const r = this.applyEntry(e);
-      if (r) await r;
-    }
+    if (!applyEarly) await this.applyCommitted(rd.committedEntries);
     if (rd.readStates.length > 0) {
       for (const rs of rd.readStates) {
         const key = Buffer.from(rs.context.buffer, rs.context.byteOffset, rs.context.byteLength).toString('hex');
@@ -749,6 +781,26 @@ export class RaftNode<R = unknown> {
     }
     this.releaseAppliedWaits();
     if (rd.softState) this.onSoftState(rd.softState.leader, rd.softState.role);
+  }
+
+  private async persist(durable: DurableState, rd: Ready): Promise<void> {
+    const t0 = process.hrtime.bigint();
+    if (await durable.persist(rd)) {
+      this.counters.persistMicros += Number((process.hrtime.bigint() - t0) / 1000n);
+      this.counters.persists++;
+    }
+  }
+
+  private async applyCommitted(es: Entry[]): Promise<void> {
+    for (const e of es) {
+      const r = this.applyEntry(e);
+      if (r) await r;
+    }
+  }
+
+  private send(ms: Message[]): void {
+    this.counters.messagesSent += ms.length;
+    this.o.transport.send(ms);
   }
 
   private applyEntry(e: Entry): Promise<void> | undefined {
