@@ -1,98 +1,265 @@
 import { EventEmitter } from 'node:events';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { MetaChange, MetaCommand, MetaStateValue, EMPTY_META_STATE, applyMetaCommand } from './core/meta-state';
+import {
+  EntryType,
+  type LeaderChange,
+  type RaftLogger,
+  RaftNode,
+  type RaftNodeStatus,
+  type StateMachine,
+  type AppliedEntry,
+  createRaftNode,
+  isRaftNodeError,
+} from '@sofareg/raft';
+import { MetaChange, MetaCommand, MetaStateValue, EMPTY_META_STATE, allChanges, applyMetaCommand } from './core/meta-state';
+import type { MetaPeers } from './core/meta-peers';
 
 /** Events of a {@link MetaStore}. */
 export interface MetaStoreEvents {
-  /** A command was applied; `changes` says what it changed. */
+  /** A command (or a snapshot) was applied; `changes` says what it changed. */
   applied: [MetaChange[]];
-  /** Leadership moved; `leader` is the new leader's client address or undefined while unknown. */
+  /** Leadership moved, or this node's role changed; `leader` is the leader's client address or undefined while unknown. */
   leader: [string | undefined];
 }
 
+/** Stable codes of {@link MetaStoreError}. */
+export type MetaStoreErrorCode = 'NotLeader' | 'Unavailable' | 'Unknown';
+
 /**
- * The replicated store behind meta. `propose` resolves once the command is committed and applied here;
- * it rejects with code NotLeader (and the leader's address) on a follower.
+ * A refused or failed write. `NotLeader`: nothing was written; retry at `leader` (client gRPC address) or
+ * `leaderHttp` (admin), '' when no leader is known. `Unavailable`: maybe written, maybe not (a timeout, a
+ * leader change, a stopped node); retry (every meta command is idempotent).
+ */
+export class MetaStoreError extends Error {
+  override readonly name = 'MetaStoreError';
+  constructor(
+    readonly code: MetaStoreErrorCode,
+    message: string,
+    readonly leader = '',
+    readonly leaderHttp = '',
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * The replicated store behind meta. `propose` resolves once the command is committed and applied on this
+ * node; it rejects with a {@link MetaStoreError} (`NotLeader` with the leader's address on a follower).
  */
 export interface MetaStore extends EventEmitter<MetaStoreEvents> {
   readonly state: MetaStateValue;
+  /** This node's Raft id. */
+  readonly nodeId: string;
   isLeader(): boolean;
   /** The client-facing (gRPC 9610) address of the leader, when known. */
   leaderAddress(): string | undefined;
+  /** The HTTP admin address of the leader, when known. */
+  leaderHttpAddress(): string | undefined;
+  /** The leader's Raft node id, when known. */
+  leaderId(): string | undefined;
   propose(cmd: MetaCommand): Promise<void>;
+  /** Resolves once this node has applied everything committed before the call (a Raft read barrier). */
+  barrier(): Promise<void>;
+  /** Hands leadership to `to` (default: the most caught-up other voter); resolves with the new leader's id. */
+  transferLeadership(to?: string): Promise<string>;
+  /** Raft status (term, members, progress), JSON-serializable. */
+  raftStatus(): RaftNodeStatus | undefined;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
 
-/**
- * A single-node store: always the leader, state kept in `<dataDir>/meta-state.json`, written to a temporary
- * file, fsynced and renamed before `propose` resolves, so an acknowledged change survives kill -9.
- */
-export class LocalMetaStore extends EventEmitter<MetaStoreEvents> implements MetaStore {
-  private current: MetaStateValue = EMPTY_META_STATE;
-  private readonly file: string;
-  private writing: Promise<void> = Promise.resolve();
+const enc = new TextEncoder();
+const dec = new TextDecoder();
 
-  constructor(private readonly dataDir: string, private readonly selfAddress: string) {
+/** Serializes a command into a Raft entry. */
+export function encodeMetaCommand(cmd: MetaCommand): Uint8Array {
+  return enc.encode(JSON.stringify(cmd));
+}
+
+/** Reads a command back from a Raft entry. */
+export function decodeMetaCommand(data: Uint8Array): MetaCommand {
+  return JSON.parse(dec.decode(data)) as MetaCommand;
+}
+
+/**
+ * Meta's state as a Raft {@link StateMachine}: entries are JSON {@link MetaCommand}s applied with
+ * `applyMetaCommand`; a snapshot is the JSON of the whole state. Every apply and restore is reported to
+ * `onApplied` with what changed, in log order.
+ */
+export class MetaStateMachine implements StateMachine<MetaChange[]> {
+  state: MetaStateValue = EMPTY_META_STATE;
+  appliedIndex = 0;
+
+  constructor(private readonly onApplied: (changes: MetaChange[]) => void) {}
+
+  apply(entry: AppliedEntry): MetaChange[] {
+    this.appliedIndex = entry.index;
+    if (entry.type !== EntryType.Normal || entry.data.length === 0) return [];
+    const { state, changes } = applyMetaCommand(this.state, decodeMetaCommand(entry.data));
+    this.state = state;
+    if (changes.length > 0) this.onApplied(changes);
+    return changes;
+  }
+
+  snapshot(): Uint8Array {
+    return enc.encode(JSON.stringify({ index: this.appliedIndex, state: this.state }));
+  }
+
+  restore(data: Uint8Array): void {
+    const img = JSON.parse(dec.decode(data)) as { index: number; state: MetaStateValue };
+    this.state = img.state;
+    this.appliedIndex = img.index;
+    this.onApplied(allChanges(this.state));
+  }
+}
+
+/** Settings of a {@link RaftMetaStore}. */
+export interface RaftMetaStoreOptions {
+  nodeId: string;
+  peers: MetaPeers;
+  /** The Raft log, hard state and snapshots go to `<dataDir>/raft`. */
+  dataDir: string;
+  /** Where the Raft transport listens (`host:port`); default this node's Raft address in `peers`. */
+  listen?: string;
+  tickMs?: number;
+  /** Take a snapshot every this many applied entries (default 10,000). */
+  snapshotEntries?: number;
+  /** Deadline of one write (default 5 s). */
+  proposalTimeoutMs?: number;
+  logger?: RaftLogger;
+}
+
+/**
+ * The meta store on a Raft group: a {@link RaftNode} with file storage under `<dataDir>/raft` and the gRPC
+ * transport on this node's Raft port. A group of one node is a valid group (it commits alone).
+ */
+export class RaftMetaStore extends EventEmitter<MetaStoreEvents> implements MetaStore {
+  private readonly machine = new MetaStateMachine((changes) => this.emit('applied', changes));
+  private node: RaftNode | undefined;
+
+  constructor(private readonly o: RaftMetaStoreOptions) {
     super();
-    this.file = path.join(dataDir, 'meta-state.json');
   }
 
   get state(): MetaStateValue {
-    return this.current;
+    return this.machine.state;
+  }
+
+  get nodeId(): string {
+    return this.o.nodeId;
   }
 
   isLeader(): boolean {
-    return true;
+    return this.node?.isLeader ?? false;
   }
 
-  leaderAddress(): string {
-    return this.selfAddress;
+  leaderId(): string | undefined {
+    return this.node?.leaderId || undefined;
+  }
+
+  leaderAddress(): string | undefined {
+    const id = this.leaderId();
+    return id ? this.o.peers[id]?.grpc : undefined;
+  }
+
+  leaderHttpAddress(): string | undefined {
+    const id = this.leaderId();
+    return id ? this.o.peers[id]?.http : undefined;
+  }
+
+  raftStatus(): RaftNodeStatus | undefined {
+    return this.node?.status();
   }
 
   async start(): Promise<void> {
-    fs.mkdirSync(this.dataDir, { recursive: true });
-    if (fs.existsSync(this.file)) {
-      try {
-        this.current = JSON.parse(fs.readFileSync(this.file, 'utf8')) as MetaStateValue;
-      } catch (err) {
-        throw new Error(`meta state file ${this.file} is corrupt: ${(err as Error).message}; move it away to start empty`, { cause: err });
-      }
-    }
-    this.emit('leader', this.selfAddress);
+    const raftPeers = Object.fromEntries(Object.values(this.o.peers).map((p) => [p.id, p.raft]));
+    this.node = await createRaftNode({
+      id: this.o.nodeId,
+      peers: raftPeers,
+      dataDir: path.join(this.o.dataDir, 'raft'),
+      stateMachine: this.machine,
+      listen: this.o.listen,
+      node: {
+        tickMs: this.o.tickMs ?? 50,
+        snapshotEntries: this.o.snapshotEntries ?? 10_000,
+        proposalTimeoutMs: this.o.proposalTimeoutMs ?? 5_000,
+      },
+      logger: this.o.logger,
+    });
+    this.node.onLeaderChange((c: LeaderChange) => {
+      void c;
+      this.emit('leader', this.leaderAddress());
+    });
+    if (this.node.leaderId) this.emit('leader', this.leaderAddress());
   }
 
   async stop(): Promise<void> {
-    await this.writing;
+    await this.node?.stop();
   }
 
   async propose(cmd: MetaCommand): Promise<void> {
-    const { state, changes } = applyMetaCommand(this.current, cmd);
-    if (changes.length === 0) return;
-    this.current = state;
-    const snapshot = JSON.stringify(state);
-    const write = this.writing.then(() => this.persist(snapshot));
-    this.writing = write.catch(() => undefined);
-    await write;
-    this.emit('applied', changes);
+    const node = this.node;
+    if (!node) throw new MetaStoreError('Unavailable', 'the meta store is not started');
+    try {
+      await node.propose(encodeMetaCommand(cmd));
+    } catch (e) {
+      throw this.translate(e);
+    }
   }
 
-  private async persist(text: string): Promise<void> {
-    const tmp = `${this.file}.tmp`;
-    const fh = await fs.promises.open(tmp, 'w');
+  async barrier(): Promise<void> {
+    const node = this.node;
+    if (!node) throw new MetaStoreError('Unavailable', 'the meta store is not started');
     try {
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fs.promises.rename(tmp, this.file);
-    const dir = await fs.promises.open(this.dataDir, 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
+      await node.readIndex();
+    } catch (e) {
+      throw this.translate(e);
     }
   }
+
+  async transferLeadership(to?: string): Promise<string> {
+    const node = this.node;
+    if (!node) throw new MetaStoreError('Unavailable', 'the meta store is not started');
+    if (!node.isLeader) throw this.notLeader();
+    const st = node.status();
+    const target = to ?? pickSuccessor(st);
+    if (!target) throw new MetaStoreError('Unavailable', 'no other voter to hand leadership to (a one-node group cannot quit the election)');
+    try {
+      await node.transferLeadership(target);
+    } catch (e) {
+      throw this.translate(e);
+    }
+    return target;
+  }
+
+  private notLeader(): MetaStoreError {
+    const leader = this.leaderAddress() ?? '';
+    const where = leader ? `the leader is ${this.leaderId()} at ${leader}` : 'no leader is known yet; retry shortly';
+    return new MetaStoreError('NotLeader', `meta node ${this.o.nodeId} is not the leader: ${where}`, leader, this.leaderHttpAddress() ?? '');
+  }
+
+  private translate(e: unknown): Error {
+    if (isRaftNodeError(e, 'NotLeader')) return this.notLeader();
+    if (isRaftNodeError(e)) {
+      if (e.code === 'InvalidArgument') return e;
+      return new MetaStoreError('Unavailable', `meta write failed (${e.code}): ${e.message}; retry`, this.leaderAddress() ?? '', this.leaderHttpAddress() ?? '', { cause: e });
+    }
+    return e instanceof Error ? e : new MetaStoreError('Unknown', String(e));
+  }
+}
+
+/** The voter (other than the leader) with the highest match index; undefined without one. */
+function pickSuccessor(st: RaftNodeStatus): string | undefined {
+  let best: string | undefined;
+  let bestMatch = -1;
+  for (const v of [...st.conf.voters].sort()) {
+    if (v === st.id) continue;
+    const match = st.progress?.[v]?.match ?? 0;
+    if (match > bestMatch) {
+      best = v;
+      bestMatch = match;
+    }
+  }
+  return best;
 }

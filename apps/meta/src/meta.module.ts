@@ -2,14 +2,18 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { AdminController, CONFIG, LOGGER, METRICS, Logger, Metrics, READINESS } from '@sofareg/server-kit';
 import { MetaAdminController } from './meta-admin.controller';
 import { MetaConfig } from './meta-config';
-import { LocalMetaStore } from './meta-store';
+import { RaftMetaStore } from './meta-store';
 import { MetaService } from './meta.service';
 import { META_STORE } from './meta.tokens';
 
-/** Wires one meta node: its store, control plane, gRPC service and HTTP admin. */
+/**
+ * Wires one meta node: its Raft-replicated store (a group of one without `--peers`), control plane, gRPC
+ * service and HTTP admin.
+ */
 @Module({})
 export class MetaModule {
   static forRoot(config: MetaConfig, logger: Logger): DynamicModule {
+    const raftLogger = logger.child({ component: 'raft' });
     return {
       module: MetaModule,
       controllers: [AdminController, MetaAdminController],
@@ -17,7 +21,22 @@ export class MetaModule {
         { provide: CONFIG, useValue: config },
         { provide: LOGGER, useValue: logger },
         { provide: METRICS, useValue: new Metrics('meta') },
-        { provide: META_STORE, useFactory: () => new LocalMetaStore(config.dataDir, `${config.advertiseHost}:${config.port}`) },
+        {
+          provide: META_STORE,
+          useFactory: () =>
+            new RaftMetaStore({
+              nodeId: config.nodeId,
+              peers: config.metaPeers,
+              dataDir: config.dataDir,
+              listen: `${config.host}:${config.raftPort}`,
+              tickMs: config.raftTickMs,
+              logger: {
+                info: (obj, msg) => raftLogger.info(obj, msg),
+                warn: (obj, msg) => raftLogger.warn(obj, msg),
+                error: (obj, msg) => raftLogger.error(obj, msg),
+              },
+            }),
+        },
         MetaService,
         { provide: READINESS, useExisting: MetaService },
       ],

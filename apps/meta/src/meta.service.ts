@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import {
   Empty,
+  ErrorInfo,
   GetProvideDataRequest,
   GetProvideDataResponse,
   GetSlotTableRequest,
@@ -15,31 +16,45 @@ import {
   SlotTable,
   WatchRequest,
 } from '@sofareg/contracts';
-import { arrange } from '@sofareg/consistent-hash';
 import { CONFIG, GrpcServerHandle, LOGGER, Logger, METRICS, Metrics, Readiness, grpc, startGrpcServer } from '@sofareg/server-kit';
-import { LeaseTable } from './core/lease-table';
+import { MetaLeader } from './core/meta-leader';
 import { MetaChange, MetaCommand } from './core/meta-state';
 import { MetaConfig } from './meta-config';
 import { META_STORE } from './meta.tokens';
-import type { MetaStore } from './meta-store';
+import { MetaStoreError, type MetaStore } from './meta-store';
+
+type Watcher = grpc.ServerWritableStream<WatchRequest, MetaEvent>;
+
+/** How often the leader looks for expired leases and slot moves. */
+const TICK_MS = 100;
+/** Wait before retrying a failed read barrier of a new leader. */
+const BARRIER_RETRY_MS = 100;
 
 /**
- * Meta's control plane: leases of session and data servers (kept by the leader, in memory), slot arrangement
- * when data servers join or leave (on the leader, after a warm-up), and the gRPC service that servers
- * heartbeat to and watch. Every change goes through the {@link MetaStore}.
+ * Meta's control plane around the Raft-replicated {@link MetaStore}: the gRPC MetaService that session and
+ * data servers heartbeat to and watch, and the leader's duties, decided by the pure {@link MetaLeader}:
+ * leases (in memory, on the leader), evictions and slot arrangement, all written through Raft.
+ *
+ * On a follower every call that needs the leader answers NotLeader with the leader's client address. A new
+ * leader first passes a read barrier (it then holds everything committed), gives every known server a fresh
+ * lease, and only then serves slot tables, opens watch streams (held until then) and evicts anyone.
  */
 @Injectable()
 export class MetaService implements OnApplicationBootstrap, OnApplicationShutdown, Readiness {
   private grpcServer: GrpcServerHandle | undefined;
-  private readonly leases: LeaseTable;
-  private leaderSince = 0;
+  readonly leader: MetaLeader;
+  private generation = 0;
   private timer: NodeJS.Timeout | undefined;
-  private readonly watchers = new Set<grpc.ServerWritableStream<WatchRequest, MetaEvent>>();
-  private arranging = false;
+  private tickQueued = false;
+  /** Watch streams served (leader, caught up). */
+  private readonly watchers = new Set<Watcher>();
+  /** Watch streams opened while this new leader catches up: served once it has. */
+  private readonly waiting = new Set<Watcher>();
   private stopping = false;
   private readonly evictions;
   private readonly heartbeats;
   private readonly epochGauge;
+  private readonly leaderChanges;
 
   constructor(
     @Inject(CONFIG) private readonly config: MetaConfig,
@@ -47,16 +62,27 @@ export class MetaService implements OnApplicationBootstrap, OnApplicationShutdow
     @Inject(METRICS) metrics: Metrics,
     @Inject(META_STORE) private readonly store: MetaStore,
   ) {
-    this.leases = new LeaseTable(config.leaseMs);
+    this.leader = new MetaLeader({
+      leaseMs: config.leaseMs,
+      suspectMs: config.suspectMs,
+      warmupMs: config.warmupMs,
+      slotCount: config.slots,
+      replicas: config.replicas,
+    });
     this.evictions = metrics.counter('meta_evictions_total', 'servers removed because their lease expired', ['role']);
     this.heartbeats = metrics.counter('meta_heartbeats_total', 'heartbeats received', ['role']);
+    this.leaderChanges = metrics.counter('meta_leader_changes_total', 'times this node saw the meta leader change');
     this.epochGauge = metrics.gauge('meta_slot_table_epoch', 'epoch of the current slot table');
     const watchers = this.watchers;
     metrics.gauge('meta_watchers', 'open watch streams', [], function () {
       this.set(watchers.size);
     });
-    metrics.gauge('meta_is_leader', '1 on the meta leader', [], function () {
-      this.set(store.isLeader() ? 1 : 0);
+    const leader = this.leader;
+    metrics.gauge('meta_is_leader', '1 on the meta leader (once caught up)', [], function () {
+      this.set(leader.ready ? 1 : 0);
+    });
+    metrics.gauge('meta_raft_term', 'Raft term of this meta node', [], function () {
+      this.set(store.raftStatus()?.term ?? 0);
     });
   }
 
@@ -64,12 +90,20 @@ export class MetaService implements OnApplicationBootstrap, OnApplicationShutdow
     return `${this.config.advertiseHost}:${this.config.port}`;
   }
 
+  /** Ready (health 200) once a leader is known. */
   isReady(): boolean {
     return this.store.leaderAddress() !== undefined;
   }
 
   detail(): Record<string, unknown> {
-    return { leader: this.store.leaderAddress() ?? null, isLeader: this.store.isLeader(), epoch: this.store.state.slotTable?.epoch ?? 0 };
+    return {
+      nodeId: this.store.nodeId,
+      leader: this.store.leaderAddress() ?? null,
+      leaderId: this.store.leaderId() ?? null,
+      isLeader: this.store.isLeader(),
+      phase: this.leader.state,
+      epoch: this.store.state.slotTable?.epoch ?? 0,
+    };
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -79,38 +113,78 @@ export class MetaService implements OnApplicationBootstrap, OnApplicationShutdow
     this.grpcServer = await startGrpcServer(this.config.host, this.config.port, [
       { definition: MetaServiceService, implementation: this.grpcImplementation() },
     ]);
-    this.timer = setInterval(() => this.tick(), 250);
-    this.logger.info({ grpc: this.selfAddress, http: `${this.config.advertiseHost}:${this.config.httpPort}` }, 'meta listening');
+    this.timer = setInterval(() => this.tick(), TICK_MS);
+    this.logger.info(
+      { nodeId: this.store.nodeId, grpc: this.selfAddress, http: `${this.config.advertiseHost}:${this.config.httpPort}`, raft: this.config.metaPeers[this.store.nodeId]?.raft, members: Object.keys(this.config.metaPeers) },
+      'meta listening',
+    );
   }
 
   async onApplicationShutdown(signal?: string): Promise<void> {
     this.logger.info({ signal }, 'meta shutting down');
     this.stopping = true;
     clearInterval(this.timer);
-    for (const w of this.watchers) w.end();
+    for (const w of [...this.watchers, ...this.waiting]) w.end();
     await this.grpcServer?.shutdown();
     await this.store.stop();
   }
 
-  /** Proposes a change through the store (used by the admin API). */
+  /** Proposes a change through the store (used by the admin API); rejects with MetaStoreError NotLeader on a follower. */
   propose(cmd: MetaCommand): Promise<void> {
     return this.store.propose(cmd);
   }
 
+  /** Whether this node is the Raft leader and has registered it (it may be catching up). */
+  private leads(): boolean {
+    return this.store.isLeader() && this.leader.state !== 'follower';
+  }
+
   private onLeaderChange(leader: string | undefined): void {
+    this.leaderChanges.inc();
     if (this.store.isLeader()) {
-      this.leaderSince = Date.now();
-      const s = this.store.state;
-      // A new leader renews every known server before it evicts anyone.
-      this.leases.renewAll([...Object.keys(s.dataNodes), ...Object.keys(s.sessionNodes)], this.leaderSince);
-      this.logger.info({ leader }, 'this meta node leads');
-    } else {
-      this.logger.info({ leader }, 'meta leader changed');
-      for (const w of this.watchers) {
-        w.write({ event: { $case: 'error', value: { code: 'NotLeader', message: 'meta leader changed', field: '', leader: leader ?? '' } } });
-        w.end();
-      }
+      if (this.leader.state !== 'follower') return;
+      this.leader.elected();
+      const gen = ++this.generation;
+      this.logger.info({ nodeId: this.store.nodeId, term: this.store.raftStatus()?.term }, 'this meta node was elected; catching up');
+      this.catchUp(gen, Date.now());
+      return;
     }
+    if (this.leader.state !== 'follower') {
+      this.leader.deposed();
+      this.generation++;
+      this.logger.info({ leader }, 'this meta node no longer leads');
+    } else {
+      this.logger.info({ leader }, leader ? 'meta leader changed' : 'meta leader unknown');
+    }
+    const error: ErrorInfo = { code: 'NotLeader', message: 'meta leader changed', field: '', leader: leader ?? '' };
+    for (const w of [...this.watchers, ...this.waiting]) {
+      w.write({ event: { $case: 'error', value: error } });
+      w.end();
+    }
+    this.watchers.clear();
+    this.waiting.clear();
+  }
+
+  /** Read barrier, then start leading: every known server gets a fresh lease before anyone is evicted. */
+  private catchUp(gen: number, electedAt: number): void {
+    this.store.barrier().then(
+      () => {
+        if (gen !== this.generation || !this.leader.caughtUp(this.store.state, Date.now())) return;
+        const s = this.store.state;
+        this.logger.info(
+          { nodeId: this.store.nodeId, caughtUpMs: Date.now() - electedAt, dataServers: Object.keys(s.dataNodes).length, sessions: Object.keys(s.sessionNodes).length, epoch: s.slotTable?.epoch ?? 0 },
+          'this meta node leads; every known server has a fresh lease',
+        );
+        for (const w of this.waiting) this.serveWatch(w);
+        this.waiting.clear();
+        this.tickSoon();
+      },
+      (err: Error) => {
+        if (gen !== this.generation || this.stopping) return;
+        this.logger.warn({ err: err.message }, 'read barrier of the new leader failed; retrying');
+        setTimeout(() => this.catchUp(gen, electedAt), BARRIER_RETRY_MS);
+      },
+    );
   }
 
   private onApplied(changes: MetaChange[]): void {
@@ -120,10 +194,10 @@ export class MetaService implements OnApplicationBootstrap, OnApplicationShutdow
       if (c.kind === 'slotTable' && s.slotTable) {
         event = { $case: 'slotTable', value: s.slotTable };
         this.epochGauge.set(s.slotTable.epoch);
-        this.logger.info({ epoch: s.slotTable.epoch }, 'slot table changed');
+        if (this.leader.ready) this.logger.info({ epoch: s.slotTable.epoch, dataServers: Object.keys(s.dataNodes).length }, 'slot table published');
       } else if (c.kind === 'dataNodes') {
         event = { $case: 'dataNodes', value: this.listNodes('data') };
-        this.arrangeSoon();
+        this.tickSoon();
       } else if (c.kind === 'sessionNodes') {
         event = { $case: 'sessionNodes', value: this.listNodes('session') };
       } else if (c.kind === 'provideData') {
@@ -140,44 +214,48 @@ export class MetaService implements OnApplicationBootstrap, OnApplicationShutdow
     return { nodes: Object.values(nodes).sort((a, b) => a.address.localeCompare(b.address)), version: 0, leader: this.store.leaderAddress() ?? '' };
   }
 
-  private tick(): void {
-    if (!this.store.isLeader()) return;
-    const now = Date.now();
-    for (const address of this.leases.expired(now)) {
-      this.leases.forget(address);
-      const s = this.store.state;
-      const role = s.dataNodes[address] ? 'data' : s.sessionNodes[address] ? 'session' : undefined;
-      if (!role) continue;
-      this.evictions.inc({ role });
-      this.logger.warn({ address, role, leaseMs: this.config.leaseMs }, 'lease expired; removing server');
-      this.store.propose({ type: 'removeNode', role, address }).catch((err) => this.logger.error({ err, address }, 'could not remove server'));
-    }
-    this.arrangeSoon();
+  private tickSoon(): void {
+    if (this.tickQueued || this.stopping) return;
+    this.tickQueued = true;
+    setImmediate(() => {
+      this.tickQueued = false;
+      this.tick();
+    });
   }
 
-  private arrangeSoon(): void {
-    if (this.arranging || !this.store.isLeader()) return;
-    if (Date.now() - this.leaderSince < this.config.warmupMs) return;
-    const s = this.store.state;
-    const live = Object.keys(s.dataNodes).sort();
-    if (live.length === 0) return;
-    const prev = s.slotTable as Parameters<typeof arrange>[0];
-    const next = arrange(prev, live, { slotCount: this.config.slots, replicas: this.config.replicas });
-    if (next === prev) return;
-    this.arranging = true;
-    this.store
-      .propose({ type: 'setSlotTable', table: toWireTable(next) })
-      .catch((err) => this.logger.error({ err }, 'could not publish the slot table'))
-      .finally(() => (this.arranging = false));
+  /** The leader's duties: evict servers whose lease ran out, publish a new slot table when needed. */
+  private tick(): void {
+    if (this.stopping || !this.leader.ready || !this.store.isLeader()) return;
+    const now = Date.now();
+    for (const action of this.leader.tick(this.store.state, now)) {
+      if (action.kind === 'evict') {
+        this.evictions.inc({ role: action.role });
+        this.logger.warn({ address: action.address, role: action.role, leaseMs: this.config.leaseMs }, 'lease expired; removing server');
+      }
+      this.store
+        .propose(action.cmd)
+        .catch((err: Error) => this.logger.warn({ err: err.message, action: action.kind }, 'leader proposal failed; will retry'))
+        .finally(() => {
+          this.leader.settled(action.cmd);
+          this.tickSoon();
+        });
+    }
   }
 
   private notLeader(): HeartbeatResponse {
     const leader = this.store.leaderAddress() ?? '';
-    return { ok: false, error: { code: 'NotLeader', message: `not the meta leader; retry at ${leader || 'another meta server'}`, field: '', leader }, slotTableEpoch: 0, slotTable: undefined, leader, leaseMs: this.config.leaseMs };
+    return {
+      ok: false,
+      error: { code: 'NotLeader', message: `not the meta leader; retry at ${leader || 'another meta server'}`, field: '', leader },
+      slotTableEpoch: 0,
+      slotTable: undefined,
+      leader,
+      leaseMs: this.config.leaseMs,
+    };
   }
 
   private async heartbeat(req: HeartbeatRequest): Promise<HeartbeatResponse> {
-    if (!this.store.isLeader()) return this.notLeader();
+    if (!this.leads()) return this.notLeader();
     const node = req.node;
     if (!node || !node.address || (node.role !== 'data' && node.role !== 'session')) {
       return { ...this.notLeader(), error: { code: 'InvalidArgument', message: 'node.address and node.role (data|session) are required', field: 'node', leader: '' } };
@@ -198,14 +276,17 @@ export class MetaService implements OnApplicationBootstrap, OnApplicationShutdow
       }
     }
     this.heartbeats.inc({ role: node.role });
-    this.leases.renew(node.address, Date.now());
-    const s = this.store.state;
-    const known = (node.role === 'data' ? s.dataNodes : s.sessionNodes)[node.address];
-    if (!known || known.processId !== node.processId) {
+    const register = this.leader.heartbeat(node, this.store.state, Date.now());
+    if (register) {
+      const known = (node.role === 'data' ? this.store.state.dataNodes : this.store.state.sessionNodes)[node.address];
       this.logger.info({ address: node.address, role: node.role, processId: node.processId }, known ? 'server restarted' : 'server joined');
-      await this.store.propose({ type: 'registerNode', node });
+      try {
+        await this.store.propose(register);
+      } finally {
+        this.leader.settled(register);
+      }
     }
-    const table = this.store.state.slotTable;
+    const table = this.leader.ready ? this.store.state.slotTable : undefined;
     return {
       ok: true,
       error: undefined,
@@ -216,6 +297,37 @@ export class MetaService implements OnApplicationBootstrap, OnApplicationShutdow
     };
   }
 
+  /** Sends the whole state to a new watcher and adds it to those that receive every change. */
+  private serveWatch(call: Watcher): void {
+    const s = this.store.state;
+    if (s.slotTable) call.write({ event: { $case: 'slotTable', value: s.slotTable } });
+    call.write({ event: { $case: 'dataNodes', value: this.listNodes('data') } });
+    call.write({ event: { $case: 'sessionNodes', value: this.listNodes('session') } });
+    for (const pd of Object.values(s.provideData)) call.write({ event: { $case: 'provideData', value: pd } });
+    this.watchers.add(call);
+  }
+
+  private watch(call: Watcher): void {
+    if (!this.leads()) {
+      const leader = this.store.leaderAddress() ?? '';
+      call.write({ event: { $case: 'error', value: { code: 'NotLeader', message: 'not the meta leader', field: '', leader } } });
+      call.end();
+      return;
+    }
+    const watcher = call.request.node?.address;
+    if (watcher) this.leader.watchOpened(watcher);
+    if (this.leader.ready) this.serveWatch(call);
+    else this.waiting.add(call);
+    const drop = () => {
+      const had = this.watchers.delete(call) || this.waiting.delete(call);
+      if (!had || !watcher || this.stopping) return;
+      this.leader.watchClosed(watcher, Date.now());
+    };
+    call.on('cancelled', drop);
+    call.on('close', drop);
+    call.on('error', drop);
+  }
+
   private grpcImplementation(): grpc.UntypedServiceImplementation {
     const unary =
       <Req, Res>(fn: (req: Req) => Promise<Res> | Res) =>
@@ -223,8 +335,8 @@ export class MetaService implements OnApplicationBootstrap, OnApplicationShutdow
         Promise.resolve()
           .then(() => fn(call.request))
           .then((res) => cb(null, res))
-          .catch((err: Error & { code?: string; leader?: string }) => {
-            if (err.code === 'NotLeader') cb({ code: grpc.status.UNAVAILABLE, details: `NotLeader ${err.leader ?? ''}` });
+          .catch((err: Error) => {
+            if (err instanceof MetaStoreError) cb({ code: grpc.status.UNAVAILABLE, details: `${err.code} ${err.leader}: ${err.message}` });
             else {
               this.logger.error({ err }, 'meta call failed');
               cb({ code: grpc.status.INTERNAL, details: err.message });
@@ -242,47 +354,17 @@ export class MetaService implements OnApplicationBootstrap, OnApplicationShutdow
       }),
       leave: unary(async (req: LeaveRequest): Promise<Empty> => {
         const node = req.node;
-        if (node && this.store.isLeader()) {
+        if (!node || !this.leads()) return {};
+        const cmd = this.leader.leave(node, this.store.state);
+        if (cmd) {
           this.logger.info({ address: node.address, role: node.role }, 'server leaves');
-          this.leases.forget(node.address);
-          await this.store.propose({ type: 'removeNode', role: node.role, address: node.address });
+          await this.store.propose(cmd);
         }
         return {};
       }),
-      watch: (call: grpc.ServerWritableStream<WatchRequest, MetaEvent>) => {
-        if (!this.store.isLeader()) {
-          const leader = this.store.leaderAddress() ?? '';
-          call.write({ event: { $case: 'error', value: { code: 'NotLeader', message: 'not the meta leader', field: '', leader } } });
-          call.end();
-          return;
-        }
-        this.watchers.add(call);
-        const watcher = call.request.node?.address;
-        if (watcher) this.leases.clearSuspect(watcher);
-        const s = this.store.state;
-        if (s.slotTable) call.write({ event: { $case: 'slotTable', value: s.slotTable } });
-        call.write({ event: { $case: 'dataNodes', value: this.listNodes('data') } });
-        call.write({ event: { $case: 'sessionNodes', value: this.listNodes('session') } });
-        for (const pd of Object.values(s.provideData)) call.write({ event: { $case: 'provideData', value: pd } });
-        const drop = () => {
-          if (!this.watchers.delete(call) || !watcher || this.stopping) return;
-          this.leases.suspect(watcher, Date.now(), this.config.suspectMs);
-        };
-        call.on('cancelled', drop);
-        call.on('close', drop);
-        call.on('error', drop);
-      },
+      watch: (call: Watcher) => this.watch(call),
     };
   }
-}
-
-function toWireTable(t: ReturnType<typeof arrange>): SlotTable {
-  return {
-    epoch: t.epoch,
-    slotCount: t.slotCount,
-    replicas: t.replicas,
-    slots: t.slots.map((s) => ({ id: s.id, leader: s.leader, leaderEpoch: s.leaderEpoch, followers: [...s.followers] })),
-  };
 }
 
 export type { NodeInfo };

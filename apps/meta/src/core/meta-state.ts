@@ -19,7 +19,13 @@ export interface MetaStateValue {
 export type MetaCommand =
   | { type: 'registerNode'; node: NodeInfo }
   | { type: 'removeNode'; role: string; address: string }
-  | { type: 'setSlotTable'; table: SlotTable }
+  /**
+   * Publishes a slot table. `prevEpoch` and `live` (the sorted data servers it was arranged for) make it a
+   * compare-and-set: it applies only if the current table's epoch is still `prevEpoch` (0: none) and the
+   * registered data servers are still exactly `live`; otherwise the leader arranges again. Without them
+   * (older entries), only the epoch must grow.
+   */
+  | { type: 'setSlotTable'; table: SlotTable; prevEpoch?: number; live?: string[] }
   | { type: 'putProvideData'; key: string; value: string }
   | { type: 'removeProvideData'; key: string };
 
@@ -36,6 +42,32 @@ export const EMPTY_META_STATE: MetaStateValue = Object.freeze({
   slotTable: undefined,
   provideData: {},
 });
+
+function sameMembers(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const set = new Set(b);
+  return a.every((x) => set.has(x));
+}
+
+/** Every kind of change a whole state holds (what a restored snapshot may have changed). */
+export function allChanges(state: MetaStateValue): MetaChange[] {
+  return [
+    { kind: 'dataNodes' },
+    { kind: 'sessionNodes' },
+    ...(state.slotTable ? [{ kind: 'slotTable' } as const] : []),
+    ...Object.keys(state.provideData).sort().map((key) => ({ kind: 'provideData', key }) as const),
+  ];
+}
+
+/** The data servers registered in `state`, sorted (what the slot table is arranged over). */
+export function liveDataServers(state: MetaStateValue): string[] {
+  return Object.keys(state.dataNodes).sort();
+}
+
+/** Every registered session and data server address. */
+export function knownServers(state: MetaStateValue): string[] {
+  return [...Object.keys(state.dataNodes), ...Object.keys(state.sessionNodes)];
+}
 
 function nodesKey(role: string): 'dataNodes' | 'sessionNodes' | undefined {
   return role === 'data' ? 'dataNodes' : role === 'session' ? 'sessionNodes' : undefined;
@@ -64,6 +96,8 @@ export function applyMetaCommand(state: MetaStateValue, cmd: MetaCommand): { sta
     }
     case 'setSlotTable': {
       if (state.slotTable && cmd.table.epoch <= state.slotTable.epoch) return { state, changes: [] };
+      if (cmd.prevEpoch !== undefined && cmd.prevEpoch !== (state.slotTable?.epoch ?? 0)) return { state, changes: [] };
+      if (cmd.live !== undefined && !sameMembers(cmd.live, Object.keys(state.dataNodes))) return { state, changes: [] };
       return { state: { ...state, slotTable: cmd.table }, changes: [{ kind: 'slotTable' }] };
     }
     case 'putProvideData':
