@@ -87,6 +87,8 @@ export class Progress {
   pendingSnapshot = 0;
   /** Heard from since the last check-quorum round. */
   recentActive = false;
+  /** Send tick of the newest heartbeat this follower acknowledged (leases). */
+  heartbeatAckTick = -Infinity;
   /** Highest commit index sent to this follower (so an idle follower is told a new commit only once). */
   sentCommit = 0;
   readonly inflights: Inflights;

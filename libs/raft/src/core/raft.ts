@@ -30,8 +30,11 @@ export enum ReadOnlyOption {
   /** A heartbeat round acknowledged by a quorum confirms the leader (always linearizable). */
   Safe = 'Safe',
   /**
-   * The leader trusts its check-quorum lease (no extra round trip). Linearizable only while clock drift stays
-   * below the lease slack; requires `checkQuorum`.
+   * The leader answers at once while it holds a lease: a quorum acknowledged heartbeats it sent less than
+   * `electionTick - 1` ticks ago, and followers refuse votes for an election timeout after hearing from it
+   * (and after their own restart). Saves the round trip; linearizable only while the nodes' tick rates
+   * differ by less than the one-tick margin. Requires `checkQuorum`. After sending TimeoutNow (leader
+   * transfer) a leader answers no more lease reads in its term.
    */
   LeaseBased = 'LeaseBased',
 }
@@ -178,6 +181,12 @@ export class Raft {
   readStates: ReadState[] = [];
 
   private electionElapsed = 0;
+  /** Ticks since this node started (the leader's clock for leases). */
+  private ticks = 0;
+  /** LeaseBased only: refuse votes until an election timeout has passed since start (a promise may be lost in a crash). */
+  private startupLease: boolean;
+  /** LeaseBased only: TimeoutNow was sent in this term, so another node may be elected at any time. */
+  private leaseBroken = false;
   private heartbeatElapsed = 0;
   private randomizedElectionTimeout = 0;
   leadTransferee: NodeId = NONE;
@@ -228,6 +237,7 @@ export class Raft {
     this.maxUncommittedSize = c.maxUncommittedEntriesSize;
     this.maxPendingReadIndex = c.maxPendingReadIndex;
     this.random = c.random;
+    this.startupLease = this.readOnlyOption === ReadOnlyOption.LeaseBased;
 
     this.log = new RaftLog(c.storage, c.maxCommittedSizePerReady);
     const { hardState, confState } = c.storage.initialState();
@@ -427,6 +437,7 @@ export class Raft {
     this.reset(this.term);
     this.lead = this.id;
     this.role = Role.Leader;
+    this.leaseBroken = false;
     const self = this.progress.get(this.id);
     if (self) {
       self.becomeReplicate();
@@ -495,7 +506,8 @@ export class Raft {
     const pr = this.progress.get(to);
     const commit = Math.min(pr ? pr.match : 0, this.log.committed);
     if (pr) pr.sentCommit = Math.max(pr.sentCommit, commit);
-    const m = makeMessage({ type: MessageType.Heartbeat, from: this.id, to, commit });
+    // `index` carries the send tick: the answer proves the follower's lease promise started no earlier.
+    const m = makeMessage({ type: MessageType.Heartbeat, from: this.id, to, commit, index: this.ticks });
     if (ctx) m.context = ctx;
     this.send(m);
   }
@@ -583,6 +595,8 @@ export class Raft {
 
   /** Advances logical time by one tick. */
   tick(): void {
+    this.ticks++;
+    if (this.startupLease && this.ticks >= this.electionTimeout) this.startupLease = false;
     if (this.role === Role.Leader) this.tickHeartbeat();
     else this.tickElection();
   }
@@ -681,7 +695,8 @@ export class Raft {
     } else if (m.term > this.term) {
       if (m.type === MessageType.Vote || m.type === MessageType.PreVote) {
         const force = isCampaignTransfer(m.context);
-        const inLease = this.checkQuorum && this.lead !== NONE && this.electionElapsed < this.electionTimeout;
+        const inLease =
+          this.checkQuorum && ((this.lead !== NONE && this.electionElapsed < this.electionTimeout) || this.startupLease);
         if (!force && inLease) {
           this.counters.ignoredVotesInLease++;
           return;
@@ -767,12 +782,13 @@ export class Raft {
         return;
       case MessageType.HeartbeatResp:
         pr.recentActive = true;
+        if (m.index > pr.heartbeatAckTick) pr.heartbeatAckTick = m.index;
         pr.probeSent = false;
         // A full window may be full of lost messages: free one slot so the next append (likely rejected)
         // reveals where the follower really is.
         if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirst();
         if (pr.match < this.log.lastIndex()) this.maybeSendAppend(m.from, true);
-        if (m.context && this.readOnlyOption === ReadOnlyOption.Safe) this.handleReadAck(m.from, m.context);
+        if (m.context) this.handleReadAck(m.from, m.context);
         return;
       case MessageType.SnapStatus:
         if (pr.state !== ProgressState.Snapshot) return;
@@ -812,8 +828,20 @@ export class Raft {
       /* fill the window */
     }
     if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) {
-      this.send(makeMessage({ type: MessageType.TimeoutNow, from: this.id, to: m.from }));
+      this.sendTimeoutNow(m.from);
     }
+  }
+
+  private sendTimeoutNow(to: NodeId): void {
+    this.leaseBroken = true;
+    this.send(makeMessage({ type: MessageType.TimeoutNow, from: this.id, to }));
+  }
+
+  /** LeaseBased: whether a quorum acknowledged heartbeats sent recently enough that no other leader can exist. */
+  private holdsLease(): boolean {
+    if (!this.checkQuorum || this.leaseBroken) return false;
+    const q = majorityCommitIndex(this.conf.voters, (id) => (id === this.id ? this.ticks : (this.progress.get(id)?.heartbeatAckTick ?? -Infinity)));
+    return this.ticks - q < this.electionTimeout - 1;
   }
 
   private handleTransferLeader(m: Message): void {
@@ -828,7 +856,7 @@ export class Raft {
     this.electionElapsed = 0;
     this.leadTransferee = transferee;
     if (pr.match === this.log.lastIndex()) {
-      this.send(makeMessage({ type: MessageType.TimeoutNow, from: this.id, to: transferee }));
+      this.sendTimeoutNow(transferee);
     } else {
       this.maybeSendAppend(transferee, true);
     }
@@ -848,7 +876,7 @@ export class Raft {
       this.pendingReadIndex.push(m);
       return;
     }
-    if (this.readOnlyOption === ReadOnlyOption.LeaseBased) {
+    if (this.readOnlyOption === ReadOnlyOption.LeaseBased && this.holdsLease()) {
       this.respondReadIndex(m.from, this.log.committed, ctx);
       return;
     }
@@ -986,7 +1014,7 @@ export class Raft {
 
   private handleHeartbeat(m: Message): void {
     this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
-    const r = makeMessage({ type: MessageType.HeartbeatResp, from: this.id, to: m.from });
+    const r = makeMessage({ type: MessageType.HeartbeatResp, from: this.id, to: m.from, index: m.index });
     if (m.context) r.context = m.context;
     this.send(r);
   }

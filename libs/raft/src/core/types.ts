@@ -60,7 +60,7 @@ export enum MessageType {
   Hup = 0,
   /** Local: the leader's heartbeat timer fired. */
   Beat = 1,
-  /** Local: a proposal to append `entries`. */
+  /** Reserved for a proposal message; proposals enter through `RawNode.propose` and never travel. */
   Prop = 2,
   /** Leader → follower: append `entries` after (`index`, `logTerm`); `commit` is the leader's commit. */
   App = 3,

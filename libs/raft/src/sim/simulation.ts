@@ -6,9 +6,11 @@ import {
   MessageType,
   NodeId,
   RawNode,
+  ReadOnlyOption,
   Ready,
   Role,
   SeededRandom,
+  decodeConfChange,
 } from '../core';
 import { KvStateMachine } from '../testing/kv-state-machine';
 import { describeMessage } from '../testing/describe';
@@ -87,6 +89,8 @@ interface SimNode {
   pendingReads: Map<string, { client: number; opId: string; key: string; index: number | undefined }>;
   /** Initial members pass the bootstrap list on every start (it is ignored once storage holds state). */
   bootstrap: NodeId[] | undefined;
+  /** Removed from the cluster and shut down for good, as an operator would. */
+  retired: boolean;
 }
 
 interface ClientOp {
@@ -152,6 +156,7 @@ export class Simulation {
   private readonly preVote: boolean;
   private readonly clientTimeoutMs: number;
   private readonly crashInFsync: number;
+  private readonly leaseReads: boolean;
   private readonly activeMs: number;
   private readonly quietMs: number;
   private readonly tracing: boolean;
@@ -192,6 +197,7 @@ export class Simulation {
     this.preVote = r.chance(0.7);
     this.clientTimeoutMs = r.pick([150, 400]);
     this.crashInFsync = r.pick([0, 0.003, 0.01]);
+    this.leaseReads = this.checkQuorum && r.chance(0.3);
     this.activeMs = opts.activeMs ?? 1500;
     this.quietMs = opts.quietMs ?? 1500;
     this.tracing = opts.trace ?? false;
@@ -199,7 +205,7 @@ export class Simulation {
       `voters=${this.initialVoters} clients=${this.clientCount} keys=${this.keys.length} drop=${this.dropRate} ` +
       `dup=${this.dupRate} delay≤${this.maxDelay}ms faultEvery=${this.faultEveryMs}ms snapEvery=${this.snapEvery} ` +
       `keep=${this.snapKeep} inflight=${this.maxInflight} msgSize=${this.maxMsgSize} checkQuorum=${this.checkQuorum} ` +
-      `preVote=${this.preVote} clientTimeout=${this.clientTimeoutMs}ms crashInFsync=${this.crashInFsync}`;
+      `preVote=${this.preVote} clientTimeout=${this.clientTimeoutMs}ms crashInFsync=${this.crashInFsync} leaseReads=${this.leaseReads}`;
   }
 
   private log(s: string): void {
@@ -230,6 +236,7 @@ export class Simulation {
       maxSizePerMsg: this.maxMsgSize,
       checkQuorum: this.checkQuorum,
       preVote: this.preVote,
+      readOnlyOption: this.leaseReads ? ReadOnlyOption.LeaseBased : ReadOnlyOption.Safe,
       applied: snap ? snap.meta.index : 0,
       bootstrapVoters: n.bootstrap,
     });
@@ -246,6 +253,7 @@ export class Simulation {
       pendingWrites: new Map(),
       pendingReads: new Map(),
       bootstrap,
+      retired: false,
     };
     this.nodes.set(id, n);
     n.raw = this.makeRaw(n);
@@ -272,7 +280,7 @@ export class Simulation {
   }
 
   private restart(n: SimNode): void {
-    if (n.raw) return;
+    if (n.raw || n.retired) return;
     n.kv = new KvStateMachine();
     const snap = n.storage.snapshot();
     if (snap && snap.meta.index > 0) n.kv.restore(snap.data);
@@ -364,7 +372,22 @@ export class Simulation {
         this.violation(`${n.id}: ${(err as Error).message}`);
         continue;
       }
-      if (e.type === EntryType.ConfChange) this.log(`${n.id} applied conf change at ${e.index}`);
+      if (e.type === EntryType.ConfChange) {
+        this.log(`${n.id} applied conf change at ${e.index}`);
+        // A removed node never hears of its removal (nobody replicates to it any more): shut it down once the
+        // removal is committed, as an operator would.
+        const cc = decodeConfChange(e.data);
+        const gone = this.nodes.get(cc.nodeId);
+        if (cc.type === ConfChangeType.RemoveNode && gone && !gone.retired) {
+          gone.retired = true;
+          this.log(`RETIRE ${gone.id}`);
+          if (gone.raw) {
+            gone.raw = undefined;
+            gone.epoch++;
+            gone.fsyncPending = false;
+          }
+        }
+      }
       if (result && !this.firstApply.has(result.id)) this.firstApply.set(result.id, { at: this.now, ok: result.ok });
       const w = n.pendingWrites.get(e.index);
       if (w) {
@@ -629,7 +652,7 @@ export class Simulation {
     this.quiet = true;
     this.groups = undefined;
     this.log('QUIET: healing, restarting every node, no more faults');
-    for (const n of this.nodes.values()) if (!n.raw) this.restart(n);
+    for (const n of this.nodes.values()) if (!n.raw && !n.retired) this.restart(n);
   }
 
   // -------------------------------------------------------------------------------------------------------
