@@ -36,6 +36,8 @@ interface Options {
   inflight: number;
   regConns: number;
   regRepeats: number;
+  /** When set, every sofareg server process writes a CPU profile here (node --cpu-prof). */
+  profileDir?: string;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -43,7 +45,7 @@ function parseArgs(argv: string[]): Options {
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=');
     const value = inline ?? argv[++i];
-    const list = () => value.split(',').map((x) => Number(x.trim()));
+    const list = () => (value === 'none' ? [] : value.split(',').map((x) => Number(x.trim())));
     switch (flag) {
       case '--subs': o.subs = list(); break;
       case '--conns': o.conns = list(); break;
@@ -54,8 +56,9 @@ function parseArgs(argv: string[]): Options {
       case '--inflight': o.inflight = Number(value); break;
       case '--reg-conns': o.regConns = Number(value); break;
       case '--reg-repeats': o.regRepeats = Number(value); break;
+      case '--profile-dir': o.profileDir = value; break;
       case '--help':
-        console.log('usage: bench-push.ts [--subs 1000,10000] [--conns 10,50] [--rounds 40] [--gap-ms 100] [--workers 2] [--registrations 20000] [--inflight 256] [--reg-conns 16] [--reg-repeats 3]');
+        console.log('usage: bench-push.ts [--subs 1000,10000|none] [--conns 10,50|none] [--profile-dir DIR] [--rounds 40] [--gap-ms 100] [--workers 2] [--registrations 20000] [--inflight 256] [--reg-conns 16] [--reg-repeats 3]');
         process.exit(0);
         break;
       default:
@@ -234,7 +237,7 @@ async function main(): Promise<void> {
   let etcdClient: Etcd3 | undefined;
   const measures: Measure[] = [];
   try {
-    cluster = await LocalCluster.start({ dataServers: 2, sessions: 2, baseDir: path.join(baseDir, 'cluster'), env: { SOFAREG_LOG_LEVEL: 'warn' } });
+    cluster = await LocalCluster.start({ dataServers: 2, sessions: 2, baseDir: path.join(baseDir, 'cluster'), env: { SOFAREG_LOG_LEVEL: 'warn', ...(o.profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(o.profileDir)}` } : {}) } });
     etcd = await EtcdServer.start(baseDir);
     publisher = new RegistryClient({ sessionServers: [cluster.sessionAddresses[0]], appName: 'bench-pub' });
     etcdClient = new Etcd3({ hosts: etcd.clientUrl, grpcOptions: { 'grpc.use_local_subchannel_pool': 1 } });
