@@ -51,7 +51,22 @@ function cluster(ids: string[], seed = 1) {
     m.node = make(id, m.storage);
     m.applied = [];
   };
-  return { get, stabilize, restart };
+  /** One network hop: every node handles its Ready, then every message sent is delivered. */
+  const round = () => {
+    const msgs: Message[] = [];
+    for (const m of members.values()) {
+      if (!m.node.hasReady()) continue;
+      const rd = m.node.ready();
+      m.storage.append(rd.entries);
+      if (rd.hardState) m.storage.setHardState(rd.hardState);
+      for (const e of rd.committedEntries) if (e.type === EntryType.Normal && e.data.length > 0) m.applied.push(dec.decode(e.data));
+      msgs.push(...rd.messages);
+      m.node.advance(rd);
+    }
+    for (const msg of msgs) members.get(msg.to)?.node.step(msg);
+    return msgs.length;
+  };
+  return { get, stabilize, restart, round };
 }
 
 describe('RawNode', () => {
@@ -161,6 +176,32 @@ describe('RawNode', () => {
           readOnlyOption: ReadOnlyOption.LeaseBased,
         }),
     ).toThrow(expect.objectContaining({ code: 'InvalidConfig' }));
+  });
+
+  it('batches proposals made between two Ready calls into one append per follower', () => {
+    const c = cluster(['1', '2', '3']);
+    c.stabilize();
+    c.get('1').node.campaign();
+    c.stabilize();
+    for (let i = 0; i < 100; i++) c.get('1').node.propose(enc.encode(`p${i}`));
+    const rd = c.get('1').node.ready();
+    expect(rd.messages.filter((m) => m.type === MessageType.App)).toHaveLength(2);
+    expect(rd.messages[0].entries).toHaveLength(100);
+    c.get('1').node.advance(rd);
+  });
+
+  it('pipelines appends: a new proposal every hop commits two hops later, not one per round trip', () => {
+    const c = cluster(['1', '2', '3']);
+    c.stabilize();
+    c.get('1').node.campaign();
+    c.stabilize();
+    const leader = c.get('1');
+    for (let hop = 0; hop < 40; hop++) {
+      leader.node.propose(enc.encode(`p${hop}`));
+      c.round();
+    }
+    // Without pipelining, 40 proposals would need about 80 hops (one round trip each).
+    expect(leader.applied.length).toBeGreaterThanOrEqual(37);
   });
 
   it('answers a read index on a single-node cluster at once', () => {
