@@ -100,7 +100,10 @@ export interface Message {
   term: number;
   /** App: term of the entry at `index` (prev). Vote/PreVote: candidate's last log term. AppResp reject: hint term. */
   logTerm: number;
-  /** App: prev index. Vote: candidate's last index. AppResp: last index (ok) or rejected index. ReadIndexResp: read index. */
+  /**
+   * App: prev index. Vote: candidate's last index. AppResp: last index (ok) or rejected index. ReadIndexResp:
+   * read index. Heartbeat and HeartbeatResp: the leader's tick when the heartbeat was sent (for leases).
+   */
   index: number;
   entries: Entry[];
   commit: number;
