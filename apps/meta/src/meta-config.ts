@@ -11,6 +11,8 @@ export interface MetaConfig extends CommonConfig {
   slots: number;
   replicas: number;
   warmupMs: number;
+  /** Extra lease a new leader gives every known server, so none is evicted while finding the new leader. */
+  takeoverGraceMs: number;
   /** Milliseconds per Raft tick (election timeout is 10–20 ticks, leader heartbeats every tick). */
   raftTickMs: number;
   /**
@@ -33,6 +35,7 @@ export function parseMetaConfig(argv?: string[], env?: NodeJS.ProcessEnv): Reado
         description: 'every meta node, id=host:raftPort[/grpcPort[/httpPort]],... (gRPC and HTTP ports default to raft-2 and raft+3); empty: this node alone',
         default: '',
       },
+      { flag: '--takeover-grace-ms <ms>', description: 'extra lease a new meta leader gives every known server', default: '2000' },
       { flag: '--raft-tick-ms <ms>', description: 'Raft tick; a leader is replaced 10-20 ticks after it stops', default: '50' },
       { flag: '--lease-ms <ms>', description: 'a server whose heartbeats stop this long is removed', default: '3000' },
       { flag: '--suspect-ms <ms>', description: 'a server whose watch stream closed and did not reopen this long is removed', default: '1000' },
@@ -65,6 +68,7 @@ export function parseMetaConfig(argv?: string[], env?: NodeJS.ProcessEnv): Reado
     ...raw,
     raftPort: portOf(mine.raft),
     raftTickMs: parsePositiveInt('raftTickMs', raw.raftTickMs),
+    takeoverGraceMs: Number(raw.takeoverGraceMs) >= 0 ? Number(raw.takeoverGraceMs) : parsePositiveInt('takeoverGraceMs', raw.takeoverGraceMs),
     metaPeers,
     leaseMs: parsePositiveInt('leaseMs', raw.leaseMs),
     suspectMs: parsePositiveInt('suspectMs', raw.suspectMs),

@@ -29,6 +29,8 @@ type Watcher = grpc.ServerWritableStream<WatchRequest, MetaEvent>;
 const TICK_MS = 100;
 /** Wait before retrying a failed read barrier of a new leader. */
 const BARRIER_RETRY_MS = 100;
+/** A read barrier unanswered this long is asked again (its heartbeat round may have been lost). */
+const BARRIER_TIMEOUT_MS = 1_000;
 
 /**
  * Meta's control plane around the Raft-replicated {@link MetaStore}: the gRPC MetaService that session and
@@ -66,6 +68,7 @@ export class MetaService implements OnApplicationBootstrap, OnApplicationShutdow
       leaseMs: config.leaseMs,
       suspectMs: config.suspectMs,
       warmupMs: config.warmupMs,
+      takeoverGraceMs: config.takeoverGraceMs,
       slotCount: config.slots,
       replicas: config.replicas,
     });
@@ -167,7 +170,11 @@ export class MetaService implements OnApplicationBootstrap, OnApplicationShutdow
 
   /** Read barrier, then start leading: every known server gets a fresh lease before anyone is evicted. */
   private catchUp(gen: number, electedAt: number): void {
-    this.store.barrier().then(
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${BARRIER_TIMEOUT_MS} ms`)), BARRIER_TIMEOUT_MS);
+    });
+    Promise.race([this.store.barrier(), timeout]).finally(() => clearTimeout(timer)).then(
       () => {
         if (gen !== this.generation || !this.leader.caughtUp(this.store.state, Date.now())) return;
         const s = this.store.state;
@@ -300,7 +307,8 @@ export class MetaService implements OnApplicationBootstrap, OnApplicationShutdow
   /** Sends the whole state to a new watcher and adds it to those that receive every change. */
   private serveWatch(call: Watcher): void {
     const s = this.store.state;
-    if (s.slotTable) call.write({ event: { $case: 'slotTable', value: s.slotTable } });
+    // A table the watcher already holds is not sent again (so what a server receives never goes back).
+    if (s.slotTable && s.slotTable.epoch > call.request.slotTableEpoch) call.write({ event: { $case: 'slotTable', value: s.slotTable } });
     call.write({ event: { $case: 'dataNodes', value: this.listNodes('data') } });
     call.write({ event: { $case: 'sessionNodes', value: this.listNodes('session') } });
     for (const pd of Object.values(s.provideData)) call.write({ event: { $case: 'provideData', value: pd } });

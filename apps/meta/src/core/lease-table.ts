@@ -29,7 +29,7 @@ export class LeaseTable {
     this.suspects.delete(address);
   }
 
-  /** Gives every listed server a fresh lease and forgets any other. */
+  /** Gives every listed server a fresh lease (as if heard from at `nowMs`, which may be in the future) and forgets any other. */
   renewAll(addresses: Iterable<string>, nowMs: number): void {
     this.lastSeen.clear();
     this.suspects.clear();

@@ -11,6 +11,12 @@ export interface MetaLeaderOptions {
   suspectMs: number;
   /** After this node is ready to lead, wait this long before publishing slot tables. */
   warmupMs: number;
+  /**
+   * Extra time a new leader gives every known server on top of a fresh lease: servers need a moment to find
+   * the new leader (a call to the old one may have to time out first, then a follower names the leader,
+   * then the next heartbeat). Default 2,000 ms.
+   */
+  takeoverGraceMs?: number;
   slotCount: number;
   replicas: number;
 }
@@ -40,8 +46,8 @@ export type LeaderAction =
  * reports back with {@link settled}.
  *
  * Contracts:
- * - A new leader gives every known server a fresh lease when it has caught up, before it evicts anyone; a
- *   server registered later (by an entry applied afterwards) gets its lease when first seen in the state.
+ * - A new leader gives every known server a fresh lease (plus `takeoverGraceMs`) when it has caught up,
+ *   before it evicts anyone; a server registered later (by an entry applied afterwards) gets its lease when first seen in the state.
  * - At most one slot table and one removal per server are in flight at a time; a lost proposal is retried
  *   at the next tick.
  * - A slot table is arranged only `warmupMs` after this node started leading and while no removal is in
@@ -90,7 +96,7 @@ export class MetaLeader {
     if (this.phase !== 'catching-up') return false;
     this.phase = 'leading';
     this.since = nowMs;
-    this.leases.renewAll(knownServers(state), nowMs);
+    this.leases.renewAll(knownServers(state), nowMs + (this.o.takeoverGraceMs ?? 2_000));
     return true;
   }
 

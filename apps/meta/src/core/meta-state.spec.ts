@@ -27,6 +27,15 @@ describe('applyMetaCommand', () => {
     expect(applyMetaCommand(s.state, { type: 'setSlotTable', table: table(6) }).state.slotTable?.epoch).toBe(6);
   });
 
+  it('applies a table with prevEpoch and live only if the current table and data servers still match', () => {
+    const base = applyMetaCommand(EMPTY_META_STATE, { type: 'registerNode', node: node('a:1') }).state;
+    expect(applyMetaCommand(base, { type: 'setSlotTable', table: table(1), prevEpoch: 0, live: ['a:1'] }).changes).toEqual([{ kind: 'slotTable' }]);
+    expect(applyMetaCommand(base, { type: 'setSlotTable', table: table(1), prevEpoch: 0, live: ['a:1', 'b:1'] }).changes).toEqual([]);
+    const one = applyMetaCommand(base, { type: 'setSlotTable', table: table(1) }).state;
+    expect(applyMetaCommand(one, { type: 'setSlotTable', table: table(3), prevEpoch: 2, live: ['a:1'] }).changes).toEqual([]);
+    expect(applyMetaCommand(one, { type: 'setSlotTable', table: table(2), prevEpoch: 1, live: ['a:1'] }).state.slotTable?.epoch).toBe(2);
+  });
+
   it('versions provide-data per key and keeps a removal visible', () => {
     let s = applyMetaCommand(EMPTY_META_STATE, { type: 'putProvideData', key: 'k', value: 'v1' });
     s = applyMetaCommand(s.state, { type: 'putProvideData', key: 'k', value: 'v2' });
