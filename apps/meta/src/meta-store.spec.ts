@@ -56,7 +56,7 @@ describe('RaftMetaStore', () => {
     const b = new RaftMetaStore({ nodeId: 'solo', peers, dataDir: dir, tickMs: 10, logger: quiet });
     stores.push(b);
     await b.start();
-    await waitFor('the log replayed', () => b.state.provideData.k?.version === 2, 5_000);
+    await waitFor('the log replayed and leadership', () => b.state.provideData.k?.version === 2 && b.isLeader(), 5_000);
     await expect(b.transferLeadership()).rejects.toMatchObject({ code: 'Unavailable' });
   });
 
