@@ -54,7 +54,7 @@ export class RoleProcess {
   }
 
   /** Waits until GET /health/check answers 200. */
-  async ready(timeoutMs = 20_000): Promise<void> {
+  async ready(timeoutMs = 60_000): Promise<void> {
     await waitFor(`${this.opts.role} on http port ${this.opts.httpPort} to be healthy (log: ${this.opts.logFile})`, async () => {
       if (!this.running) throw new Error(`${this.opts.role} exited; see ${this.opts.logFile}`);
       const res = await fetch(`http://127.0.0.1:${this.opts.httpPort}/health/check`);
