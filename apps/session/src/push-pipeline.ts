@@ -21,6 +21,11 @@ export interface PushPipelineOptions {
   window: ChangeWindowOptions;
   /** Period of the version scan (0: off). */
   scanIntervalMs: number;
+  /**
+   * How long a datum that lost publishers of a session that died is held back (its subscribers keep the list
+   * they have) while those publishers' clients re-register through another session (0: off).
+   */
+  deadSessionGraceMs: number;
 }
 
 /** What the push pipeline works with. */
@@ -36,6 +41,8 @@ export interface PushPipelineDeps {
   slotTable: () => SlotTable | undefined;
   /** The switches in force (stop-push, gray-open). */
   switches: () => SwitchState;
+  /** Addresses of the sessions meta lists as alive (empty: not known yet). */
+  liveSessions: () => ReadonlySet<string>;
   options: PushPipelineOptions;
 }
 
@@ -62,9 +69,15 @@ interface PendingPush {
  *   everything outstanding when they let go.
  * - A change stream that reconnects, a new slot table, and a periodic version scan re-read datums, so a
  *   missed notification is repaired.
+ * - A datum that lost publishers owned by a session that just died (meta no longer lists it) is held back
+ *   for up to `deadSessionGraceMs`: their clients are re-registering through another session, and pushing the
+ *   shrunk list meanwhile would tell subscribers that live providers are gone. It is pushed as soon as they are
+ *   back, or when the grace ends; new subscribers get the list from before the loss meanwhile.
  */
 export class PushPipeline {
   private readonly datums = new Map<string, Datum>();
+  /** Datums held back because they lost a dead session's publishers: the newest one, since when. */
+  private readonly held = new Map<string, { latest: Datum; since: number }>();
   private readonly watches = new Map<string, grpc.ClientReadableStream<DataChangeBatch>>();
   private readonly window: ChangeWindow;
   private readonly toFetch = new Set<string>();
@@ -95,6 +108,7 @@ export class PushPipeline {
       merged: metrics.counter('session_changes_merged_total', 'change notifications merged into a pending fetch'),
       ackLatency: metrics.histogram('session_push_ack_seconds', 'push sent to acknowledged by the client'),
       scanRepairs: metrics.counter('session_scan_repairs_total', 'datums the version scan found newer than the cache'),
+      deadSessionHolds: metrics.counter('session_dead_session_holds_total', 'datums held back because they lost the publishers of a session that died', ['outcome']),
     };
     const pending = this.pending;
     metrics.gauge('session_pushes_pending', 'pushes awaiting acknowledgement', [], function () {
@@ -282,15 +296,57 @@ export class PushPipeline {
   }
 
   private onDatum(datum: Datum): void {
+    const id = datum.dataInfoId;
+    const subscribers = this.d.registry.subscribersOf(id);
+    if (!subscribers) {
+      this.datums.delete(id);
+      this.held.delete(id);
+      return;
+    }
+    const cached = this.datums.get(id);
+    if (cached && cached.version > datum.version) return;
+    const h = this.held.get(id);
+    if (h && h.latest.version > datum.version) return;
+    if (cached && cached.version < datum.version && this.d.options.deadSessionGraceMs > 0 && this.losesDeadSessionPublishers(cached, datum)) {
+      const now = Date.now();
+      if (!h) {
+        this.held.set(id, { latest: datum, since: now });
+        this.m.deadSessionHolds.inc({ outcome: 'held' });
+        this.d.logger.info({ dataInfoId: id, version: datum.version, graceMs: this.d.options.deadSessionGraceMs }, 'datum lost publishers of a dead session; holding it while they re-register');
+        return;
+      }
+      h.latest = datum;
+      if (now - h.since < this.d.options.deadSessionGraceMs) return;
+      this.m.deadSessionHolds.inc({ outcome: 'expired' });
+    } else if (h) {
+      this.m.deadSessionHolds.inc({ outcome: 'recovered' });
+    }
+    this.accept(datum);
+  }
+
+  /** Makes `datum` the one served (cache) and pushes it to every subscriber behind it. */
+  private accept(datum: Datum): void {
+    this.held.delete(datum.dataInfoId);
     const subscribers = this.d.registry.subscribersOf(datum.dataInfoId);
     if (!subscribers) {
       this.datums.delete(datum.dataInfoId);
       return;
     }
-    const cached = this.datums.get(datum.dataInfoId);
-    if (cached && cached.version > datum.version) return;
     this.datums.set(datum.dataInfoId, datum);
     this.push(datum, subscribers.values());
+  }
+
+  /** True when `next` lacks a publisher of `prev` that was owned by another session meta no longer lists. */
+  private losesDeadSessionPublishers(prev: Datum, next: Datum): boolean {
+    const live = this.d.liveSessions();
+    if (live.size === 0) return false; // not known yet: never hold on a guess
+    let kept: Set<string> | undefined;
+    for (const p of prev.publishers) {
+      if (p.sessionAddress === this.d.sessionAddress || live.has(p.sessionAddress)) continue;
+      kept ??= new Set(next.publishers.map((q) => q.registerId));
+      if (!kept.has(p.registerId)) return true;
+    }
+    return false;
   }
 
   // ---- pushing ----
@@ -349,6 +405,11 @@ export class PushPipeline {
         this.fetchScheduled = true;
         setImmediate(() => this.runFetches());
       }
+    }
+    for (const h of this.held.values()) {
+      if (now - h.since < this.d.options.deadSessionGraceMs) continue;
+      this.m.deadSessionHolds.inc({ outcome: 'expired' });
+      this.accept(h.latest);
     }
     if (now - this.lastPrune > 1_000) {
       this.lastPrune = now;

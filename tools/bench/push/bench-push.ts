@@ -236,8 +236,9 @@ async function main(): Promise<void> {
   let publisher: RegistryClient | undefined;
   let etcdClient: Etcd3 | undefined;
   const measures: Measure[] = [];
+  let ok = false;
   try {
-    cluster = await LocalCluster.start({ dataServers: 2, sessions: 2, baseDir: path.join(baseDir, 'cluster'), env: { SOFAREG_LOG_LEVEL: 'warn', ...(o.profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(o.profileDir)}` } : {}) } });
+    cluster = await LocalCluster.start({ dataServers: 2, sessions: 2, baseDir: path.join(baseDir, 'cluster'), env: { SOFAREG_LOG_LEVEL: 'warn', ...(o.profileDir ? { NODE_OPTIONS: `--require ${path.join(WORKSPACE_ROOT, 'tools/bench/push/cpu-profile-hook.cjs')}`, CPUPROFILE_DIR: path.resolve(o.profileDir) } : {}) } });
     etcd = await EtcdServer.start(baseDir);
     publisher = new RegistryClient({ sessionServers: [cluster.sessionAddresses[0]], appName: 'bench-pub' });
     etcdClient = new Etcd3({ hosts: etcd.clientUrl, grpcOptions: { 'grpc.use_local_subchannel_pool': 1 } });
@@ -271,12 +272,14 @@ async function main(): Promise<void> {
       console.log(`registrations: sofareg ${s.rates.map((r) => fmt(r)).join(', ')} /s (failed ${s.failed}, client CPU ${fmt(s.clientCpuMs)} ms); etcd lease+put ${e.rates.map((r) => fmt(r)).join(', ')} /s (failed ${e.failed}, client CPU ${fmt(e.clientCpuMs)} ms)`);
       measures.push({ name: `registrations acknowledged/s (${o.inflight} in flight)`, unit: '/s', sofareg: percentile(s.rates, 50), etcd: percentile(e.rates, 50), higherIsBetter: true });
     }
+    ok = true;
   } finally {
     await publisher?.close();
     etcdClient?.close();
     await etcd?.stop();
-    await cluster?.stop();
-    fs.rmSync(baseDir, { recursive: true, force: true });
+    await cluster?.stop(!ok);
+    if (ok) fs.rmSync(baseDir, { recursive: true, force: true });
+    else console.error(`logs kept in ${baseDir}`);
   }
   console.log('');
   for (const line of resultLines(measures)) console.log(line);
