@@ -1,4 +1,4 @@
-import { ErrorValue } from './errors';
+import { ErrorCode, ErrorValue } from './errors';
 import { isValidPublish, isValidSubscribe, isValidWatchConfig } from './validation-fast-path';
 import { validatePublishDto, validateSubscribeDto, validateWatchConfigDto } from './validation.dto';
 
@@ -15,15 +15,32 @@ export { PublishDto, REGISTRATION_LIMITS, SubscribeDto, WatchConfigDto } from '.
  * UTF-8 size of dataList (rule: maxBytes). Extra properties are ignored.
  */
 export function validatePublish(input: unknown): ErrorValue | undefined {
-  return isValidPublish(input) ? undefined : validatePublishDto(input);
+  return notARegistrationObject(input) ?? (isValidPublish(input) ? undefined : validatePublishDto(input));
+}
+
+/**
+ * Arrays, Maps, Sets, Dates, binary buffers and promises carry no registration fields, yet class-validator passes
+ * some of them: refuse them outright. Any other object (plain, or an instance of the caller's own class) goes on
+ * to the rules.
+ */
+export function notARegistrationObject(input: unknown): ErrorValue | undefined {
+  if (input === null || typeof input !== 'object') return undefined; // the rules answer for these
+  const wrong =
+    Array.isArray(input) ||
+    input instanceof Map ||
+    input instanceof Set ||
+    input instanceof Date ||
+    ArrayBuffer.isView(input) ||
+    typeof (input as { then?: unknown }).then === 'function';
+  return wrong ? { code: ErrorCode.InvalidArgument, field: '', message: 'registration must be an object with its fields, not an array, collection, date, buffer or promise' } : undefined;
 }
 
 /** Validates a subscribe registration; see {@link validatePublish}. */
 export function validateSubscribe(input: unknown): ErrorValue | undefined {
-  return isValidSubscribe(input) ? undefined : validateSubscribeDto(input);
+  return notARegistrationObject(input) ?? (isValidSubscribe(input) ? undefined : validateSubscribeDto(input));
 }
 
 /** Validates a configurator registration; see {@link validatePublish}. */
 export function validateWatchConfig(input: unknown): ErrorValue | undefined {
-  return isValidWatchConfig(input) ? undefined : validateWatchConfigDto(input);
+  return notARegistrationObject(input) ?? (isValidWatchConfig(input) ? undefined : validateWatchConfigDto(input));
 }

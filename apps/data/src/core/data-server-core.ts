@@ -229,9 +229,9 @@ export class DataServerCore {
     this.sessions = next;
     for (const slot of this.slots.values()) {
       if (slot.role !== 'leader') continue;
-      for (const e of [...slot.store.entries()]) {
-        const gone = [...e.publishers.values()].filter((p) => !next.has(p.sessionAddress)).map((p) => p.registerId);
-        if (gone.length > 0) this.applyRemove(slot, e.dataInfoId, gone, nowMs, fx);
+      for (const session of slot.store.sessions()) {
+        if (next.has(session)) continue;
+        for (const [dataInfoId, gone] of slot.store.ownedBy(session)) this.applyRemove(slot, dataInfoId, gone, nowMs, fx);
       }
       if (slot.status === 'Migrating') {
         if (first || !slot.pendingSessions) this.startMigration(slot, fx, nowMs);
@@ -302,10 +302,7 @@ export class DataServerCore {
     for (const c of connectIds) this.closedConnections.set(`${sessionAddress}\u0000${c}`, nowMs);
     for (const slot of this.slots.values()) {
       if (slot.role !== 'leader') continue;
-      for (const e of [...slot.store.entries()]) {
-        const gone = [...e.publishers.values()].filter((p) => p.sessionAddress === sessionAddress && connectIds.has(p.connectId)).map((p) => p.registerId);
-        if (gone.length > 0) this.applyRemove(slot, e.dataInfoId, gone, nowMs, fx);
-      }
+      for (const [dataInfoId, gone] of slot.store.ownedBy(sessionAddress, connectIds)) this.applyRemove(slot, dataInfoId, gone, nowMs, fx);
     }
     return fx;
   }

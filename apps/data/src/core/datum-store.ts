@@ -41,6 +41,64 @@ function sameContent(a: Publisher, b: Publisher): boolean {
 export class DatumStore {
   private readonly datums = new Map<string, DatumEntry>();
   private publisherCount = 0;
+  /** session → connectId → registerId → dataInfoId: client-offs and dead sessions without a full scan. */
+  private readonly owners = new Map<string, Map<string, Map<string, string>>>();
+
+  private put(e: DatumEntry, p: Publisher): Publisher | undefined {
+    const prev = e.publishers.get(p.registerId);
+    if (prev) this.unindex(prev);
+    else this.publisherCount++;
+    e.publishers.set(p.registerId, p);
+    let bySession = this.owners.get(p.sessionAddress);
+    if (!bySession) this.owners.set(p.sessionAddress, (bySession = new Map()));
+    let byConn = bySession.get(p.connectId);
+    if (!byConn) bySession.set(p.connectId, (byConn = new Map()));
+    byConn.set(p.registerId, p.dataInfoId);
+    return prev;
+  }
+
+  private drop(e: DatumEntry, registerId: string): boolean {
+    const prev = e.publishers.get(registerId);
+    if (!prev) return false;
+    e.publishers.delete(registerId);
+    this.publisherCount--;
+    this.unindex(prev);
+    return true;
+  }
+
+  private unindex(p: Publisher): void {
+    const bySession = this.owners.get(p.sessionAddress);
+    const byConn = bySession?.get(p.connectId);
+    if (!bySession || !byConn) return;
+    byConn.delete(p.registerId);
+    if (byConn.size === 0) bySession.delete(p.connectId);
+    if (bySession.size === 0) this.owners.delete(p.sessionAddress);
+  }
+
+  /** Sessions that own at least one publisher here. */
+  sessions(): string[] {
+    return [...this.owners.keys()];
+  }
+
+  /**
+   * Publishers owned by the given connections of one session (all its connections when `connectIds` is
+   * undefined), grouped by dataInfoId.
+   */
+  ownedBy(session: string, connectIds?: Iterable<string>): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    const bySession = this.owners.get(session);
+    if (!bySession) return out;
+    const conns = connectIds ? [...connectIds].map((c) => bySession.get(c)) : [...bySession.values()];
+    for (const byConn of conns) {
+      if (!byConn) continue;
+      for (const [registerId, dataInfoId] of byConn) {
+        let l = out.get(dataInfoId);
+        if (!l) out.set(dataInfoId, (l = []));
+        l.push(registerId);
+      }
+    }
+    return out;
+  }
 
   get size(): number {
     return this.datums.size;
@@ -78,8 +136,7 @@ export class DatumStore {
     })();
     if (stale) return { applied: false, changed: false, version: e.version };
     e.tombstones.delete(p.registerId);
-    e.publishers.set(p.registerId, p);
-    if (!prev) this.publisherCount++;
+    this.put(e, p);
     if (prev && sameContent(prev, p)) return { applied: true, changed: false, version: e.version };
     e.version = nextDatumVersion(e.version, nowMs);
     return { applied: true, changed: true, version: e.version };
@@ -95,8 +152,7 @@ export class DatumStore {
     }
     e.tombstones.set(registerId, { version: stamp.version, registerTimestamp: stamp.registerTimestamp, sessionAddress, at: nowMs });
     if (!prev) return { applied: true, changed: false, version: e.version };
-    e.publishers.delete(registerId);
-    this.publisherCount--;
+    this.drop(e, registerId);
     e.version = nextDatumVersion(e.version, nowMs);
     return { applied: true, changed: true, version: e.version };
   }
@@ -106,12 +162,7 @@ export class DatumStore {
     const e = this.datums.get(dataInfoId);
     if (!e) return { applied: false, changed: false, version: 0 };
     let removed = false;
-    for (const id of registerIds) {
-      if (e.publishers.delete(id)) {
-        this.publisherCount--;
-        removed = true;
-      }
-    }
+    for (const id of registerIds) if (this.drop(e, id)) removed = true;
     if (!removed) return { applied: false, changed: false, version: e.version };
     e.version = nextDatumVersion(e.version, nowMs);
     return { applied: true, changed: true, version: e.version };
@@ -136,14 +187,13 @@ export class DatumStore {
   ): void {
     const e = this.entry(dataInfoId);
     if (op.kind === 'publish') {
-      if (!e.publishers.has(op.publisher.registerId)) this.publisherCount++;
-      e.publishers.set(op.publisher.registerId, op.publisher);
+      this.put(e, op.publisher);
       e.tombstones.delete(op.publisher.registerId);
     } else if (op.kind === 'unpublish') {
-      if (e.publishers.delete(op.registerId)) this.publisherCount--;
+      this.drop(e, op.registerId);
       e.tombstones.set(op.registerId, { ...op.stamp, sessionAddress: op.sessionAddress, at: op.at });
     } else {
-      for (const id of op.registerIds) if (e.publishers.delete(id)) this.publisherCount--;
+      for (const id of op.registerIds) this.drop(e, id);
     }
     e.version = version;
   }
@@ -151,12 +201,12 @@ export class DatumStore {
   /** Replaces everything with the given datums (a follower installing the leader's snapshot). */
   load(datums: Iterable<{ dataInfoId: string; version: number; publishers: Publisher[] }>): void {
     this.datums.clear();
+    this.owners.clear();
     this.publisherCount = 0;
     for (const d of datums) {
       const e = this.entry(d.dataInfoId);
       e.version = d.version;
-      for (const p of d.publishers) e.publishers.set(p.registerId, p);
-      this.publisherCount += e.publishers.size;
+      for (const p of d.publishers) this.put(e, p);
     }
   }
 
@@ -169,10 +219,9 @@ export class DatumStore {
     const changed = new Map<string, number>();
     for (const e of this.datums.values()) {
       let removed = false;
-      for (const [id, p] of e.publishers) {
+      for (const [id, p] of [...e.publishers]) {
         if (predicate(p)) {
-          e.publishers.delete(id);
-          this.publisherCount--;
+          this.drop(e, id);
           removed = true;
         }
       }
