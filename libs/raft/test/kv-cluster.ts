@@ -4,7 +4,7 @@
  * happened; `KvCluster.close()` kills them and removes the temporary directory.
  */
 import * as grpc from '@grpc/grpc-js';
-import { type RaftKvGetResponse, RaftKvClient, type RaftKvPutResponse } from '@sofareg/contracts';
+import { type RaftKvGetResponse, RaftKvClient, type RaftKvPutRequest, type RaftKvPutResponse } from '@sofareg/contracts';
 import type { RaftNodeStatus } from '../src';
 import { freePort, waitFor } from '@sofareg/testing';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -37,6 +37,13 @@ export class KvProcess {
   private child: ChildProcess | undefined;
   private exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> = Promise.resolve({ code: null, signal: null });
   readonly client: RaftKvClient;
+  private stream:
+    | {
+        call: grpc.ClientDuplexStream<RaftKvPutRequest, RaftKvPutResponse>;
+        waiting: Map<number, { resolve(r: RaftKvPutResponse): void; reject(e: unknown): void }>;
+        next: number;
+      }
+    | undefined;
   readonly logFile: string;
   readonly errFile: string;
 
@@ -137,7 +144,47 @@ export class KvProcess {
 
   put(key: string, value: string, timeoutMs = 5_000): Promise<RaftKvPutResponse> {
     return new Promise((resolve, reject) => {
-      this.client.put({ key, value: Buffer.from(value) }, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res)));
+      this.client.put({ key, value: Buffer.from(value), id: 0 }, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res)));
+    });
+  }
+
+  /** Puts over one shared PutStream call (opened on first use; a broken stream fails its puts and reopens). */
+  putStreamed(key: string, value: string, timeoutMs = 5_000): Promise<RaftKvPutResponse> {
+    if (!this.stream) {
+      const call = this.client.putStream();
+      const waiting = new Map<number, { resolve(r: RaftKvPutResponse): void; reject(e: unknown): void }>();
+      call.on('data', (r: RaftKvPutResponse) => {
+        const w = waiting.get(r.id);
+        waiting.delete(r.id);
+        w?.resolve(r);
+      });
+      const broken = (e: unknown) => {
+        if (this.stream?.call === call) this.stream = undefined;
+        for (const w of waiting.values()) w.reject(e);
+        waiting.clear();
+      };
+      call.on('error', broken);
+      call.on('end', () => broken(new Error('put stream ended')));
+      this.stream = { call, waiting, next: 1 };
+    }
+    const s = this.stream;
+    const id = s.next++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        s.waiting.delete(id);
+        reject(new Error(`put ${key} timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      s.waiting.set(id, {
+        resolve: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+      s.call.write({ key, value: Buffer.from(value), id });
     });
   }
 
@@ -148,6 +195,8 @@ export class KvProcess {
   }
 
   close(): void {
+    this.stream?.call.cancel();
+    this.stream = undefined;
     this.client.close();
   }
 }

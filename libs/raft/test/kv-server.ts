@@ -24,6 +24,7 @@ import {
 import { GrpcTransport, RaftNode, RaftNodeError, type RaftLogger, RaftStorageError, openRaftStorage, parsePeers } from '../src';
 import { KvStateMachine } from '../src/testing';
 import { createHash } from 'node:crypto';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
 const log = (level: string, obj: Record<string, unknown>, msg: string) =>
@@ -81,17 +82,31 @@ async function main(): Promise<void> {
   await node.start();
   node.onFailure(() => process.exit(3));
 
+  // Event-loop delay since the previous Status call: how long work waited for this process's thread.
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
+  let elu = performance.eventLoopUtilization();
   const enc = new TextEncoder();
   const dec = new TextDecoder();
   let seq = 0;
+  const put = (req: RaftKvPutRequest): Promise<RaftKvPutResponse> =>
+    node.propose(KvStateMachine.encode({ op: 'put', id: `${id}-${seq++}`, key: req.key, value: dec.decode(req.value) })).then(
+      (index) => ({ ok: true, index, error: undefined, id: req.id }),
+      (e: unknown) => ({ ok: false, index: 0, error: toKvError(e), id: req.id }),
+    );
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 << 20 });
   server.addService(RaftKvService, {
     put: (call: grpc.ServerUnaryCall<RaftKvPutRequest, RaftKvPutResponse>, cb: grpc.sendUnaryData<RaftKvPutResponse>) => {
-      const { key, value } = call.request;
-      node.propose(KvStateMachine.encode({ op: 'put', id: `${id}-${seq++}`, key, value: dec.decode(value) })).then(
-        (index) => cb(null, { ok: true, index, error: undefined }),
-        (e: unknown) => cb(null, { ok: false, index: 0, error: toKvError(e) }),
-      );
+      put(call.request).then((r) => cb(null, r));
+    },
+    putStream: (call: grpc.ServerDuplexStream<RaftKvPutRequest, RaftKvPutResponse>) => {
+      call.on('data', (req: RaftKvPutRequest) => {
+        put(req).then((r) => {
+          if (!call.cancelled && !call.writableEnded) call.write(r);
+        });
+      });
+      call.on('end', () => call.end());
+      call.on('error', () => undefined);
     },
     get: (call: grpc.ServerUnaryCall<RaftKvGetRequest, RaftKvGetResponse>, cb: grpc.sendUnaryData<RaftKvGetResponse>) => {
       const { key, linearizable } = call.request;
@@ -103,11 +118,16 @@ async function main(): Promise<void> {
       node.readIndex().then(answer, (e: unknown) => cb(null, { ok: false, found: false, value: Buffer.alloc(0), error: toKvError(e) }));
     },
     status: (_call: grpc.ServerUnaryCall<RaftKvStatusRequest, RaftKvStatusResponse>, cb: grpc.sendUnaryData<RaftKvStatusResponse>) => {
+      const busy = performance.eventLoopUtilization(elu);
+      elu = performance.eventLoopUtilization();
+      setImmediate(() => loopDelay.reset());
       cb(null, { json: JSON.stringify({
           ...node.status(),
           kvApplied: kv.appliedIndex,
           kvDigest: createHash('sha256').update(kv.digest()).digest('hex').slice(0, 16),
           pid: process.pid,
+          loopUtilization: busy.utilization,
+          loopDelayMs: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
         }) });
     },
   });

@@ -8,7 +8,12 @@
  * the next; both clients talk to the leader only, over one gRPC channel each. Reported: the median over runs
  * of writes/s, p50 and p99 latency (hdr-histogram), and CPU used by the client and by the three servers.
  *
- *   npm run bench:raft -- [--runs 3] [--seconds 3] [--concurrency 1,16,256] [--value-bytes 64] [--raft-only]
+ * Our side is measured twice by default: `raft` sends the puts over one PutStream call (requests multiplexed
+ * on one HTTP/2 stream), `raft-unary` makes one unary call per put as the etcd3 client does (on 2 cores,
+ * grpc-js's per-call cost on both ends is a large part of a put).
+ *
+ *   npm run bench:raft -- [--runs 3] [--seconds 3] [--concurrency 1,16,256] [--value-bytes 64]
+ *                         [--raft-api stream|unary|both] [--raft-only] [--keep-logs]
  */
 import { Etcd3 } from 'etcd3';
 import * as hdr from 'hdr-histogram-js';
@@ -21,7 +26,7 @@ import { freePort, waitFor } from '@sofareg/testing';
 import { KvCluster, type KvProcess } from '../../../libs/raft/test/kv-cluster';
 
 interface Target {
-  name: 'raft' | 'etcd';
+  name: string;
   put(key: string, value: string): Promise<void>;
   serverPids(): number[];
 }
@@ -42,6 +47,7 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '1,16,256' },
     'value-bytes': { type: 'string', default: '64' },
     'raft-only': { type: 'boolean', default: false },
+    'raft-api': { type: 'string', default: 'both' },
     'keep-logs': { type: 'boolean', default: false },
   },
 });
@@ -197,17 +203,25 @@ async function measure(t: Target, concurrency: number, seconds: number): Promise
   return sample;
 }
 
-async function raftTarget(cluster: KvCluster): Promise<Target & { leader: KvProcess }> {
+/**
+ * Our side, pinned to the leader: `raft` puts over one PutStream call (requests multiplexed on one HTTP/2
+ * stream), `raft-unary` with one unary Put call per request as etcd's client does.
+ */
+async function raftTargets(cluster: KvCluster, api: string): Promise<{ leader: KvProcess; targets: Target[] }> {
   const { node } = await cluster.leader();
-  return {
-    name: 'raft',
-    leader: node,
-    put: async (key, value) => {
-      const r = await node.put(key, value, 10_000);
-      if (!r.ok) throw new Error(`${r.error?.code}: ${r.error?.message}`);
-    },
-    serverPids: () => cluster.nodes.map((n) => n.pid).filter((p): p is number => p !== undefined),
+  const serverPids = () => cluster.nodes.map((n) => n.pid).filter((p): p is number => p !== undefined);
+  const check = (r: { ok: boolean; error?: { code: string; message: string } }) => {
+    if (!r.ok) throw new Error(`${r.error?.code}: ${r.error?.message}`);
   };
+  const targets: Target[] = [];
+  if (api === 'stream' || api === 'both') {
+    targets.push({ name: 'raft', put: async (k, v) => check(await node.putStreamed(k, v, 10_000)), serverPids });
+  }
+  if (api === 'unary' || api === 'both') {
+    targets.push({ name: 'raft-unary', put: async (k, v) => check(await node.put(k, v, 10_000)), serverPids });
+  }
+  if (targets.length === 0) throw new Error(`--raft-api must be stream, unary or both, got '${api}'`);
+  return { leader: node, targets };
 }
 
 async function main(): Promise<void> {
@@ -235,9 +249,9 @@ async function main(): Promise<void> {
   try {
     say('starting the Raft nodes ...');
     await cluster.startAll();
-    const raft = await raftTarget(cluster);
+    const raft = await raftTargets(cluster, args['raft-api']);
     say(`  raft leader: ${raft.leader.id} (kv ${raft.leader.kvAddress})`);
-    const targets: Target[] = [raft];
+    const targets: Target[] = [...raft.targets];
     if (etcd && bin) {
       say('starting etcd ...');
       await etcd.start(bin);
@@ -268,7 +282,7 @@ async function main(): Promise<void> {
           samples.set(key, [...(samples.get(key) ?? []), s]);
           step++;
           say(
-            `  [${String(step).padStart(2)}/${total}] ${t.name} ${String(c).padStart(3)} in flight, run ${r}/${RUNS}: ` +
+            `  [${String(step).padStart(2)}/${total}] ${t.name.padEnd(10)} ${String(c).padStart(3)} in flight, run ${r}/${RUNS}: ` +
               `${fmt(s.writesPerSec).padStart(7)} writes/s  p50 ${fmt(s.p50, 2)} ms  p99 ${fmt(s.p99, 2)} ms` +
               `  cpu client ${fmt(s.clientCpu * 100)}% servers ${fmt(s.serverCpu * 100)}%${s.errors ? `  errors ${s.errors}` : ''}`,
           );
@@ -288,35 +302,39 @@ async function main(): Promise<void> {
     };
     say('');
     say(`medians of ${RUNS} runs × ${SECONDS} s (three members each, client pinned to the leader):`);
-    say('  system  in flight   writes/s   p50 ms   p99 ms   client CPU   servers CPU');
+    say('  system      in flight   writes/s   p50 ms   p99 ms   client CPU   servers CPU');
     for (const c of CONCURRENCY) {
       for (const t of targets) {
         const m = med(t.name, c);
         say(
-          `  ${t.name.padEnd(6)}  ${String(c).padStart(9)}  ${fmt(m.writesPerSec).padStart(9)}  ${fmt(m.p50, 2).padStart(7)}  ${fmt(m.p99, 2).padStart(7)}` +
+          `  ${t.name.padEnd(10)}  ${String(c).padStart(9)}  ${fmt(m.writesPerSec).padStart(9)}  ${fmt(m.p50, 2).padStart(7)}  ${fmt(m.p99, 2).padStart(7)}` +
             `   ${`${fmt(m.clientCpu * 100)}%`.padStart(10)}   ${`${fmt(m.serverCpu * 100)}%`.padStart(11)}`,
         );
       }
     }
+    say('  (raft: puts on one gRPC stream; raft-unary: one unary call per put, as the etcd3 client does)');
     const hi = Math.max(...CONCURRENCY);
     const lo = Math.min(...CONCURRENCY);
-    const rHi = med('raft', hi);
-    if (targets.length > 1) {
+    const ours = targets[0].name;
+    const rHi = med(ours, hi);
+    if (targets.some((t) => t.name === 'etcd')) {
       const eHi = med('etcd', hi);
-      const rLo = med('raft', lo);
+      const rLo = med(ours, lo);
       const eLo = med('etcd', lo);
       const ratio = rHi.writesPerSec / eHi.writesPerSec;
       const p99Ratio = rLo.p99 / eLo.p99;
+      const unary = targets.some((t) => t.name === 'raft-unary') && ours !== 'raft-unary' ? med('raft-unary', hi) : undefined;
       say(
-        `targets: writes/s at ${hi} in flight ≥ etcd's: ${ratio >= 1 ? 'met' : 'MISSED'};` +
+        `targets (${ours}): writes/s at ${hi} in flight ≥ etcd's: ${ratio >= 1 ? 'met' : 'MISSED'};` +
           ` p99 at ${lo} in flight within 2× etcd's: ${p99Ratio <= 2 ? 'met' : 'MISSED'} (${fmt(p99Ratio, 2)}×)`,
       );
       say(
-        `raft ${fmt(rHi.writesPerSec)}/s vs etcd ${fmt(eHi.writesPerSec)}/s at ${hi} in flight: ratio ${fmt(ratio, 2)}× ` +
-          `(p99 at ${lo} in flight: raft ${fmt(rLo.p99, 2)} ms vs etcd ${fmt(eLo.p99, 2)} ms)`,
+        `${ours} ${fmt(rHi.writesPerSec)}/s vs etcd ${fmt(eHi.writesPerSec)}/s at ${hi} in flight: ratio ${fmt(ratio, 2)}×` +
+          (unary ? ` (raft-unary ${fmt(unary.writesPerSec)}/s, ${fmt(unary.writesPerSec / eHi.writesPerSec, 2)}×)` : '') +
+          `; p99 at ${lo} in flight: ${ours} ${fmt(rLo.p99, 2)} ms vs etcd ${fmt(eLo.p99, 2)} ms`,
       );
     } else {
-      say(`raft ${fmt(rHi.writesPerSec)}/s at ${hi} in flight (etcd not measured)`);
+      say(`${ours} ${fmt(rHi.writesPerSec)}/s at ${hi} in flight (etcd not measured)`);
     }
   } finally {
     await cleanup();

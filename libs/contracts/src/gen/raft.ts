@@ -10,9 +10,11 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientUnaryCall,
   type ClientWritableStream,
+  type handleBidiStreamingCall,
   type handleClientStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
@@ -228,13 +230,19 @@ export interface RaftKvError {
 export interface RaftKvPutRequest {
   key: string;
   value: Buffer;
+  /** PutStream: echoed in the answer */
+  id: number;
 }
 
 export interface RaftKvPutResponse {
   ok: boolean;
   /** log index the put was applied at */
   index: number;
-  error: RaftKvError | undefined;
+  error:
+    | RaftKvError
+    | undefined;
+  /** PutStream: the request's id */
+  id: number;
 }
 
 export interface RaftKvGetRequest {
@@ -1369,7 +1377,7 @@ export const RaftKvError: MessageFns<RaftKvError> = {
 };
 
 function createBaseRaftKvPutRequest(): RaftKvPutRequest {
-  return { key: "", value: Buffer.alloc(0) };
+  return { key: "", value: Buffer.alloc(0), id: 0 };
 }
 
 export const RaftKvPutRequest: MessageFns<RaftKvPutRequest> = {
@@ -1379,6 +1387,9 @@ export const RaftKvPutRequest: MessageFns<RaftKvPutRequest> = {
     }
     if (message.value.length !== 0) {
       writer.uint32(18).bytes(message.value);
+    }
+    if (message.id !== 0) {
+      writer.uint32(24).uint64(message.id);
     }
     return writer;
   },
@@ -1412,6 +1423,14 @@ export const RaftKvPutRequest: MessageFns<RaftKvPutRequest> = {
             message.value = Buffer.from(reader.bytes());
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.id = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1428,6 +1447,7 @@ export const RaftKvPutRequest: MessageFns<RaftKvPutRequest> = {
     return {
       key: isSet(object.key) ? globalThis.String(object.key) : "",
       value: isSet(object.value) ? Buffer.from(bytesFromBase64(object.value)) : Buffer.alloc(0),
+      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
     };
   },
 
@@ -1439,6 +1459,9 @@ export const RaftKvPutRequest: MessageFns<RaftKvPutRequest> = {
     if (message.value.length !== 0) {
       obj.value = base64FromBytes(message.value);
     }
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
     return obj;
   },
 
@@ -1449,12 +1472,13 @@ export const RaftKvPutRequest: MessageFns<RaftKvPutRequest> = {
     const message = createBaseRaftKvPutRequest();
     message.key = object.key ?? "";
     message.value = object.value ?? Buffer.alloc(0);
+    message.id = object.id ?? 0;
     return message;
   },
 };
 
 function createBaseRaftKvPutResponse(): RaftKvPutResponse {
-  return { ok: false, index: 0, error: undefined };
+  return { ok: false, index: 0, error: undefined, id: 0 };
 }
 
 export const RaftKvPutResponse: MessageFns<RaftKvPutResponse> = {
@@ -1467,6 +1491,9 @@ export const RaftKvPutResponse: MessageFns<RaftKvPutResponse> = {
     }
     if (message.error !== undefined) {
       RaftKvError.encode(message.error, writer.uint32(26).fork()).join();
+    }
+    if (message.id !== 0) {
+      writer.uint32(32).uint64(message.id);
     }
     return writer;
   },
@@ -1508,6 +1535,14 @@ export const RaftKvPutResponse: MessageFns<RaftKvPutResponse> = {
             message.error = RaftKvError.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.id = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1525,6 +1560,7 @@ export const RaftKvPutResponse: MessageFns<RaftKvPutResponse> = {
       ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false,
       index: isSet(object.index) ? globalThis.Number(object.index) : 0,
       error: isSet(object.error) ? RaftKvError.fromJSON(object.error) : undefined,
+      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
     };
   },
 
@@ -1539,6 +1575,9 @@ export const RaftKvPutResponse: MessageFns<RaftKvPutResponse> = {
     if (message.error !== undefined) {
       obj.error = RaftKvError.toJSON(message.error);
     }
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
     return obj;
   },
 
@@ -1552,6 +1591,7 @@ export const RaftKvPutResponse: MessageFns<RaftKvPutResponse> = {
     message.error = (object.error !== undefined && object.error !== null)
       ? RaftKvError.fromPartial(object.error)
       : undefined;
+    message.id = object.id ?? 0;
     return message;
   },
 };
@@ -1988,6 +2028,19 @@ export const RaftKvService = {
     responseSerialize: (value: RaftKvPutResponse): Buffer => Buffer.from(RaftKvPutResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RaftKvPutResponse => RaftKvPutResponse.decode(value),
   },
+  /**
+   * Puts on one long-lived stream: every request is answered (by `id`, in any order) as Put answers it.
+   * Cheaper per put than unary calls for a client with many puts in flight.
+   */
+  putStream: {
+    path: "/sofareg.v1.RaftKv/PutStream" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: RaftKvPutRequest): Buffer => Buffer.from(RaftKvPutRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RaftKvPutRequest => RaftKvPutRequest.decode(value),
+    responseSerialize: (value: RaftKvPutResponse): Buffer => Buffer.from(RaftKvPutResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RaftKvPutResponse => RaftKvPutResponse.decode(value),
+  },
   /** Reads a key; `linearizable` waits for a read-index barrier first. */
   get: {
     path: "/sofareg.v1.RaftKv/Get" as const,
@@ -2014,6 +2067,11 @@ export const RaftKvService = {
 export interface RaftKvServer extends UntypedServiceImplementation {
   /** Replicates a put; answered once it is applied on the node (the leader), or with NotLeader. */
   put: handleUnaryCall<RaftKvPutRequest, RaftKvPutResponse>;
+  /**
+   * Puts on one long-lived stream: every request is answered (by `id`, in any order) as Put answers it.
+   * Cheaper per put than unary calls for a client with many puts in flight.
+   */
+  putStream: handleBidiStreamingCall<RaftKvPutRequest, RaftKvPutResponse>;
   /** Reads a key; `linearizable` waits for a read-index barrier first. */
   get: handleUnaryCall<RaftKvGetRequest, RaftKvGetResponse>;
   /** The node's status as JSON (RaftNodeStatus). */
@@ -2037,6 +2095,16 @@ export interface RaftKvClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RaftKvPutResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Puts on one long-lived stream: every request is answered (by `id`, in any order) as Put answers it.
+   * Cheaper per put than unary calls for a client with many puts in flight.
+   */
+  putStream(): ClientDuplexStream<RaftKvPutRequest, RaftKvPutResponse>;
+  putStream(options: Partial<CallOptions>): ClientDuplexStream<RaftKvPutRequest, RaftKvPutResponse>;
+  putStream(
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientDuplexStream<RaftKvPutRequest, RaftKvPutResponse>;
   /** Reads a key; `linearizable` waits for a read-index barrier first. */
   get(
     request: RaftKvGetRequest,
