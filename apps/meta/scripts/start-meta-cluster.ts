@@ -7,7 +7,7 @@
  * Ports: meta-1 9610 (gRPC) / 9612 (Raft) / 9615 (HTTP), meta-2 9640 / 9642 / 9645, meta-3 9650 / 9652 / 9655;
  * with --servers the data server and the session take their defaults (9620/9622, 9600/9602/9603).
  * Ctrl-C (or SIGTERM) stops everything gracefully. Each node is the same command a deployment runs:
- *   sofareg-meta --node-id meta-2 --port 9640 --http-port 9645 --raft-port 9642 \
+ *   node tools/scripts/run-ts.cjs apps/meta/src/main.ts --node-id meta-2 --port 9640 --http-port 9645 --raft-port 9642 \
  *     --peers meta-1=127.0.0.1:9612/9610/9615,meta-2=127.0.0.1:9642/9640/9645,meta-3=127.0.0.1:9652/9650/9655
  */
 import * as path from 'node:path';

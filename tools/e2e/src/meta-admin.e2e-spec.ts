@@ -19,7 +19,7 @@ describe('meta admin on a 3-node meta cluster', () => {
   });
 
   const url = (m: MetaClusterNode, p: string) => `http://127.0.0.1:${m.httpPort}${p}`;
-  const post = (m: MetaClusterNode, p: string, body: unknown, redirect: RequestRedirect = 'follow') =>
+  const post = (m: MetaClusterNode, p: string, body: unknown, redirect: 'follow' | 'manual' = 'follow') =>
     fetch(url(m, p), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), redirect });
   const followers = async () => {
     const leader = await cluster.metaLeader();

@@ -99,32 +99,38 @@ describe('meta cluster failover (3 meta nodes, kill -9)', () => {
     })();
 
     const failovers: number[] = [];
-    for (let k = 0; k < KILLS; k++) {
-      const victim = await cluster.metaLeader();
-      const survivors = cluster.metas.filter((m) => m !== victim);
-      const pushesBefore = pushLatencies.length;
-      const killedAt = Date.now();
-      await victim.process.kill();
-      const next = await waitFor(
-        'a new meta leader',
-        async () => {
-          const views = await Promise.all(survivors.map((m) => leaderOf(m).catch(() => ({ leaderId: null, leader: null }))));
-          const id = views[0].leaderId;
-          return id && id !== victim.nodeId && views.every((v) => v.leaderId === id) ? id : undefined;
-        },
-        10_000,
-        10,
-      );
-      const took = Date.now() - killedAt;
-      failovers.push(took);
-      console.log(`meta kill ${k + 1}: leader ${victim.nodeId} killed; ${next} leads after ${took} ms`);
-      expect(took).toBeLessThan(2_000);
-      // Pushes went on meanwhile.
-      await waitFor('pushes during the failover', () => pushLatencies.length > pushesBefore + 5, 5_000);
-      // Bring the victim back (same directory): it rejoins as a follower.
-      victim.process.start();
-      await victim.process.ready();
-      await waitFor('the restarted node to catch up', async () => (await slotTable(victim)).epoch >= epoch0, 10_000);
+    try {
+      for (let k = 0; k < KILLS; k++) {
+        const victim = await cluster.metaLeader();
+        const survivors = cluster.metas.filter((m) => m !== victim);
+        const pushesBefore = pushLatencies.length;
+        const killedAt = Date.now();
+        await victim.process.kill();
+        const next = await waitFor(
+          'a new meta leader',
+          async () => {
+            const views = await Promise.all(survivors.map((m) => leaderOf(m).catch(() => ({ leaderId: null, leader: null }))));
+            const id = views[0].leaderId;
+            return id && id !== victim.nodeId && views.every((v) => v.leaderId === id) ? id : undefined;
+          },
+          10_000,
+          10,
+        );
+        const took = Date.now() - killedAt;
+        failovers.push(took);
+        console.log(`meta kill ${k + 1}: leader ${victim.nodeId} killed; ${next} leads after ${took} ms`);
+        expect(took).toBeLessThan(2_000);
+        // Pushes went on meanwhile.
+        await waitFor('pushes during the failover', () => pushLatencies.length > pushesBefore + 5, 5_000);
+        // Bring the victim back (same directory): it rejoins as a follower.
+        victim.process.start();
+        await victim.process.ready();
+        await waitFor('the restarted node to catch up', async () => (await slotTable(victim)).epoch >= epoch0, 10_000);
+      }
+
+    } finally {
+      if (failovers.length > 0) console.log(`meta leader failover (kill -9 -> new leader agreed by the survivors): ${stats(failovers)}`);
+      if (failovers.length < KILLS) writing = false;
     }
 
     // Nobody was evicted: after more than a lease, the same servers are listed and the table never moved.
@@ -137,7 +143,6 @@ describe('meta cluster failover (3 meta nodes, kill -9)', () => {
     writing = false;
     await writer;
     await waitFor('subscribers converged on the last values', () => seen.every((v, i) => v === latest[i].value), 10_000);
-    console.log(`meta leader failover (kill -9 -> new leader agreed by the survivors): ${stats(failovers)}`);
     console.log(`push latency while meta failed over: ${stats(pushLatencies)} pushes`);
     expect(Math.max(...pushLatencies)).toBeLessThan(2_000);
   }, 60_000 + KILLS * 15_000);
