@@ -260,7 +260,7 @@ class Arrangement {
       const a = over ? this.cheapestSwapChain(hi, hi) : undefined;
       const b = under ? this.cheapestSwapChain(lo, lo) : undefined;
       const best = !a ? b : !b ? a : a.cost < b.cost || (a.cost === b.cost && a.swaps.length <= b.swaps.length) ? a : b;
-      if (best) for (const [giver, taker, cost] of best.swaps) this.swap(this.slotToSwap(giver, taker, cost), taker);
+      if (best) this.pushSwaps(best.swaps, over && best === a ? hi : lo);
       else this.moveLeader(over);
     }
   }
@@ -315,6 +315,22 @@ class Arrangement {
     return { cost: dist[u], swaps };
   }
 
+  /**
+   * Applies a chain of swaps (receiving end first) as many times as it stays a cheapest chain: limited by
+   * the slots on each edge of its cost, what the source may give and what the receiver may take (both
+   * relative to `limit`, the bound the search used).
+   */
+  private pushSwaps(swaps: [number, number, number][], limit: number): void {
+    const { L, N, edges } = this;
+    const receiver = swaps[0][1];
+    const source = swaps[swaps.length - 1][0];
+    let times = Math.min(L[source] - limit, limit - L[receiver]);
+    for (const [a, b, cost] of swaps) times = Math.min(times, edges[(a * N + b) * 3 + cost + 1]);
+    for (let n = 0; n < Math.max(1, times); n++) {
+      for (const [giver, taker, cost] of swaps) this.swap(this.slotToSwap(giver, taker, cost), taker);
+    }
+  }
+
   /** A slot led by `a`, followed by `b`, whose swap costs `cost`. */
   private slotToSwap(a: number, b: number, cost: number): number {
     for (const k of this.follows[b]) if (this.leader[k] === a && this.swapCost(k, a, b) === cost) return k;
@@ -322,33 +338,37 @@ class Arrangement {
   }
 
   /**
-   * No chain of swaps exists: move one leadership directly (one copy) to the least-loaded server that
-   * may take one (below `hi` when some server is above it, else below `lo`), from a server that must or
-   * may give. Preferred slots: one with a free follower place (the old leader becomes a follower and no
-   * replica has to leave), then one whose leader changes in this table anyway (a dead leader's: its
-   * promoted follower stays as a follower, and no other slot is disturbed), then the giver leading most.
+   * No chain of swaps reaches any server that may take a leadership: move leaderships directly (one
+   * copy each) to the least-loaded such server (below `hi` when some server is above it, else below
+   * `lo`), from servers that must or may give, until it reaches that bound. (Moves only add swap edges
+   * out of the receiver, so no chain to it appears meanwhile.) Preferred slots: one with a free follower
+   * place (the old leader becomes a follower and no replica has to leave), then one whose leader changes
+   * in this table anyway (a dead leader's: its promoted follower stays as a follower, and no other slot
+   * is disturbed), then the giver leading most, then the lowest id.
    */
   private moveLeader(over: boolean): void {
-    const { L, ready, N, want } = this;
+    const { L, ready, N, want, S } = this;
     const limit = over ? this.hi : this.lo;
     let u = NONE;
     for (let i = 0; i < N; i++) if (ready[i] && L[i] < limit && (u === NONE || L[i] < L[u])) u = i;
-    let pick = NONE;
-    let pickRank = 0;
-    for (let k = 0; k < this.S; k++) {
+    const candidates: number[] = [];
+    const rank = new Int32Array(S);
+    for (let k = 0; k < S; k++) {
       const o = this.leader[k];
-      if (L[o] <= limit || !ready[o] || this.holds(u, k)) continue;
-      const rank = (this.fol[k].length < want ? 2 : 0) + (this.orig[k] !== o ? 1 : 0);
-      if (pick === NONE || rank > pickRank || (rank === pickRank && L[o] > L[this.leader[pick]])) {
-        pick = k;
-        pickRank = rank;
-      }
+      if (u === NONE || L[o] <= limit || !ready[o] || this.holds(u, k)) continue;
+      candidates.push(k);
+      rank[k] = ((this.fol[k].length < want ? 2 : 0) + (this.orig[k] !== o ? 1 : 0)) * (S + 1) + L[o];
     }
     // Unreachable: a giver whose every slot u follows would have given by a swap.
-    if (u === NONE || pick === NONE) throw new Error('slot arrangement: no leadership to move');
-    const o = this.leader[pick];
-    this.setLeader(pick, u);
-    this.addFollower(pick, o);
+    if (candidates.length === 0) throw new Error('slot arrangement: no leadership to move');
+    candidates.sort((a, b) => rank[b] - rank[a] || a - b);
+    for (const k of candidates) {
+      if (L[u] >= limit) return;
+      const o = this.leader[k];
+      if (L[o] <= limit) continue;
+      this.setLeader(k, u);
+      this.addFollower(k, o);
+    }
   }
 
   // ---- 3. followers --------------------------------------------------------------------------------
@@ -425,12 +445,68 @@ class Arrangement {
         added[best].push(k);
       }
     }
-    // Move follower replicas from servers above their share to servers below it.
+    // Move follower replicas from servers above their share to servers below it: directly where one
+    // can go, else along a chain.
     for (let u = 0; u < N; u++) {
       while (F[u] < tF[u]) {
-        if (!this.moveFollowerTo(u)) break;
+        if (this.moveFollowersDirectly(u) === 0 && !this.moveFollowerTo(u)) break;
       }
     }
+  }
+
+  /**
+   * Moves follower replicas to `u` from servers above their share, as many as `u` lacks and they can
+   * give: each time a slot whose leader `u` should follow most (see `slotScore`). One pass over the
+   * givers' slots, queued by leader; stale entries are skipped when reached. Returns the moves.
+   */
+  private moveFollowersDirectly(u: number): number {
+    const { N, F, tF } = this;
+    // queue[l]: pairs (slot, giver) of slots led by l that an over-loaded giver follows.
+    const queue: number[][] = Array.from({ length: N }, () => []);
+    for (let o = 0; o < N; o++) {
+      if (F[o] <= tF[o] || o === u) continue;
+      for (const k of this.follows[o]) if (!this.holds(u, k)) queue[this.leader[k]].push(k, o);
+    }
+    const head = new Int32Array(N);
+    let moved = 0;
+    while (F[u] < tF[u]) {
+      let best = NONE;
+      let bestScore = 0;
+      for (let l = 0; l < N; l++) {
+        const q = queue[l];
+        // Skip entries that went stale: giver at its share, slot already taken, or its last copy.
+        while (head[l] < q.length) {
+          const k = q[head[l]];
+          const o = q[head[l] + 1];
+          if (F[o] > tF[o] && this.follows[o].has(k) && !this.holds(u, k) && !this.lastCopy(k, o)) break;
+          head[l] += 2;
+        }
+        if (head[l] >= q.length) continue;
+        const score = this.slotScore(l, u);
+        if (best === NONE || score > bestScore) {
+          best = l;
+          bestScore = score;
+        }
+      }
+      if (best === NONE) return moved;
+      const k = queue[best][head[best]];
+      const o = queue[best][head[best] + 1];
+      head[best] += 2;
+      this.removeFollower(k, o);
+      this.addFollower(k, u);
+      moved++;
+    }
+    return moved;
+  }
+
+  /**
+   * How much `b` should follow a slot led by `l`: less the more of `l`'s slots `b` follows already
+   * (spreads each leader's followers, so failovers spread); and when `b` is not ready to lead yet, more
+   * the more leaderships `l` will have to give once all live servers lead (so that `b` can later take
+   * them by swaps, without chains or copies).
+   */
+  private slotScore(l: number, b: number): number {
+    return (this.ready[b] ? 0 : this.L[l] - Math.floor(this.S / this.N)) - this.pair(l, b);
   }
 
   /**
@@ -545,19 +621,14 @@ class Arrangement {
 
   /**
    * A slot `a` follows that `b` may take over (b does not hold it; a is not its last surviving copy),
-   * scored (kept in `movableScore`) by how much `b` should follow its leader: less the more of the
-   * leader's slots `b` follows already (spreads each leader's followers, so failovers spread); and when
-   * `b` is not ready to lead yet, more the more leaderships the leader will have to give once all live
-   * servers lead (so that `b` can later take them by swaps, without chains or copies).
+   * the best by `slotScore` (kept in `movableScore`), then the lowest id.
    */
   private movableSlot(a: number, b: number): number {
-    const share = Math.floor(this.S / this.N);
     let best = NONE;
     let bestScore = 0;
     for (const k of this.follows[a]) {
       if (this.holds(b, k) || this.lastCopy(k, a)) continue;
-      const o = this.leader[k];
-      const score = (this.ready[b] ? 0 : this.L[o] - share) - this.pair(o, b);
+      const score = this.slotScore(this.leader[k], b);
       if (best === NONE || score > bestScore || (score === bestScore && k < best)) {
         best = k;
         bestScore = score;
