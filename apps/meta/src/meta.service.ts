@@ -289,6 +289,10 @@ export class MetaService implements OnApplicationBootstrap, OnApplicationShutdow
       this.logger.info({ address: node.address, role: node.role, processId: node.processId }, known ? 'server restarted' : 'server joined');
       try {
         await this.store.propose(register);
+      } catch (err) {
+        // Leadership moved while registering: tell the server where to go (it registers there).
+        if (err instanceof MetaStoreError && err.code === 'NotLeader') return this.notLeader();
+        throw err;
       } finally {
         this.leader.settled(register);
       }
