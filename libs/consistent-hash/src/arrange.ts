@@ -11,25 +11,30 @@ import {
 
 /**
  * Computes the next slot table from the previous one and the live data servers. Pure and deterministic:
- * the result depends only on the arguments (`live` is sorted and de-duplicated first).
+ * the result depends only on the arguments (`live` is de-duplicated and sorted first).
  *
  * Returns `prev` itself (the same object) when nothing needs to change; otherwise a new, deeply frozen
  * table with `epoch = prev.epoch + 1` (or 1 without `prev`). The result:
- * - gives every slot a leader while any server is live, and `min(replicas, live.length) - 1` followers,
- *   all distinct;
- * - balances leaders: each ready server leads floor or ceil of its share (see `leaderEligibility` for who
- *   is ready; a not-ready server leads only slots it was promoted to by failover);
- * - balances followers: each server follows floor or ceil of `slotCount * (replicas - 1) / live.length`,
- *   unless it leads so much that it has no room (see `followerLevel`);
- * - moves little: a dead leader's slot is taken by one of its live followers (the one with fewest
- *   leaderships), leaderships move by swapping a leader with one of its followers (no data to copy), and a
- *   follower replica moves only from a server above its share to one below it;
- * - bumps a slot's `leaderEpoch` (to the new table's epoch) exactly when its leader changes.
+ * - gives every slot a leader while any server is live (`''` when none is), and
+ *   `min(replicas, live.length) - 1` followers, all distinct and sorted;
+ * - balances leaders: every ready server (see `readyToLead`) leads floor or ceil of the ready servers'
+ *   share; a server not ready leads only slots it was promoted to by failover;
+ * - balances followers: every server follows floor or ceil of `slotCount * (replicas - 1) / live.length`,
+ *   except one that leads so much it has no room left (it then follows every slot it does not lead);
+ * - promotes, for a slot whose leader died, one of its live followers (the ready one leading least);
+ * - moves little: leaderships move by swapping a leader with one of its followers (no data moves; the
+ *   fewest changed leaders among such solutions), a follower replica moves only from a server above its
+ *   share to one below it, and placements are matched so that joins and deaths copy the minimum;
+ *   a leadership moves directly to a server without the data only when no chain of swaps can serve
+ *   it, preferring a slot whose leader changes anyway;
+ * - never drops every replica a slot had on live servers (with two or more replicas): its data;
+ * - sets a slot's `leaderEpoch` to the new epoch exactly when its leader changes.
  *
- * A joining server first receives follower replicas only; it takes leaderships in a later table, once it
- * is ready (in `opts.caughtUp`, or has followed for one table when `caughtUp` is not given).
+ * A joining server first receives follower replicas only, chosen among the slots of the servers that
+ * will have to give it leaderships; it takes leaderships in a later table, once ready (in
+ * `opts.caughtUp`, or after one table as a follower when `caughtUp` is not given).
  *
- * Cost: O(slotCount × replicas × moves) in the worst case, about a millisecond for 256 slots.
+ * Cost: about 0.3 ms for 256 slots and 20 servers, 0.2 to 0.5 s for 65,536 slots (see README).
  * @throws ConsistentHashError `INVALID_SLOT_COUNT`, `INVALID_REPLICAS`, `INVALID_LIVE` or `INVALID_PREV`
  *   (which includes a `prev.slotCount` different from `opts.slotCount`).
  */
@@ -43,7 +48,6 @@ export function arrange(prev: SlotTable | undefined, live: readonly string[], op
 }
 
 const NONE = -1;
-
 
 /** The mutable working state of one `arrange` call, on server indexes (positions in the sorted live list). */
 class Arrangement {

@@ -39,12 +39,13 @@ export interface CheckContext {
  * The invariants `table` breaks for the given live servers; empty when it is a table `arrange` may
  * return. Checked: shape (ids, slot count), a live leader for every slot while any server lives, live and
  * distinct sorted followers, `min(replicas, live) - 1` followers per slot, `leaderEpoch <= epoch`, leader
- * balance among ready servers (floor or ceil of their share; see `leaderEligibility`), follower balance
- * (see `followerLevel`). With `context.prev`: a greater epoch (unless `table === prev`), `leaderEpoch`
+ * balance among ready servers (floor or ceil of their share; see `readyToLead`), follower balance (floor
+ * or ceil of the even share, or every slot it does not lead for a server without room for that). With `context.prev`: a greater epoch (unless `table === prev`), `leaderEpoch`
  * bumped exactly when the leader changed, no slot losing every replica that survived in `prev` (with two
  * or more replicas: that would lose its data), and no leadership given to a not-ready server except by
  * failover promotion of one of the slot's followers.
- * Balance is checked only when the table is otherwise well formed. Never throws on a malformed table.
+ * Balance is checked only when the table is otherwise well formed.
+ * @throws ConsistentHashError `INVALID_LIVE` for an invalid `live`; never for a malformed table.
  */
 export function checkTable(table: SlotTable, live: readonly string[], context: CheckContext = {}): TableViolation[] {
   const out: TableViolation[] = [];

@@ -10,11 +10,4 @@ export {
   slotOf,
   slotOfCrc,
 } from './slot-function';
-export {
-  MAX_REPLICAS,
-  followerLevel,
-  leaderEligibility,
-  type ArrangeOptions,
-  type SlotReplica,
-  type SlotTable,
-} from './slot-table';
+export { MAX_REPLICAS, readyToLead, type ArrangeOptions, type SlotReplica, type SlotTable } from './slot-table';

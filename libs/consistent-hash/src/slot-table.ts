@@ -107,18 +107,33 @@ export function validatePrev(prev: SlotTable, slotCount: number): void {
 }
 
 /**
- * Which live servers may be given leaderships by balancing (failover promotion of a slot's own follower
- * is always allowed). The rule, applied to each live server `s`:
+ * The live servers that may be given leaderships by balancing, sorted (failover promotion of a slot's
+ * own follower is always allowed). The rule, applied to each live server `s`:
  *
- * - `s` leads some slot in `prev`: eligible (it is serving already);
- * - otherwise, when `caughtUp` is given: eligible iff `caughtUp.has(s)`;
- * - otherwise, eligible iff `s` follows some slot in `prev` (it has been a follower for one table), or
+ * - `s` leads some slot in `prev`: ready (it is serving already);
+ * - otherwise, when `opts.caughtUp` is given: ready iff `caughtUp.has(s)`;
+ * - otherwise, ready iff `s` follows some slot in `prev` (it has been a follower for one table), or
  *   there are no followers at all (effective replicas 1: nothing to warm up, the new leader rebuilds the
  *   slot from the sessions).
  *
- * When `prev` is undefined, or no live server is eligible by the rule, every live server is eligible.
- * @param live normalized live servers (see `normalizeLive`).
- * @returns one flag per entry of `live`.
+ * When `prev` is undefined, or no live server is ready by the rule, every live server is ready.
+ * @throws ConsistentHashError `INVALID_LIVE` (and `INVALID_REPLICAS` for a bad `opts.replicas`).
+ */
+export function readyToLead(
+  prev: SlotTable | undefined,
+  live: readonly string[],
+  opts: Pick<ArrangeOptions, 'replicas' | 'caughtUp'>,
+): string[] {
+  const servers = normalizeLive(live);
+  if (!Number.isInteger(opts.replicas) || opts.replicas < 1 || opts.replicas > MAX_REPLICAS) {
+    throw new ConsistentHashError('INVALID_REPLICAS', 'opts.replicas', `opts.replicas must be an integer from 1 to ${MAX_REPLICAS}, got ${String(opts.replicas)}`);
+  }
+  const flags = leaderEligibility(prev, servers, opts.replicas, opts.caughtUp);
+  return servers.filter((_, i) => flags[i]);
+}
+
+/**
+ * `readyToLead` on normalized servers (see `normalizeLive`): one flag per entry of `live`.
  */
 export function leaderEligibility(
   prev: SlotTable | undefined,
@@ -140,7 +155,8 @@ export function leaderEligibility(
 }
 
 /**
- * Follower bounds given each server's leader count: the integer water level `q` such that every server
+ * Follower bounds given each server's leader count (shared by `arrange` and `checkTable`): the integer
+ * water level `q` such that every server
  * `s` with room `cap(s) = slotCount - leaders(s)` at or below `q` follows exactly `cap(s)` slots, and
  * every other follows `q` or `q + 1`. Exactly `extra` servers follow `q + 1`.
  */

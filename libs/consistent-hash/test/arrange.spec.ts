@@ -1,4 +1,4 @@
-import { type SlotTable, arrange, checkTable, diffTables } from '../src';
+import { type SlotTable, arrange, checkTable, diffTables, readyToLead } from '../src';
 import { Prng, seedFor } from './prng';
 import { counts, get, server, servers } from './tables';
 
@@ -193,13 +193,30 @@ describe('arrange: a joining server follows before it leads', () => {
     const t = arrange(undefined, live, opts());
     const ready = new Set(live);
     const t1 = arrange(t, grown, { ...opts(), caughtUp: ready });
-    const victim = t1.slots.find((s) => s.followers.includes(X))!.leader;
+    const victim = t1.slots.find((s) => s.followers.includes(X))?.leader ?? '';
     const rest = grown.filter((s) => s !== victim);
     const t2 = arrange(t1, rest, { ...opts(), caughtUp: ready });
     const promoted = t1.slots.filter((s) => s.leader === victim && s.followers[0] === X).length;
     expect(promoted).toBeGreaterThan(0);
     expect(get(counts(t2, rest).leaders, X)).toBe(promoted); // only the promotions, nothing by balancing
     expectClean(t2, rest, { prev: t1, caughtUp: ready });
+  });
+});
+
+describe('readyToLead', () => {
+  it('tells who may take leaderships: leaders, then caughtUp or one table as follower', () => {
+    const live = servers(4);
+    const X = server(200);
+    const grown = [...live, X];
+    expect(readyToLead(undefined, grown, { replicas: 2 })).toEqual([...grown].sort());
+    const t = arrange(undefined, live, opts());
+    expect(readyToLead(t, grown, { replicas: 2 })).toEqual([...live].sort());
+    const t1 = arrange(t, grown, opts());
+    expect(readyToLead(t1, grown, { replicas: 2 })).toEqual([...grown].sort());
+    expect(readyToLead(t1, grown, { replicas: 2, caughtUp: new Set() })).toEqual([...live].sort());
+    expect(readyToLead(t, grown, { replicas: 2, caughtUp: new Set([X]) })).toEqual([...grown].sort());
+    expect(readyToLead(t, grown, { replicas: 1 })).toEqual([...grown].sort()); // nothing to warm up
+    expect(() => readyToLead(t, [''], { replicas: 2 })).toThrow(expect.objectContaining({ code: 'INVALID_LIVE' }));
   });
 });
 

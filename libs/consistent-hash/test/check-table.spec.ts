@@ -19,7 +19,7 @@ describe('checkTable', () => {
     t.slots[1].leader = 'gone:1';
     t.slots[2].followers[1] = 'gone:2'; // sorts last: only the death is wrong
     expect(codes(t, live)).toEqual(['DEAD_FOLLOWER', 'DEAD_LEADER', 'NO_LEADER']);
-    const v = checkTable(t, live).find((x) => x.code === 'DEAD_FOLLOWER')!;
+    const v = checkTable(t, live).find((x) => x.code === 'DEAD_FOLLOWER');
     expect(v).toMatchObject({ slot: 2, server: 'gone:2' });
   });
 

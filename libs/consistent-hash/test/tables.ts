@@ -76,7 +76,7 @@ export function copiesLowerBound(prev: SlotTable | undefined, next: SlotTable, l
     const had = holders(prev, k).filter((s) => index.has(s));
     if (had.length === 0) continue;
     flow.add(src, 1 + k, r);
-    for (const s of had) flow.add(1 + k, S + 1 + index.get(s)!, 1);
+    had.forEach((s) => flow.add(1 + k, S + 1 + (index.get(s) ?? 0), 1));
   }
   live.forEach((s, i) => {
     flow.add(S + 1 + i, sink, get(after.leaders, s) + Math.min(caps[i], q));
@@ -256,7 +256,6 @@ export function placementMinimum(prev: SlotTable | undefined, next: SlotTable, l
   const S = next.slotCount;
   const N = live.length;
   if (N === 0) return 0;
-  const index = new Map(live.map((s, i) => [s, i]));
   const after = counts(next, live);
   const src = 0;
   const sink = S + N + 1;
@@ -271,7 +270,9 @@ export function placementMinimum(prev: SlotTable | undefined, next: SlotTable, l
     if (places === 0) continue;
     need += places;
     g.add(src, 1 + k, places, 0);
-    for (const s of live) if (s !== leader) g.add(1 + k, 1 + S + index.get(s)!, 1, had.has(s) ? 0 : 1);
+    live.forEach((s, i) => {
+      if (s !== leader) g.add(1 + k, 1 + S + i, 1, had.has(s) ? 0 : 1);
+    });
   }
   live.forEach((s, i) => g.add(1 + S + i, sink, get(after.followers, s), 0));
   const { flow, cost } = g.run(src, sink);
