@@ -155,8 +155,10 @@ class PeerLink {
     while (this.queue.length > 0) {
       let n = 0;
       let bytes = 0;
-      while (n < this.queue.length && (n === 0 || bytes + approxBytes(this.queue[n]) <= this.t.o.maxBatchBytes)) {
-        bytes += approxBytes(this.queue[n]);
+      while (n < this.queue.length) {
+        const b = approxBytes(this.queue[n]);
+        if (n > 0 && bytes + b > this.t.o.maxBatchBytes) break;
+        bytes += b;
         n++;
       }
       const ms = n === this.queue.length ? this.queue : this.queue.slice(0, n);

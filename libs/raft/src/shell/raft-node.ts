@@ -756,11 +756,13 @@ export class RaftNode<R = unknown> {
     // pipelining leader sends at once.
     const early = pipelining && rd.messages.length > 0 && this.raw?.role === Role.Leader;
     if (early) this.send(rd.messages);
+    // A Ready whose hard state moved only its commit index writes nothing now (see DurableState).
+    const writes = rd.snapshot !== undefined || rd.entries.length > 0 || durable.changesTermOrVote(rd.hardState);
     let persisting: Promise<void> | undefined;
-    if (rd.snapshot || rd.entries.length > 0 || rd.hardState) persisting = this.persist(durable, rd);
+    if (writes || rd.hardState) persisting = this.persist(durable, rd);
     // 3. Apply: entries durable before this Ready need not wait for its fsync.
     const n = rd.committedEntries.length;
-    const applyEarly = pipelining && persisting !== undefined && n > 0 && rd.committedEntries[n - 1].index <= durableLast;
+    const applyEarly = pipelining && writes && n > 0 && rd.committedEntries[n - 1].index <= durableLast;
     if (applyEarly) {
       await new Promise<void>((r) => setImmediate(r)); // let the write start first
       await this.applyCommitted(rd.committedEntries);
