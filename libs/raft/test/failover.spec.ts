@@ -68,15 +68,20 @@ describe('Raft kv servers as real processes', () => {
     await oldLeader.kill();
     const survivors = cluster.nodes.filter((n) => n !== oldLeader);
     let failoverMs = -1;
+    let newTerm = 0;
     while (Date.now() - killedAt < 10_000) {
       const sts = await Promise.all(survivors.map((n) => n.status(200)));
-      if (sts.some((s) => s?.role === 'Leader' && s.term > oldTerm)) {
+      const lead = sts.find((s) => s?.role === 'Leader' && s.term > oldTerm);
+      if (lead) {
         failoverMs = Date.now() - killedAt;
+        newTerm = lead.term;
         break;
       }
       await new Promise((r) => setTimeout(r, 5));
     }
-    console.log(`failover: new leader elected ${failoverMs} ms after kill -9 of leader ${oldLeader.id} (term ${oldTerm}); ${beforeKill} writes acknowledged before`);
+    console.log(
+      `failover: new leader elected ${failoverMs} ms after kill -9 of leader ${oldLeader.id} (term ${oldTerm} -> ${newTerm}); ${beforeKill} writes acknowledged before`,
+    );
     expect(failoverMs).toBeGreaterThanOrEqual(0);
     expect(failoverMs).toBeLessThan(2_000);
 

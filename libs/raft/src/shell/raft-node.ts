@@ -362,6 +362,7 @@ export class RaftNode<R = unknown> {
         receive: (ms) => this.receive(ms),
         snapshotStatus: (to, ok) => this.snapshotStatus(to, ok),
       });
+      if (this.lifecycle !== 'starting') throw new RaftNodeError('Stopped', `RaftNode '${this.id}' was stopped while starting`);
       this.lifecycle = 'running';
       this.ticker = setInterval(() => this.tick(), this.o.tickMs);
       this.ticker.unref();
@@ -371,6 +372,11 @@ export class RaftNode<R = unknown> {
       );
       this.kick();
     } catch (e) {
+      if (this.lifecycle === 'stopping') {
+        // stop() was called meanwhile: it closes what was opened.
+        await this.o.transport.stop().catch(() => undefined);
+        throw e;
+      }
       this.lifecycle = 'failed';
       this.failure = e;
       await this.o.transport.stop().catch(() => undefined);
@@ -732,7 +738,8 @@ export class RaftNode<R = unknown> {
         for (const q of batch) q.d.reject(err);
       }
     }
-    if (this.readQueue.length > 0) {
+    // Without a known leader the request would be dropped: keep the callers queued until one is known.
+    if (this.readQueue.length > 0 && raw.leader !== NONE) {
       const waiters = this.readQueue;
       this.readQueue = [];
       const ctx = Buffer.alloc(16);
@@ -956,6 +963,7 @@ export class RaftNode<R = unknown> {
       this.readsInFlight.clear();
       this.kick();
     }
+    if (leader !== NONE && this.readQueue.length > 0) this.kick();
     if (leader !== NONE && this.leaderWaits.length > 0) {
       const keep = [];
       for (const w of this.leaderWaits) {
@@ -983,6 +991,13 @@ export class RaftNode<R = unknown> {
       this.pending.delete(index);
       this.counters.proposalsTimedOut++;
       p.d.reject(new RaftNodeError('Timeout', `entry ${index} was not applied within ${this.o.proposalTimeoutMs} ms; it may still be`));
+    }
+    if (this.readQueue.some((d) => d.deadline <= now)) {
+      this.readQueue = this.readQueue.filter((d) => {
+        if (d.deadline > now) return true;
+        this.timeoutRead(d);
+        return false;
+      });
     }
     for (const [key, b] of this.readsInFlight) {
       if (b.deadline > now) continue;
