@@ -13,7 +13,8 @@ class Fleet {
       cwd: WORKSPACE_ROOT,
       stdio: ['pipe', 'pipe', 'inherit'],
     });
-    readline.createInterface({ input: this.child.stdout! }).on('line', (l) => this.lines.push(JSON.parse(l)));
+    if (!this.child.stdout || !this.child.stdin) throw new Error('fleet process without pipes');
+    readline.createInterface({ input: this.child.stdout }).on('line', (l) => this.lines.push(JSON.parse(l)));
   }
 
   async next<T>(type: string, timeoutMs = 30_000): Promise<T> {
@@ -26,7 +27,7 @@ class Fleet {
   }
 
   ask<T>(cmd: string, reply: string): Promise<T> {
-    this.child.stdin!.write(JSON.stringify({ cmd }) + '\n');
+    this.child.stdin?.write(JSON.stringify({ cmd }) + '\n');
     return this.next<T>(reply, 10_000);
   }
 

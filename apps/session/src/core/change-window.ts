@@ -42,6 +42,8 @@ export type ChangeDecision = { readonly type: 'now' } | { readonly type: 'at'; r
  */
 export class ChangeWindow {
   private readonly ids = new Map<string, IdState>();
+  /** Ids with a pending due time: what {@link takeDue} and {@link nextDue} look at. */
+  private readonly due = new Set<string>();
 
   constructor(private readonly opts: ChangeWindowOptions = DEFAULT_CHANGE_WINDOW) {}
 
@@ -69,13 +71,14 @@ export class ChangeWindow {
       return { type: 'merged' };
     }
     if (now - s.lastAt >= this.opts.quietMs + 2 * s.delay) s.delay = 0;
-    return this.schedule(s, now);
+    return this.schedule(id, s, now);
   }
 
-  private schedule(s: IdState, now: number): ChangeDecision {
+  private schedule(id: string, s: IdState, now: number): ChangeDecision {
     const dueAt = s.lastAt + s.delay;
     if (s.delay === 0 || dueAt <= now) return { type: 'now' };
     s.dueAt = dueAt;
+    this.due.add(id);
     return { type: 'at', dueAt };
   }
 
@@ -86,6 +89,7 @@ export class ChangeWindow {
     s.busy = true;
     s.dirty = false;
     s.dueAt = -1;
+    this.due.delete(id);
     s.lastAt = now;
     s.runningMerges = s.waitedMerges;
     s.waitedMerges = 0;
@@ -94,19 +98,21 @@ export class ChangeWindow {
   /** Ids whose fetch is due at `now`, marked started. */
   takeDue(now: number): string[] {
     const out: string[] = [];
-    for (const [id, s] of this.ids) {
-      if (s.dueAt >= 0 && s.dueAt <= now && !s.busy) {
-        out.push(id);
-        this.started(id, now);
-      }
+    for (const id of this.due) {
+      const s = this.ids.get(id);
+      if (s && s.dueAt >= 0 && s.dueAt <= now && !s.busy) out.push(id);
     }
+    for (const id of out) this.started(id, now);
     return out;
   }
 
   /** The earliest pending due time, or undefined. */
   nextDue(): number | undefined {
     let min: number | undefined;
-    for (const s of this.ids.values()) if (s.dueAt >= 0 && !s.busy && (min === undefined || s.dueAt < min)) min = s.dueAt;
+    for (const id of this.due) {
+      const s = this.ids.get(id);
+      if (s && s.dueAt >= 0 && !s.busy && (min === undefined || s.dueAt < min)) min = s.dueAt;
+    }
     return min;
   }
 
@@ -125,7 +131,7 @@ export class ChangeWindow {
     }
     s.dirty = false;
     s.delay = Math.min(this.opts.maxDelayMs, Math.max(this.opts.stepMs, s.delay * 2));
-    return this.schedule(s, now);
+    return this.schedule(id, s, now);
   }
 
   /** Forgets ids idle for longer than `maxDelayMs` + `quietMs` (nothing pending or running). */
@@ -137,6 +143,9 @@ export class ChangeWindow {
   /** Forgets one id (it has no subscribers left). */
   forget(id: string): void {
     const s = this.ids.get(id);
-    if (s && !s.busy) this.ids.delete(id);
+    if (s && !s.busy) {
+      this.ids.delete(id);
+      this.due.delete(id);
+    }
   }
 }
