@@ -362,7 +362,7 @@ export class RaftNode<R = unknown> {
         receive: (ms) => this.receive(ms),
         snapshotStatus: (to, ok) => this.snapshotStatus(to, ok),
       });
-      if (this.lifecycle !== 'starting') throw new RaftNodeError('Stopped', `RaftNode '${this.id}' was stopped while starting`);
+      if (this.state !== 'starting') throw new RaftNodeError('Stopped', `RaftNode '${this.id}' was stopped while starting`);
       this.lifecycle = 'running';
       this.ticker = setInterval(() => this.tick(), this.o.tickMs);
       this.ticker.unref();
@@ -372,7 +372,7 @@ export class RaftNode<R = unknown> {
       );
       this.kick();
     } catch (e) {
-      if (this.lifecycle === 'stopping') {
+      if (this.state === 'stopping') {
         // stop() was called meanwhile: it closes what was opened.
         await this.o.transport.stop().catch(() => undefined);
         throw e;
