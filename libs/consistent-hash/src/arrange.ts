@@ -460,43 +460,55 @@ class Arrangement {
 
   /**
    * Moves follower replicas to `u` from servers above their share, as many as `u` lacks and they can
-   * give: each time a slot whose leader `u` should follow most (see `slotScore`). One pass over the
-   * givers' slots, queued by leader; stale entries are skipped when reached. Returns the moves.
+   * give: each time a slot whose leader `u` should follow most (see `slotScore`), from the giver furthest
+   * above its share (so no giver runs dry early and strands a leader's slots). One pass over the givers'
+   * slots, queued by leader and giver; stale entries are skipped when reached. Returns the moves.
    */
   private moveFollowersDirectly(u: number): number {
     const { N, F, tF } = this;
-    // queue[l]: pairs (slot, giver) of slots led by l that an over-loaded giver follows.
-    const queue: number[][] = Array.from({ length: N }, () => []);
+    const givers: number[] = [];
+    const queue: number[][] = new Array<number[]>(N * N);
     for (let o = 0; o < N; o++) {
       if (F[o] <= tF[o] || o === u) continue;
-      for (const k of this.follows[o]) if (!this.holds(u, k)) queue[this.leader[k]].push(k, o);
+      givers.push(o);
+      for (const k of this.follows[o]) {
+        if (this.holds(u, k)) continue;
+        const q = (queue[this.leader[k] * N + o] ??= []);
+        q.push(k);
+      }
     }
-    const head = new Int32Array(N);
+    const head = new Int32Array(N * N);
+    // The next movable slot led by l that o follows, or NONE.
+    const next = (l: number, o: number): number => {
+      const q = queue[l * N + o];
+      if (!q || F[o] <= tF[o]) return NONE;
+      while (head[l * N + o] < q.length) {
+        const k = q[head[l * N + o]];
+        if (this.leader[k] === l && this.follows[o].has(k) && !this.holds(u, k) && !this.lastCopy(k, o)) return k;
+        head[l * N + o]++;
+      }
+      return NONE;
+    };
     let moved = 0;
     while (F[u] < tF[u]) {
-      let best = NONE;
+      let bestLeader = NONE;
       let bestScore = 0;
       for (let l = 0; l < N; l++) {
-        const q = queue[l];
-        // Skip entries that went stale: giver at its share, slot already taken, or its last copy.
-        while (head[l] < q.length) {
-          const k = q[head[l]];
-          const o = q[head[l] + 1];
-          if (F[o] > tF[o] && this.follows[o].has(k) && !this.holds(u, k) && !this.lastCopy(k, o)) break;
-          head[l] += 2;
-        }
-        if (head[l] >= q.length) continue;
+        if (!givers.some((o) => next(l, o) !== NONE)) continue;
         const score = this.slotScore(l, u);
-        if (best === NONE || score > bestScore) {
-          best = l;
+        if (bestLeader === NONE || score > bestScore) {
+          bestLeader = l;
           bestScore = score;
         }
       }
-      if (best === NONE) return moved;
-      const k = queue[best][head[best]];
-      const o = queue[best][head[best] + 1];
-      head[best] += 2;
-      this.removeFollower(k, o);
+      if (bestLeader === NONE) return moved;
+      let from = NONE;
+      for (const o of givers) {
+        if (next(bestLeader, o) !== NONE && (from === NONE || F[o] - tF[o] > F[from] - tF[from])) from = o;
+      }
+      const k = next(bestLeader, from);
+      head[bestLeader * N + from]++;
+      this.removeFollower(k, from);
       this.addFollower(k, u);
       moved++;
     }
