@@ -38,7 +38,7 @@ export function parseMetaConfig(argv?: string[], env?: NodeJS.ProcessEnv): Reado
       { flag: '--takeover-grace-ms <ms>', description: 'extra lease a new meta leader gives every known server', default: '2000' },
       { flag: '--raft-tick-ms <ms>', description: 'Raft tick; a leader is replaced 10-20 ticks after it stops', default: '50' },
       { flag: '--lease-ms <ms>', description: 'a server whose heartbeats stop this long is removed', default: '3000' },
-      { flag: '--suspect-ms <ms>', description: 'a server whose watch stream closed and did not reopen this long is removed', default: '1000' },
+      { flag: '--suspect-ms <ms>', description: 'a server whose watch stream closed, and that neither watched nor heartbeat again this long, is removed', default: '1500' },
       { flag: '--slots <n>', description: 'slot count, a power of two, fixed per cluster', default: '256' },
       { flag: '--replicas <n>', description: 'replicas per slot (1-3)', default: '2' },
       { flag: '--warmup-ms <ms>', description: 'wait this long after gaining leadership before moving slots', default: '1000' },

@@ -28,10 +28,18 @@ describe('LeaseTable', () => {
     t.suspect('a', 100, 1_000);
     t.suspect('b', 100, 1_000);
     t.clearSuspect('b');
-    t.renew('a', 500);
     expect(t.expired(1_100)).toEqual([]);
     expect(t.expired(1_101)).toEqual(['a']);
-    expect(t.expired(3_001)).toEqual(['b', 'a']);
+    expect(t.expired(3_001)).toEqual(['a', 'b']);
+  });
+
+  it('lifts a suspicion when the server heartbeats again', () => {
+    const t = new LeaseTable(3_000);
+    t.renew('a', 0);
+    t.suspect('a', 100, 1_000);
+    t.renew('a', 600);
+    expect(t.expired(1_101)).toEqual([]);
+    expect(t.expired(3_601)).toEqual(['a']);
   });
 
   it('does not suspect a server it does not know', () => {

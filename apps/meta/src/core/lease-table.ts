@@ -10,14 +10,18 @@ export class LeaseTable {
 
   constructor(private readonly leaseMs: number) {}
 
-  /** Records a heartbeat. */
+  /**
+   * Records a heartbeat. A heartbeat also lifts a suspicion (see {@link suspect}): the server is alive, its
+   * watch stream just broke, and it will reopen one.
+   */
   renew(address: string, nowMs: number): void {
     this.lastSeen.set(address, nowMs);
+    this.suspects.delete(address);
   }
 
   /**
-   * A server's watch stream closed (its process died, or the connection broke): unless it opens a new one,
-   * its lease ends `graceMs` from now, sooner than a full lease. A kill -9 closes the socket at once, so a
+   * A server's watch stream closed (its process died, or the connection broke): unless it opens a new one
+   * or heartbeats again, its lease ends `graceMs` from now, sooner than a full lease. A kill -9 closes the socket at once, so a
    * dead server is evicted in about `graceMs` instead of the whole lease.
    */
   suspect(address: string, nowMs: number, graceMs: number): void {

@@ -11,7 +11,7 @@ export interface MetaSimOptions {
   seed: number;
   /** Virtual milliseconds of faults (default 12 s). */
   activeMs?: number;
-  /** Virtual milliseconds of calm at the end (default: lease + 7 s) before the final checks. */
+  /** Virtual milliseconds of calm at the end (default: lease + 9 s) before the final checks. */
   quietMs?: number;
   /** Record a human-readable trace of every notable event. */
   trace?: boolean;
@@ -42,11 +42,18 @@ export interface MetaSimResult {
 }
 
 const LEASE_MS = 3_000;
-const SUSPECT_MS = 1_000;
+const SUSPECT_MS = 1_500;
 const TICK_MS = 50;
 const LEADER_TICK_MS = 100;
 const HEARTBEAT_MS = 1_000;
 const RPC_TIMEOUT_MS = 2_000;
+const TAKEOVER_GRACE_MS = 2_000;
+/**
+ * After a partition heals, how long a live server may still be evicted for it: streams cut by it close within
+ * 1.5 s, a heartbeat sent into it fails after RPC_TIMEOUT_MS (and MetaClient then rotates), two more
+ * heartbeats find the leader; the suspect grace runs meanwhile.
+ */
+const SETTLE_MS = 1_500 + RPC_TIMEOUT_MS + 2 * HEARTBEAT_MS + SUSPECT_MS;
 
 type Ev =
   | { k: 'tick'; meta: NodeId; gen: number }
@@ -56,7 +63,7 @@ type Ev =
   | { k: 'restartMeta'; meta: NodeId; gen: number }
   | { k: 'beat'; server: string; gen: number }
   | { k: 'hb'; server: string; gen: number; meta: NodeId; node: NodeInfo; held: number }
-  | { k: 'hbResp'; server: string; gen: number; ok: boolean; leader: NodeId; table?: SlotTable }
+  | { k: 'hbResp'; server: string; gen: number; ok: boolean; leader: NodeId; table?: SlotTable; held: number }
   | { k: 'hbFail'; server: string; gen: number }
   | { k: 'openWatch'; server: string; gen: number }
   | { k: 'watchReq'; server: string; gen: number; meta: NodeId; stream: number; held: number }
@@ -95,7 +102,8 @@ interface SimServer {
   hint: NodeId;
   target: number;
   held: number;
-  stream: { id: number; meta: NodeId } | undefined;
+  /** The watch stream: its meta, and the newest epoch it sent or delivered. */
+  stream: { id: number; meta: NodeId; floor: number } | undefined;
   watchPending: boolean;
   /** Process alive since (for the calm-phase eviction check). */
   since: number;
@@ -113,8 +121,9 @@ interface SimServer {
  * Checked: every slot table a server receives is the committed table of that epoch and never older than one
  * it already holds; every committed table satisfies `checkTable` for the data servers registered when it was
  * applied and the table it replaced; and after the calm period: one leader, every live server registered,
- * every dead one evicted, the final table valid for the live servers and held by all of them, and no live
- * server evicted during the calm.
+ * every dead one evicted, the final table valid for the live servers and held by all of them. Throughout: no
+ * live server is evicted for a meta crash or leader change (only a partition that cut it may cost it its
+ * registration, within SETTLE_MS of healing).
  */
 export class MetaSimulation {
   private readonly rnd: SeededRandom;
@@ -130,8 +139,8 @@ export class MetaSimulation {
   private groups: Map<string, number> | undefined;
   private cutFromServers = new Set<NodeId>();
   private partitionGen = 0;
+  private lastPartitionAt = -Infinity;
   private quiet = false;
-  private quietSince = Infinity;
   private nextServer = 1;
   private nextStream = 1;
 
@@ -177,7 +186,7 @@ export class MetaSimulation {
     this.warmupMs = r.pick([0, 500, 1_000]);
     this.snapEvery = r.pick([5, 20, 1_000]);
     this.activeMs = opts.activeMs ?? 12_000;
-    this.quietMs = opts.quietMs ?? LEASE_MS + 7_000;
+    this.quietMs = opts.quietMs ?? LEASE_MS + 9_000;
     this.tracing = opts.trace ?? false;
     this.config =
       `metas=${this.metaCount} drop=${this.dropRate} delay≤${this.maxDelay}ms faultEvery=${this.faultEveryMs}ms ` +
@@ -290,7 +299,7 @@ export class MetaSimulation {
   }
 
   private newLeaderLogic(): MetaLeader {
-    return new MetaLeader({ leaseMs: LEASE_MS, suspectMs: SUSPECT_MS, warmupMs: this.warmupMs, slotCount: this.slotCount, replicas: this.replicas });
+    return new MetaLeader({ leaseMs: LEASE_MS, suspectMs: SUSPECT_MS, warmupMs: this.warmupMs, takeoverGraceMs: TAKEOVER_GRACE_MS, slotCount: this.slotCount, replicas: this.replicas });
   }
 
   private startMeta(id: NodeId, voters: NodeId[]): void {
@@ -483,7 +492,11 @@ export class MetaSimulation {
         this.stats.evictions++;
         if (s?.alive) {
           this.stats.liveEvictions++;
-          if (this.now - this.quietSince > 2_000 && this.now - s.since > LEASE_MS + 2_000) this.violation(`${n.id} evicts live server ${a.address} during the calm`);
+          // Meta crashes and leader changes never cost a live server its registration. A partition may (its
+          // heartbeats and watch stream were cut): its effects are over SETTLE_MS after it healed.
+          if (this.now - this.lastPartitionAt > SETTLE_MS && this.now - s.since > LEASE_MS + 2_000) {
+            this.violation(`${n.id} evicts live server ${a.address}; the last partition ended at ${this.lastPartitionAt} ms`);
+          }
         }
         this.log(`${n.id} evicts ${a.address}`);
       }
@@ -628,8 +641,8 @@ export class MetaSimulation {
   /** MetaService.heartbeat, on the simulated meta node. */
   private onHeartbeat(ev: Extract<Ev, { k: 'hb' }>): void {
     const n = this.metas.get(ev.meta);
-    const reply = (r: Omit<Extract<Ev, { k: 'hbResp' }>, 'k' | 'server' | 'gen'>) =>
-      this.q.push(this.now + this.rpcDelay(), { k: 'hbResp', server: ev.server, gen: ev.gen, ...r });
+    const reply = (r: Omit<Extract<Ev, { k: 'hbResp' }>, 'k' | 'server' | 'gen' | 'held'>) =>
+      this.q.push(this.now + this.rpcDelay(), { k: 'hbResp', server: ev.server, gen: ev.gen, held: ev.held, ...r });
     if (!n?.raw || !this.serverLink(n.id)) return;
     if (n.raw.role !== Role.Leader || n.leader.state === 'follower') {
       reply({ ok: false, leader: n.raw.leader });
@@ -650,14 +663,20 @@ export class MetaSimulation {
       return;
     }
     s.hint = ev.leader;
-    if (ev.table) this.receiveTable(s, ev.table, 'heartbeat');
+    if (ev.table) this.receiveTable(s, ev.table, 'heartbeat', ev.held);
   }
 
-  private receiveTable(s: SimServer, t: SlotTable, via: string): void {
+  /**
+   * A table reaches a server. It must be the committed table of its epoch, and newer than what meta knew the
+   * server held: the epoch it sent with the heartbeat, or for a watch stream what it sent when opening it and
+   * every table the stream delivered since. (A heartbeat answer and a stream message can cross, so the
+   * server keeps the newest, as MetaClient does.)
+   */
+  private receiveTable(s: SimServer, t: SlotTable, via: string, floor: number): void {
     this.stats.tablesReceived++;
     const committed = this.committedTables.get(t.epoch);
     if (committed !== JSON.stringify(t)) this.violation(`server ${s.address} received table ${t.epoch} via ${via} that is not the committed one`);
-    if (t.epoch < s.held) this.violation(`server ${s.address} received table ${t.epoch} via ${via} after ${s.held}: back in epoch`);
+    if (t.epoch <= floor) this.violation(`server ${s.address} received table ${t.epoch} via ${via}, not newer than ${floor} it already had: back in epoch`);
     if (t.epoch > s.held) s.held = t.epoch;
   }
 
@@ -667,7 +686,7 @@ export class MetaSimulation {
     s.watchPending = false;
     const meta = this.addressOf(s);
     const stream = this.nextStream++;
-    s.stream = { id: stream, meta };
+    s.stream = { id: stream, meta, floor: s.held };
     const n = this.metas.get(meta);
     if (!n?.raw) {
       this.closeAtServer(address, gen, stream, 1);
@@ -725,7 +744,10 @@ export class MetaSimulation {
       s.hint = ev.notLeader;
       return;
     }
-    if (ev.table) this.receiveTable(s, ev.table, 'watch');
+    if (ev.table) {
+      this.receiveTable(s, ev.table, 'watch', s.stream.floor);
+      s.stream.floor = Math.max(s.stream.floor, ev.table.epoch);
+    }
   }
 
   private closeAtServer(address: string, gen: number, stream: number, afterMs: number): void {
@@ -736,8 +758,9 @@ export class MetaSimulation {
     const s = this.servers.get(address);
     if (!s || !s.alive || s.gen !== gen || s.stream?.id !== stream) return;
     s.stream = undefined;
-    // MetaClient: rotate unless NotLeader named a leader, then reopen after 200-400 ms.
-    if (!s.hint) this.rotate(s);
+    // MetaClient: every end of the stream rotates (even after NotLeader named the leader: the heartbeat's
+    // answer sets the hint again), then reopens after 200-400 ms.
+    this.rotate(s);
     if (!s.watchPending) {
       s.watchPending = true;
       this.q.push(this.now + this.rnd.range(200, 400), { k: 'openWatch', server: address, gen });
@@ -772,6 +795,7 @@ export class MetaSimulation {
         this.log(`PARTITION split ${ids.map((id) => `${id}:${groups.get(id)}`).join(' ')}`);
       }
       this.groups = groups;
+      this.lastPartitionAt = this.now;
       this.breakCutStreams();
       this.q.push(this.now + this.rnd.range(200, 3_000), { k: 'heal', partition: this.partitionGen });
     } else {
@@ -791,7 +815,10 @@ export class MetaSimulation {
   }
 
   private heal(): void {
-    if (this.groups) this.log('HEAL');
+    if (this.groups) {
+      this.log('HEAL');
+      this.lastPartitionAt = this.now;
+    }
     this.groups = undefined;
     this.cutFromServers = new Set();
   }
@@ -813,7 +840,6 @@ export class MetaSimulation {
 
   private onQuiet(): void {
     this.quiet = true;
-    this.quietSince = this.now;
     this.log('QUIET: heal everything, restart crashed metas');
     this.heal();
     for (const n of this.metas.values()) {
