@@ -72,7 +72,7 @@ export interface RaftNodeOptions<R = unknown> {
   proposalTimeoutMs?: number;
   /** Deadline of `readIndex()` and of `transferLeadership()`. Default 5 s. */
   readTimeoutMs?: number;
-  /** Proposals waiting to be applied before `propose` answers `Backpressure`. Default 65,536. */
+  /** Proposals (and, separately, read barriers) waiting before new ones are refused with `Backpressure`. Default 65,536. */
   maxPendingProposals?: number;
   /** Largest proposal, in bytes (`InvalidArgument` above). Default 4 MiB. */
   maxProposalBytes?: number;
@@ -258,6 +258,12 @@ export class RaftNode<R = unknown> {
   private leaderWaits: { to: NodeId; d: Deferred<void> }[] = [];
   private readonly readCtxPrefix = randomBytes(8);
   private readSeq = 0;
+  /** Read callers sent to the leader or waiting for their index to be applied. */
+  private get readsWaiting(): number {
+    let n = this.appliedWaits.length;
+    for (const b of this.readsInFlight.values()) n += b.waiters.length;
+    return n;
+  }
 
   private applied = 0;
   private lastSnapshotIndex = 0;
@@ -445,6 +451,9 @@ export class RaftNode<R = unknown> {
     if (err) return Promise.reject(err);
     const raw = this.raw as RawNode;
     if (raw.leader === NONE) return Promise.reject(this.notLeader());
+    if (this.readQueue.length + this.readsWaiting >= this.o.maxPendingProposals) {
+      return Promise.reject(new RaftNodeError('Backpressure', `${this.o.maxPendingProposals} reads are pending on '${this.id}'; retry later`));
+    }
     this.counters.readIndexRequests++;
     return new Promise<void>((resolve, reject) => {
       this.readQueue.push({ resolve, reject, deadline: Date.now() + this.o.readTimeoutMs });
