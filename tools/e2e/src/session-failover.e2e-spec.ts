@@ -37,6 +37,9 @@ class Fleet {
 }
 
 interface Report {
+  lostAt: number[];
+  dialAt: number[];
+  reconnectedAt: number[];
   pushes: number;
   empties: number;
   shrinks: number;
@@ -108,6 +111,8 @@ describe('session failover', () => {
     await waitFor('pushes settled', async () => (await survivor.process.http<{ pendingPushes: number }>('/digest/data/count')).pendingPushes === 0, 10_000);
     const reports = await Promise.all(fleets.map((f) => f.ask<Report>('report', 'report')));
     const total = reports.reduce((a, r) => ({ pushes: a.pushes + r.pushes, empties: a.empties + r.empties, shrinks: a.shrinks + r.shrinks }), { pushes: 0, empties: 0, shrinks: 0 });
+    const phase = (name: keyof Report) => reports.map((r) => (r[name] as number[]).map((t) => t - killedAt).join('/')).join(' ');
+    console.log(`failover: per fleet min/median/max ms after the kill: stream lost ${phase('lostAt')}; redial ${phase('dialAt')}; reconnected ${phase('reconnectedAt')}`);
     console.log(`failover: ${total.pushes} pushes, ${total.empties} empty, ${total.shrinks} shrunk; examples: ${reports.flatMap((r) => r.examples).join('; ') || 'none'}`);
 
     expect(onSurvivor).toBe(CLIENTS + 50);

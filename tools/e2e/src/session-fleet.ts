@@ -9,6 +9,8 @@
  * Commands: `{"cmd":"where"}` → `{"type":"where","sessions":{address:count}}`;
  * `{"cmd":"report"}` → `{"type":"report",...}`; `{"cmd":"close"}` closes every client and exits.
  */
+import * as fs from 'node:fs';
+import * as inspector from 'node:inspector';
 import * as readline from 'node:readline';
 import { RegistryClient } from '@sofareg/client';
 
@@ -48,6 +50,9 @@ async function main(): Promise<void> {
   let shrinks = 0;
   const examples: string[] = [];
   const pubs = [];
+  const lostAt: number[] = [];
+  const dialAt: number[] = [];
+  const reconnectedAt: number[] = [];
   for (let k = 0; k < spec.count; k++) {
     const i = spec.offset + k;
     const rnd = prng(spec.seed + i);
@@ -59,6 +64,13 @@ async function main(): Promise<void> {
       random: () => (first ? ((first = false), 0) : rnd()),
     });
     clients.push(client);
+    void (async () => {
+      for await (const ev of client.status()) {
+        if (ev.type === 'disconnected') lostAt.push(Date.now());
+        else if (ev.type === 'connected' && ev.reconnected) reconnectedAt.push(Date.now());
+        else if (ev.type === 'connecting' && ev.attempt > 0) dialAt.push(Date.now());
+      }
+    })();
     if (process.env.FLEET_DEBUG && k < 2) {
       void (async () => {
         for await (const ev of client.status()) process.stderr.write(`fleet client ${i} at ${Date.now() % 100000}: ${JSON.stringify(ev)}\n`);
@@ -87,6 +99,13 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
   armed = true;
+  // FLEET_PROFILE_DIR=dir: profile from now (the failover) until the report.
+  const session = new inspector.Session();
+  if (process.env.FLEET_PROFILE_DIR) {
+    session.connect();
+    session.post('Profiler.enable');
+    session.post('Profiler.start');
+  }
   out({ type: 'ready' });
 
   const rl = readline.createInterface({ input: process.stdin });
@@ -106,7 +125,12 @@ async function main(): Promise<void> {
       }
       out({ type: 'where', sessions, dialFailures, connects });
     } else if (cmd === 'report') {
-      out({ type: 'report', pushes, empties, shrinks, examples, minSize: Math.min(...sizes) });
+      if (process.env.FLEET_PROFILE_DIR) {
+        const dir = process.env.FLEET_PROFILE_DIR;
+        session.post('Profiler.stop', (_e, res) => fs.writeFileSync(`${dir}/fleet-${spec.offset}.cpuprofile`, JSON.stringify(res.profile)));
+      }
+      const q = (a: number[]) => (a.length === 0 ? [] : [Math.min(...a), [...a].sort((x, y) => x - y)[a.length >> 1], Math.max(...a)]);
+      out({ type: 'report', pushes, empties, shrinks, examples, minSize: Math.min(...sizes), lostAt: q(lostAt), dialAt: q(dialAt), reconnectedAt: q(reconnectedAt) });
     } else if (cmd === 'close') {
       void Promise.all(clients.map((c) => c.close())).then(() => process.exit(0));
     }
