@@ -81,6 +81,8 @@ export class DurableState {
       await log.applySnapshot(s.meta.index, s.meta.term);
       this.mirror.applySnapshot(s);
     }
+    // What is durable before this Ready's entries (a memory log shows an append at once, a file log after).
+    const durableLast = log.lastIndex();
     const writes: Promise<void>[] = [];
     if (rd.entries.length > 0) {
       this.mirror.append(rd.entries);
@@ -90,7 +92,7 @@ export class DurableState {
       const hs = rd.hardState;
       const termOrVote = hs.term !== this.wanted.term || hs.vote !== this.wanted.vote;
       this.wanted = { ...hs };
-      if (termOrVote || rd.snapshot) writes.push(this.save(log.lastIndex()));
+      if (termOrVote || rd.snapshot) writes.push(this.save(durableLast));
     }
     if (writes.length === 1) await writes[0];
     else if (writes.length > 1) await Promise.all(writes);
