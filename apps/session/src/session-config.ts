@@ -46,7 +46,7 @@ export function parseSessionConfig(argv?: string[], env?: NodeJS.ProcessEnv): Re
       { flag: '--push-breaker-failures <n>', description: 'failed pushes in a row that silence a subscriber', default: '5' },
       { flag: '--push-breaker-open-ms <ms>', description: 'how long a failing subscriber is silenced', default: '30000' },
       { flag: '--push-merge-max-ms <ms>', description: 'longest a storm of changes to one dataInfoId is merged', default: '100' },
-      { flag: '--push-scan-interval-ms <ms>', description: 'period of the version scan repairing missed changes (0: off)', default: '30000' },
+      { flag: '--push-scan-interval-ms <ms>', description: 'period of the version scan repairing missed changes (0: off)', default: '60000' },
       { flag: '--dead-session-grace-ms <ms>', description: 'how long a list that lost a dead session\'s publishers is held back while they re-register (0: off)', default: '10000' },
     ],
     argv,

@@ -11,7 +11,7 @@
  *   p50 and p99 are over the rounds.
  * - registrations acknowledged per second: sofareg publishers registered end to end (client → session → data
  *   leader, replicated), against etcd lease-grant + put, with the same number in flight over the same number
- *   of connections; the median of `--reg-repeats` runs.
+ *   of connections; the median of `--reg-repeats` runs after one unmeasured warm-up run each.
  * Every grpc-js client has its own subchannel pool (its own TCP connection); client CPU is reported.
  * Ends with one line per measure: sofareg's figure, etcd's, and the ratio.
  */
@@ -205,6 +205,11 @@ async function registrations(system: 'sofareg' | 'etcd', targets: string[], o: O
     const counts = split(o.registrations, ws.length);
     const inflight = split(o.inflight, ws.length);
     const progress = new Progress(`${system}: ${o.registrations.toLocaleString('en-US')} registrations × ${o.regRepeats}`, o.regRepeats);
+    // A warm-up run, not measured (JIT, connection and lease caches), the same for both systems.
+    const warm = split(Math.min(2_000, o.registrations), ws.length);
+    ws.forEach((w, i) => w.send({ type: 'register', count: warm[i], inflight: Math.max(1, inflight[i]), prefix: `bench.warm.${system}`, offset: i * warm[0] }));
+    await Promise.all(ws.map((w) => w.next('registered', 300_000)));
+    await sleep(o.gapMs);
     await Promise.all(ws.map((w) => w.cpuMs()));
     for (let rep = 0; rep < o.regRepeats; rep++) {
       let offset = rep * o.registrations;
