@@ -98,12 +98,14 @@ export class MetaClient extends EventEmitter<MetaClientEvents> {
     return this.leaderHint ?? this.opts.metaAddresses[this.target % this.opts.metaAddresses.length];
   }
 
-  private rotate(): void {
+  /** `failed` did not answer: try the next address, unless a newer leader hint arrived meanwhile. */
+  private rotate(failed: string): void {
+    if (this.leaderHint !== undefined && this.leaderHint !== failed) return;
     this.leaderHint = undefined;
     this.target++;
   }
 
-  private async beat(): Promise<void> {
+  private async beat(attempt = 0): Promise<void> {
     if (this.stopped) return;
     const address = this.address();
     const client = this.pool.get(address);
@@ -116,13 +118,15 @@ export class MetaClient extends EventEmitter<MetaClientEvents> {
       }, 2_000);
     } catch (err) {
       this.opts.logger.warn({ meta: address, err: (err as Error).message }, 'meta heartbeat failed; trying another meta server');
-      this.rotate();
+      this.rotate(address);
       return;
     }
     if (!res.ok) {
       if (res.error?.code === 'NotLeader') {
         this.leaderHint = res.error.leader || undefined;
-        if (!this.leaderHint) this.rotate();
+        if (!this.leaderHint) this.rotate(address);
+        // Told where the leader is: register there now rather than a second later.
+        else if (this.leaderHint !== address && attempt < 3) void this.beat(attempt + 1);
         return;
       }
       this.opts.logger.error({ meta: address, error: res.error }, 'meta refused this server');
@@ -146,6 +150,7 @@ export class MetaClient extends EventEmitter<MetaClientEvents> {
     const client = this.pool.get(address);
     const call = client.watch({ node: this.opts.node, slotTableEpoch: this.table?.epoch ?? 0 });
     this.watchCall = call;
+    let redirected = false;
     call.on('data', (ev: MetaEvent) => {
       const e = ev.event;
       if (!e) return;
@@ -170,16 +175,20 @@ export class MetaClient extends EventEmitter<MetaClientEvents> {
           break;
         }
         case 'error':
-          if (e.value.code === 'NotLeader') this.leaderHint = e.value.leader || undefined;
+          if (e.value.code === 'NotLeader') {
+            this.leaderHint = e.value.leader || undefined;
+            redirected = this.leaderHint !== undefined;
+          }
           break;
       }
     });
     const again = (why: string) => {
       if (this.watchCall !== call || this.stopped) return;
       this.watchCall = undefined;
-      this.opts.logger.debug({ meta: address, why }, 'meta watch ended; reopening');
-      if (why !== 'NotLeader') this.rotate();
-      this.watchRetry = setTimeout(() => this.openWatch(), 200 + Math.floor(Math.random() * 200));
+      this.opts.logger.debug({ meta: address, why, redirected }, 'meta watch ended; reopening');
+      // Redirected to the leader: go there at once. Otherwise this address failed: back off, try the next.
+      if (!redirected) this.rotate(address);
+      this.watchRetry = setTimeout(() => this.openWatch(), redirected ? 20 : 200 + Math.floor(Math.random() * 200));
     };
     call.on('error', (err) => again(err.message));
     call.on('end', () => again('end'));
