@@ -225,7 +225,9 @@ describe('PushPipeline', () => {
     t.subscribe('s2', 'c2'); // a subscriber arriving meanwhile gets the list from before the loss
     expect(t.pushes('c2').map((p) => p.data?.zoneData.z?.dataList)).toEqual([['a', 'b']]);
     await t.change(owned(3, ['a', 'live:1'], ['b', 'live:1'])); // 'b' re-registered through a live session
-    expect(t.pushes('c1').map((p) => p.data?.version)).toEqual([1, 3]);
+    expect(t.pushes('c1').map((p) => p.data?.version)).toEqual([1]); // it already holds exactly that list
+    await t.change(owned(4, ['a', 'live:1'], ['b', 'live:1'], ['c', 'live:1']));
+    expect(t.pushes('c1').map((p) => p.data?.version)).toEqual([1, 4]);
     t.pipeline.stop();
   });
 
@@ -242,6 +244,23 @@ describe('PushPipeline', () => {
     expect(t.pushes('c1').map((p) => p.data?.version)).toEqual([1, 2]);
     await settle(5_000);
     expect(t.pushes('c1').map((p) => p.data?.version)).toEqual([1, 2, 3]);
+    t.pipeline.stop();
+  });
+
+  it('does not push a new version whose addresses a subscriber already holds', async () => {
+    const t = setup({ first: owned(1, ['a', 'live:1']) });
+    t.connect('c1');
+    const s = t.subscribe('s1', 'c1');
+    await settle(10);
+    t.ackAll('c1');
+    await t.change(owned(2, ['a', 's:1'])); // the publisher moved to this session: same list
+    expect(t.pushes('c1').map((p) => p.data?.version)).toEqual([1]);
+    t.connect('c2');
+    t.subscribe('s2', 'c2'); // a new subscriber gets the current version
+    expect(t.pushes('c2').map((p) => p.data?.version)).toEqual([2]);
+    await t.change(owned(3, ['b', 's:1']));
+    expect(t.pushes('c1').map((p) => p.data?.version)).toEqual([1, 3]);
+    expect(s.pushedVersion).toBe(3);
     t.pipeline.stop();
   });
 });

@@ -2,10 +2,11 @@ import { DataChangeBatch, Datum, SlotTable } from '@sofareg/contracts';
 import { Logger, Metrics, grpc } from '@sofareg/server-kit';
 import { ClientConnection } from './client-connection';
 import { ChangeDecision, ChangeWindow, ChangeWindowOptions } from './core/change-window';
-import { planPushes } from './core/push-plan';
+import { contentKey, planPushes } from './core/push-plan';
 import { PushRetryPolicy, breakerOpened, deliveryGate, recordFailure, recordSuccess } from './core/push-retry';
 import { SessionRegistry, SubscriberState } from './core/session-registry';
 import { SwitchState, mayPush } from './core/switches';
+import type { Scope } from '@sofareg/model';
 import { DataRouter } from './data-router';
 
 /** dataInfoIds per GetData call. */
@@ -76,6 +77,12 @@ interface PendingPush {
  */
 export class PushPipeline {
   private readonly datums = new Map<string, Datum>();
+  /**
+   * Per dataInfoId and view (`zone`, or every zone for `dataCenter`/`global`): the lowest cached version since
+   * which that view's addresses are unchanged. A subscriber that acknowledged (or was sent) that version or a
+   * later one already holds what a newer version would show, and is not pushed it.
+   */
+  private readonly contentSince = new Map<string, { zone?: { version: number; key: string }; all?: { version: number; key: string } }>();
   /** Datums held back because they lost a dead session's publishers: the newest one, since when. */
   private readonly held = new Map<string, { latest: Datum; since: number }>();
   private readonly watches = new Map<string, grpc.ClientReadableStream<DataChangeBatch>>();
@@ -108,6 +115,7 @@ export class PushPipeline {
       merged: metrics.counter('session_changes_merged_total', 'change notifications merged into a pending fetch'),
       ackLatency: metrics.histogram('session_push_ack_seconds', 'push sent to acknowledged by the client'),
       scanRepairs: metrics.counter('session_scan_repairs_total', 'datums the version scan found newer than the cache'),
+      unchanged: metrics.counter('session_pushes_unchanged_total', 'subscribers not pushed a new version because what they would see is unchanged'),
       deadSessionHolds: metrics.counter('session_dead_session_holds_total', 'datums held back because they lost the publishers of a session that died', ['outcome']),
     };
     const pending = this.pending;
@@ -225,6 +233,7 @@ export class PushPipeline {
   private onChange(dataInfoId: string, version: number): void {
     if (!this.d.registry.subscribersOf(dataInfoId)) {
       this.datums.delete(dataInfoId);
+      this.contentSince.delete(dataInfoId);
       this.window.forget(dataInfoId);
       return;
     }
@@ -300,6 +309,7 @@ export class PushPipeline {
     const subscribers = this.d.registry.subscribersOf(id);
     if (!subscribers) {
       this.datums.delete(id);
+      this.contentSince.delete(id);
       this.held.delete(id);
       return;
     }
@@ -330,10 +340,35 @@ export class PushPipeline {
     const subscribers = this.d.registry.subscribersOf(datum.dataInfoId);
     if (!subscribers) {
       this.datums.delete(datum.dataInfoId);
+      this.contentSince.delete(datum.dataInfoId);
       return;
     }
+    this.trackContent(datum, subscribers.values());
     this.datums.set(datum.dataInfoId, datum);
     this.push(datum, subscribers.values());
+  }
+
+  /** Updates {@link contentSince} for the views that `subscribers` use. */
+  private trackContent(datum: Datum, subscribers: Iterable<SubscriberState>): void {
+    let zone = false;
+    let all = false;
+    for (const s of subscribers) {
+      if (s.scope === 'zone') zone = true;
+      else all = true;
+      if (zone && all) break;
+    }
+    let c = this.contentSince.get(datum.dataInfoId);
+    if (!c) this.contentSince.set(datum.dataInfoId, (c = {}));
+    const views: ['zone' | 'all', Scope][] = [];
+    if (zone) views.push(['zone', 'zone']);
+    if (all) views.push(['all', 'dataCenter']);
+    for (const [view, scope] of views) {
+      const key = contentKey(datum.publishers, scope, this.d.zone);
+      const prev = c[view];
+      if (!prev || prev.key !== key || prev.version > datum.version) c[view] = { version: datum.version, key };
+    }
+    if (!zone) delete c.zone;
+    if (!all) delete c.all;
   }
 
   /** True when `next` lacks a publisher of `prev` that was owned by another session meta no longer lists. */
@@ -354,8 +389,15 @@ export class PushPipeline {
   private push(datum: Datum, subscribers: Iterable<SubscriberState>): void {
     const now = Date.now();
     const switches = this.d.switches();
+    const since = this.contentSince.get(datum.dataInfoId);
     let held = 0;
+    let unchanged = 0;
     const eligible = (s: SubscriberState): boolean => {
+      const view = s.scope === 'zone' ? since?.zone : since?.all;
+      if (view && view.version <= datum.version && (s.ackedVersion >= view.version || s.pushedVersion >= view.version)) {
+        unchanged++;
+        return false; // it holds (or is being sent) exactly what this version shows
+      }
       if (!mayPush(switches, s.clientIp)) {
         held++;
         return false;
@@ -364,6 +406,7 @@ export class PushPipeline {
     };
     const plans = planPushes(subscribers, datum.publishers, datum.version, this.d.zone, eligible);
     if (held > 0) this.m.held.inc(held);
+    if (unchanged > 0) this.m.unchanged.inc(unchanged);
     for (const plan of plans) {
       const conn = this.d.connections.get(plan.connectId);
       if (!conn) continue;

@@ -1,4 +1,4 @@
-import { planPushes } from './push-plan';
+import { contentKey, planPushes } from './push-plan';
 import type { SubscriberState } from './session-registry';
 
 const sub = (registerId: string, connectId: string, scope: 'zone' | 'dataCenter', pushedVersion = -1): SubscriberState => ({
@@ -24,5 +24,17 @@ describe('planPushes', () => {
   it('skips subscribers already pushed this version or a newer one', () => {
     expect(planPushes([sub('s1', 'c1', 'zone', 10), sub('s2', 'c1', 'zone', 11)], pubs, 10, 'a')).toEqual([]);
     expect(planPushes([sub('s1', 'c1', 'zone', 9)], pubs, 10, 'a')).toHaveLength(1);
+  });
+});
+
+describe('contentKey', () => {
+  it('is equal when a scope would see the same addresses, whatever else changed', () => {
+    const moved = pubs.map((p) => ({ ...p, registerTimestamp: p.registerTimestamp })); // e.g. another session
+    expect(contentKey(moved, 'zone', 'a')).toBe(contentKey(pubs, 'zone', 'a'));
+    const otherZoneChanged = [pubs[0], { ...pubs[1], dataList: ['3'] }];
+    expect(contentKey(otherZoneChanged, 'zone', 'a')).toBe(contentKey(pubs, 'zone', 'a'));
+    expect(contentKey(otherZoneChanged, 'dataCenter', 'a')).not.toBe(contentKey(pubs, 'dataCenter', 'a'));
+    expect(contentKey([], 'zone', 'a')).toBe('');
+    expect(contentKey([{ ...pubs[0], dataList: ['1,2'] }], 'zone', 'a')).not.toBe(contentKey([{ ...pubs[0], dataList: ['1', '2'] }], 'zone', 'a'));
   });
 });

@@ -44,3 +44,15 @@ export function planPushes(
   }
   return out;
 }
+
+/**
+ * A string that is equal for two datums exactly when a subscriber of `scope` would be pushed the same addresses
+ * (same zones, same lists in the same order). Used to skip pushing a new version whose content a subscriber
+ * already holds (a publisher that only moved to another session, say). Pure.
+ */
+export function contentKey(publishers: readonly PublishedData[], scope: Scope, localZone: string): string {
+  const data = buildUserData(publishers, scope, localZone, 0);
+  let key = '';
+  for (const zone of Object.keys(data.zoneData).sort()) key += `${zone}\u0000${data.zoneData[zone].join('\u0001')}\u0002`;
+  return key;
+}
