@@ -63,6 +63,24 @@ export class MetaStoreErrorFilter implements ExceptionFilter {
 const MAX_KEY_LENGTH = 512;
 const MAX_VALUE_BYTES = 1 << 20;
 
+const IP_PATTERN = /^[0-9A-Fa-f:.]{2,45}$/;
+
+/** A list of IPs from an array or a comma-separated string, each checked, naming the field on error. */
+function ipList(v: unknown, field: string): string[] {
+  const items = Array.isArray(v) ? v : typeof v === 'string' ? v.split(/[\s,;]+/).filter(Boolean) : undefined;
+  if (!items) throw invalidField(field, 'must be a list of IP addresses (array or comma-separated string)');
+  items.forEach((ip, i) => {
+    if (typeof ip !== 'string' || !IP_PATTERN.test(ip)) throw invalidField(`${field}[${i}]`, `must be an IP address, got ${JSON.stringify(ip)}`);
+  });
+  return [...new Set(items as string[])].sort();
+}
+
+function requireIps(body: unknown, allowEmpty = false): string[] {
+  const ips = ipList((body as { ips?: unknown } | undefined)?.ips ?? (allowEmpty ? [] : undefined), 'ips');
+  if (!allowEmpty && ips.length === 0) throw invalidField('ips', 'must name at least one IP address');
+  return ips;
+}
+
 function requireKey(body: unknown, field = 'dataInfoId'): string {
   const v = (body as Record<string, unknown> | undefined)?.[field];
   if (typeof v !== 'string' || v.trim() === '') throw invalidField(field, 'must be a non-blank string');
@@ -140,6 +158,48 @@ export class MetaAdminController {
   @Get('stopPushDataSwitch/close')
   async stopPushClose(): Promise<{ success: boolean }> {
     await this.meta.propose({ type: 'putProvideData', key: PROVIDE_DATA_KEYS.stopPush, value: 'false' });
+    return { success: true };
+  }
+
+  /** While pushes are stopped, the listed client IPs are still pushed. Body: `{ips: "a,b"}` or `{ips: [..]}`. */
+  @Post('stopPushDataSwitch/grayOpen')
+  @HttpCode(200)
+  async grayOpen(@Body() body: unknown): Promise<{ success: boolean }> {
+    await this.meta.propose({ type: 'putProvideData', key: PROVIDE_DATA_KEYS.grayOpen, value: requireIps(body, true).join(',') });
+    return { success: true };
+  }
+
+  /**
+   * Publish/subscribe blacklists, in SOFARegistry's shape `{FORBIDDEN_PUB: {IP_FULL: [..]},
+   * FORBIDDEN_SUB_BY_PREFIX: {IP_FULL: [..]}}` (also `{publish: [..], subscribe: [..]}`). Replaces both lists.
+   */
+  @Post('blacklist/update')
+  @HttpCode(200)
+  async blacklist(@Body() body: Record<string, unknown> | undefined): Promise<{ success: boolean }> {
+    const pick = (sr: string, short: string) => {
+      const v = (body?.[sr] as { IP_FULL?: unknown } | undefined)?.IP_FULL ?? body?.[short] ?? [];
+      return ipList(v, sr);
+    };
+    const pub = pick('FORBIDDEN_PUB', 'publish');
+    const sub = pick('FORBIDDEN_SUB_BY_PREFIX', 'subscribe');
+    await this.meta.propose({ type: 'putProvideData', key: PROVIDE_DATA_KEYS.publishBlacklist, value: pub.join(',') });
+    await this.meta.propose({ type: 'putProvideData', key: PROVIDE_DATA_KEYS.subscribeBlacklist, value: sub.join(',') });
+    return { success: true };
+  }
+
+  /** Client-off: the IPs' publishers are removed and their publishes ignored until clientOpen. Body `{ips}`. */
+  @Post('api/clientManager/clientOff')
+  @HttpCode(200)
+  async clientOff(@Body() body: unknown): Promise<{ success: boolean }> {
+    await this.meta.propose({ type: 'editProvideDataList', key: PROVIDE_DATA_KEYS.clientOff, add: requireIps(body), remove: [] });
+    return { success: true };
+  }
+
+  /** Client-open: the IPs leave the client-off list; sessions close their connections so they re-register. */
+  @Post('api/clientManager/clientOpen')
+  @HttpCode(200)
+  async clientOpen(@Body() body: unknown): Promise<{ success: boolean }> {
+    await this.meta.propose({ type: 'editProvideDataList', key: PROVIDE_DATA_KEYS.clientOff, add: [], remove: requireIps(body) });
     return { success: true };
   }
 

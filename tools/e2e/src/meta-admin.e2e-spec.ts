@@ -55,6 +55,28 @@ describe('meta admin on a 3-node meta cluster', () => {
     expect(await leader.process.http('/persistentData/query?dataInfoId=app.config')).toMatchObject({ value: '', version: 2 });
   });
 
+  it('sets gray-open, blacklists and the client-off list on SOFARegistry\'s paths, through a follower too', async () => {
+    const { leader, followers: [f] } = await followers();
+    const value = async (key: string) => (await leader.process.http<{ value?: string } | null>(`/persistentData/query?dataInfoId=${key}`))?.value;
+    expect((await post(f, '/stopPushDataSwitch/grayOpen', { ips: '10.1.0.2, 10.1.0.1' })).status).toBe(200);
+    expect(await value(PROVIDE_DATA_KEYS.grayOpen)).toBe('10.1.0.1,10.1.0.2');
+    expect((await post(leader, '/blacklist/update', { FORBIDDEN_PUB: { IP_FULL: ['10.2.0.1'] }, FORBIDDEN_SUB_BY_PREFIX: { IP_FULL: ['10.2.0.2', '10.2.0.3'] } })).status).toBe(200);
+    expect(await value(PROVIDE_DATA_KEYS.publishBlacklist)).toBe('10.2.0.1');
+    expect(await value(PROVIDE_DATA_KEYS.subscribeBlacklist)).toBe('10.2.0.2,10.2.0.3');
+    expect((await post(f, '/api/clientManager/clientOff', { ips: ['10.3.0.1', '10.3.0.2'] })).status).toBe(200);
+    expect((await post(leader, '/api/clientManager/clientOff', { ips: ['10.3.0.3'] })).status).toBe(200);
+    expect((await post(leader, '/api/clientManager/clientOpen', { ips: '10.3.0.1' })).status).toBe(200);
+    expect(await value(PROVIDE_DATA_KEYS.clientOff)).toBe('10.3.0.2,10.3.0.3');
+    const bad = await post(leader, '/api/clientManager/clientOff', { ips: ['10.3.0.9', 'not an ip'] });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ code: 'InvalidArgument', field: 'ips[1]' });
+    expect((await post(leader, '/api/clientManager/clientOpen', {})).status).toBe(400);
+    // Leave the switches as they were for the other tests.
+    await post(leader, '/stopPushDataSwitch/grayOpen', { ips: [] });
+    await post(leader, '/blacklist/update', {});
+    await post(leader, '/api/clientManager/clientOpen', { ips: ['10.3.0.2', '10.3.0.3'] });
+  });
+
   it('answers 400 naming the field for invalid bodies, on the leader and on followers', async () => {
     const { leader, followers: [f] } = await followers();
     for (const m of [leader, f]) {

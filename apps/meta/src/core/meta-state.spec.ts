@@ -55,4 +55,11 @@ describe('applyMetaCommand', () => {
     const run = () => cmds.reduce((st, c) => applyMetaCommand(st, c).state, EMPTY_META_STATE);
     expect(JSON.stringify(run())).toBe(JSON.stringify(run()));
   });
+
+  it('edits an IP list in log order, keeping it sorted and free of duplicates', () => {
+    let s = applyMetaCommand(EMPTY_META_STATE, { type: 'editProvideDataList', key: 'ips', add: ['10.0.0.2', '10.0.0.1'], remove: [] });
+    s = applyMetaCommand(s.state, { type: 'editProvideDataList', key: 'ips', add: ['10.0.0.1', '10.0.0.3'], remove: ['10.0.0.2'] });
+    expect(s.state.provideData.ips).toMatchObject({ value: '10.0.0.1,10.0.0.3', version: 2 });
+    expect(applyMetaCommand(s.state, { type: 'editProvideDataList', key: 'ips', add: [], remove: ['10.0.0.9'] }).changes).toEqual([]);
+  });
 });

@@ -27,7 +27,9 @@ export type MetaCommand =
    */
   | { type: 'setSlotTable'; table: SlotTable; prevEpoch?: number; live?: string[] }
   | { type: 'putProvideData'; key: string; value: string }
-  | { type: 'removeProvideData'; key: string };
+  | { type: 'removeProvideData'; key: string }
+  /** Adds and removes items of a comma-separated list value (IP lists), applied in the log's order. */
+  | { type: 'editProvideDataList'; key: string; add: string[]; remove: string[] };
 
 /** What an applied command changed, for watchers. */
 export type MetaChange =
@@ -99,6 +101,12 @@ export function applyMetaCommand(state: MetaStateValue, cmd: MetaCommand): { sta
       if (cmd.prevEpoch !== undefined && cmd.prevEpoch !== (state.slotTable?.epoch ?? 0)) return { state, changes: [] };
       if (cmd.live !== undefined && !sameMembers(cmd.live, Object.keys(state.dataNodes))) return { state, changes: [] };
       return { state: { ...state, slotTable: cmd.table }, changes: [{ kind: 'slotTable' }] };
+    }
+    case 'editProvideDataList': {
+      const items = new Set((state.provideData[cmd.key]?.value ?? '').split(',').map((x) => x.trim()).filter(Boolean));
+      for (const x of cmd.add) items.add(x);
+      for (const x of cmd.remove) items.delete(x);
+      return applyMetaCommand(state, { type: 'putProvideData', key: cmd.key, value: [...items].sort().join(',') });
     }
     case 'putProvideData':
     case 'removeProvideData': {
