@@ -29,8 +29,9 @@ describe('planPushes', () => {
 
 describe('contentKey', () => {
   it('is equal when a scope would see the same addresses, whatever else changed', () => {
-    const moved = pubs.map((p) => ({ ...p, registerTimestamp: p.registerTimestamp })); // e.g. another session
-    expect(contentKey(moved, 'zone', 'a')).toBe(contentKey(pubs, 'zone', 'a'));
+    const moved = [{ ...pubs[0], registerTimestamp: 99 }, { ...pubs[0], registerId: 'z', dataList: ['0'], registerTimestamp: 0 }];
+    const before = [pubs[0], { ...pubs[0], registerId: 'z', dataList: ['0'], registerTimestamp: 5 }];
+    expect(contentKey(moved, 'zone', 'a')).toBe(contentKey(before, 'zone', 'a')); // the order changed, not the set
     const otherZoneChanged = [pubs[0], { ...pubs[1], dataList: ['3'] }];
     expect(contentKey(otherZoneChanged, 'zone', 'a')).toBe(contentKey(pubs, 'zone', 'a'));
     expect(contentKey(otherZoneChanged, 'dataCenter', 'a')).not.toBe(contentKey(pubs, 'dataCenter', 'a'));

@@ -47,12 +47,18 @@ export function planPushes(
 
 /**
  * A string that is equal for two datums exactly when a subscriber of `scope` would be pushed the same addresses
- * (same zones, same lists in the same order). Used to skip pushing a new version whose content a subscriber
- * already holds (a publisher that only moved to another session, say). Pure.
+ * per zone, as sets (order aside: it follows registration times, which change when a publisher only moves to
+ * another session). Used to skip pushing a new version whose addresses a subscriber already holds. Pure.
  */
 export function contentKey(publishers: readonly PublishedData[], scope: Scope, localZone: string): string {
-  const data = buildUserData(publishers, scope, localZone, 0);
+  const byZone = new Map<string, string[]>();
+  for (const p of publishers) {
+    if (scope === 'zone' && p.zone !== localZone) continue;
+    let list = byZone.get(p.zone);
+    if (!list) byZone.set(p.zone, (list = []));
+    for (const a of p.dataList) list.push(a);
+  }
   let key = '';
-  for (const zone of Object.keys(data.zoneData).sort()) key += `${zone}\u0000${data.zoneData[zone].join('\u0001')}\u0002`;
+  for (const zone of [...byZone.keys()].sort()) key += `${zone}\u0000${(byZone.get(zone) as string[]).sort().join('\u0001')}\u0002`;
   return key;
 }
