@@ -92,6 +92,7 @@ describe('session failover', () => {
     expect(before.connections).toBe(CLIENTS);
     expect((await counts()).publishers).toBe(0);
 
+    await Promise.all(fleets.map((f) => f.ask('mark', 'marked')));
     const killedAt = Date.now();
     console.log(`failover: kill at ${killedAt % 100000}`);
     await victim.process.kill();
@@ -110,10 +111,14 @@ describe('session failover', () => {
     // Let the pushes of the move settle, then read what every subscriber saw.
     await waitFor('pushes settled', async () => (await survivor.process.http<{ pendingPushes: number }>('/digest/data/count')).pendingPushes === 0, 10_000);
     const reports = await Promise.all(fleets.map((f) => f.ask<Report>('report', 'report')));
+    const metrics = String(await survivor.process.http('/metrics'))
+      .split('\n')
+      .filter((l) => /^sofareg_session_(pushes_total|pushed_subscribers_total|pushes_unchanged_total|dead_session_holds_total|datum_fetches_total|changes_merged_total)/.test(l));
+    console.log(`failover: survivor ${metrics.join(', ')}`);
     const total = reports.reduce((a, r) => ({ pushes: a.pushes + r.pushes, empties: a.empties + r.empties, shrinks: a.shrinks + r.shrinks }), { pushes: 0, empties: 0, shrinks: 0 });
     const phase = (name: keyof Report) => reports.map((r) => (r[name] as number[]).map((t) => t - killedAt).join('/')).join(' ');
     console.log(`failover: per fleet min/median/max ms after the kill: stream lost ${phase('lostAt')}; redial ${phase('dialAt')}; reconnected ${phase('reconnectedAt')}`);
-    console.log(`failover: ${total.pushes} pushes, ${total.empties} empty, ${total.shrinks} shrunk; examples: ${reports.flatMap((r) => r.examples).join('; ') || 'none'}`);
+    console.log(`failover: after the kill: ${total.pushes} pushes, ${total.empties} empty, ${total.shrinks} shrunk; examples: ${reports.flatMap((r) => r.examples).join('; ') || 'none'}`);
 
     expect(onSurvivor).toBe(CLIENTS + 50);
     expect(total.empties).toBe(0);

@@ -6,7 +6,8 @@
  * `publish` is false) and subscribes to `${prefix}.${(i + 1) % dataIds}`. Every client dials `sessions[0]` first, then the others.
  * Prints `{"type":"ready"}` once every publisher is acknowledged and every subscriber holds a non-empty list;
  * from then on it counts pushes that are empty (a live publisher vanished) or shorter than the previous one.
- * Commands: `{"cmd":"where"}` → `{"type":"where","sessions":{address:count}}`;
+ * Commands: `{"cmd":"mark"}` → `{"type":"marked"}` (restarts the push count);
+ * `{"cmd":"where"}` → `{"type":"where","sessions":{address:count}}`;
  * `{"cmd":"report"}` → `{"type":"report",...}`; `{"cmd":"close"}` closes every client and exits.
  */
 import * as fs from 'node:fs';
@@ -82,7 +83,7 @@ async function main(): Promise<void> {
     sizes.push(-1);
     client.subscribe({ dataId: `${spec.prefix}.${(i + 1) % spec.dataIds}`, scope: 'dataCenter' }, (_id, data) => {
       const n = Object.values(data.zoneData).reduce((acc, l) => acc + l.length, 0);
-      pushes++;
+      if (armed) pushes++;
       if (armed && n === 0) {
         empties++;
         if (examples.length < 5) examples.push(`client ${i}: empty push v${data.version}`);
@@ -124,6 +125,9 @@ async function main(): Promise<void> {
         connects += c.stats().connects;
       }
       out({ type: 'where', sessions, dialFailures, connects });
+    } else if (cmd === 'mark') {
+      pushes = 0; // count pushes from now (the kill) on; empty and shrunk lists are counted from `ready`
+      out({ type: 'marked' });
     } else if (cmd === 'report') {
       if (process.env.FLEET_PROFILE_DIR) {
         const dir = process.env.FLEET_PROFILE_DIR;
