@@ -21,6 +21,9 @@ process.once('exit', () => {
   for (const c of live) c.kill('SIGKILL');
 });
 
+/** grpc-js options of the kv clients (the benchmark gives etcd's client the same): no retries, no channelz. */
+export const KV_CLIENT_OPTIONS: grpc.ChannelOptions = { 'grpc.enable_retries': 0, 'grpc.enable_channelz': 0 };
+
 /** The status JSON a kv server reports. */
 export type KvStatus = RaftNodeStatus & { kvApplied: number; kvDigest: string; pid: number };
 
@@ -58,7 +61,7 @@ export class KvProcess {
   ) {
     this.logFile = path.join(logDir, `${id}.log`);
     this.errFile = path.join(logDir, `${id}.err`);
-    this.client = new RaftKvClient(kvAddress, grpc.credentials.createInsecure(), { 'grpc.initial_reconnect_backoff_ms': 50, 'grpc.max_reconnect_backoff_ms': 200 });
+    this.client = new RaftKvClient(kvAddress, grpc.credentials.createInsecure(), { ...KV_CLIENT_OPTIONS, 'grpc.initial_reconnect_backoff_ms': 50, 'grpc.max_reconnect_backoff_ms': 200 });
   }
 
   get running(): boolean {

@@ -24,7 +24,7 @@ import {
 import { GrpcTransport, RaftNode, RaftNodeError, type RaftLogger, RaftStorageError, openRaftStorage, parsePeers } from '../src';
 import { KvStateMachine } from '../src/testing';
 import { createHash } from 'node:crypto';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { PerformanceObserver, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
 const log = (level: string, obj: Record<string, unknown>, msg: string) =>
@@ -86,6 +86,10 @@ async function main(): Promise<void> {
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
   let elu = performance.eventLoopUtilization();
+  // Long garbage-collection pauses are logged: they stop heartbeats like any other stall.
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) if (e.duration > 100) logger.warn({ node: id, gcMs: Math.round(e.duration), kind: (e as unknown as { detail?: { kind?: number } }).detail?.kind }, 'long GC pause');
+  }).observe({ entryTypes: ['gc'] });
   const enc = new TextEncoder();
   const dec = new TextDecoder();
   let seq = 0;
@@ -94,6 +98,7 @@ async function main(): Promise<void> {
       (index) => ({ ok: true, index, error: undefined, id: req.id }),
       (e: unknown) => ({ ok: false, index: 0, error: toKvError(e), id: req.id }),
     );
+  // Channelz stays on: grpc-js 1.14 tracks sessions (which forceShutdown closes) only with it.
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 << 20 });
   server.addService(RaftKvService, {
     put: (call: grpc.ServerUnaryCall<RaftKvPutRequest, RaftKvPutResponse>, cb: grpc.sendUnaryData<RaftKvPutResponse>) => {

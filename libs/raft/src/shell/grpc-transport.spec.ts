@@ -15,6 +15,7 @@ const SILENT = { info: () => undefined, warn: () => undefined, error: () => unde
 const put = (id: string, key: string, value: string) => KvStateMachine.encode({ op: 'put', id, key, value });
 
 describe('RaftNode over the gRPC transport', () => {
+  jest.setTimeout(30_000);
   const nodes: RaftNode[] = [];
   let root: string;
   beforeAll(async () => {
@@ -98,7 +99,10 @@ describe('RaftNode over the gRPC transport', () => {
     }
     await waitUntil('the leader compacted', () => g.leader.status().firstIndex > 100);
     const back = await g.make(lagging.id, idx, 1);
-    await waitUntil('the follower caught up', () => g.kvs[lagging.id].get('k199') === 'x'.repeat(100), 10_000);
+    await waitUntil('the follower caught up', () => g.kvs[lagging.id].get('k199') === 'x'.repeat(100), 10_000).catch((e) => {
+      console.log(JSON.stringify(g.leader.status().transport), JSON.stringify(g.leader.status().progress), JSON.stringify(back.status()));
+      throw e;
+    });
     expect(back.status().transport.snapshotsReceived).toBeGreaterThanOrEqual(1);
     expect(g.leader.status().transport.snapshotsSent).toBeGreaterThanOrEqual(1);
     expect(back.status().shell.snapshotsInstalled).toBeGreaterThanOrEqual(1);

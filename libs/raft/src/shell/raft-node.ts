@@ -117,6 +117,8 @@ export interface ShellCounters {
   snapshotsTaken: number;
   snapshotsInstalled: number;
   leaderChanges: number;
+  /** Ticks that came later than half an election timeout (the event loop was stalled). */
+  stalls: number;
   /** Time spent making Readies durable, and the number of Readies that wrote (mean fsync wait = sum / count). */
   persistMicros: number;
   persists: number;
@@ -270,6 +272,7 @@ export class RaftNode<R = unknown> {
   private snapshotting = false;
   private kickScheduled = false;
   private lastCommitFlush = 0;
+  private lastTickAt = Date.now();
   private loop: Promise<void> | undefined;
   private leader: NodeId = NONE;
   private role: Role = Role.Follower;
@@ -293,6 +296,7 @@ export class RaftNode<R = unknown> {
     leaderChanges: 0,
     persistMicros: 0,
     persists: 0,
+    stalls: 0,
   };
 
   constructor(options: RaftNodeOptions<R>) {
@@ -370,6 +374,7 @@ export class RaftNode<R = unknown> {
       });
       if (this.state !== 'starting') throw new RaftNodeError('Stopped', `RaftNode '${this.id}' was stopped while starting`);
       this.lifecycle = 'running';
+      this.lastTickAt = Date.now();
       this.ticker = setInterval(() => this.tick(), this.o.tickMs);
       this.ticker.unref();
       this.o.logger.info(
@@ -680,13 +685,21 @@ export class RaftNode<R = unknown> {
 
   private tick(): void {
     if (this.lifecycle !== 'running') return;
+    const now = Date.now();
+    // A tick far later than planned means this process was stalled (GC, blocking work, CPU starvation): as a
+    // leader its heartbeats stopped meanwhile, and followers may have elected another leader.
+    const late = now - this.lastTickAt - this.o.tickMs;
+    this.lastTickAt = now;
+    if (late > (this.o.tickMs * this.o.electionTicks) / 2) {
+      this.counters.stalls++;
+      this.o.logger.warn({ node: this.id, stalledMs: late, role: this.role }, 'raft tick ran late: the event loop was stalled');
+    }
     try {
       (this.raw as RawNode).tick();
     } catch (e) {
       this.fail(e, 'tick');
       return;
     }
-    const now = Date.now();
     this.expireDeadlines(now);
     if (now - this.lastCommitFlush >= COMMIT_FLUSH_MS) {
       this.lastCommitFlush = now;
@@ -923,7 +936,15 @@ export class RaftNode<R = unknown> {
     const index = this.applied;
     const meta = raw.snapshotMetaAt(index);
     if (!meta) return; // a newer snapshot from the leader is being installed
+    const t0 = Date.now();
     const data = await this.o.stateMachine.snapshot();
+    const took = Date.now() - t0;
+    if (took > (this.o.tickMs * this.o.electionTicks) / 2) {
+      this.o.logger.warn(
+        { node: this.id, index, ms: took, electionTimeoutMs: this.o.tickMs * this.o.electionTicks },
+        'the state machine took long to snapshot: the node was deaf meanwhile (a leader may lose its leadership); serialize in slices or less often',
+      );
+    }
     const snap: Snapshot = { meta, data: encodeSnapshotEnvelope({ addresses: Object.fromEntries(this.addresses), data }) };
     this.snapshotting = true;
     this.lastSnapshotIndex = index;
