@@ -45,3 +45,13 @@ export function waitForAddresses(rec: Recorded, want: string[], what: string, ti
     return rec.pushes.length > 0 && have.length === sorted.length && have.every((a, i) => a === sorted[i]);
   }, timeoutMs);
 }
+
+/** Resolves with `p`, or rejects naming `what` after `ms`; leaves no timer behind. */
+export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
