@@ -138,7 +138,8 @@ describe('PushPipeline', () => {
     expect(t.pushes('c1')).toHaveLength(1);
     await settle(1_050); // ack deadline passes: failure 1, retry after 100 ms
     expect(s.failures).toBe(1);
-    expect(s.pushedVersion).toBe(-1);
+    expect(s.pushedVersion).toBe(-1); // sent again later
+    expect(t.pipeline.sentVersion(ID)).toBe(1); // but the client may hold it
     await settle(150);
     expect(t.pushes('c1')).toHaveLength(2);
     await settle(1_050 + 250); // failure 2, retry after 200 ms

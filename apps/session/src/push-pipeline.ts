@@ -83,6 +83,8 @@ export class PushPipeline {
    * later one already holds what a newer version would show, and is not pushed it.
    */
   private readonly contentSince = new Map<string, { zone?: { version: number; key: string }; all?: { version: number; key: string } }>();
+  /** The highest datum version sent to any subscriber of each dataInfoId (never lowered while it has subscribers). */
+  private readonly maxSent = new Map<string, number>();
   /** Datums held back because they lost a dead session's publishers: the newest one, since when. */
   private readonly held = new Map<string, { latest: Datum; since: number }>();
   private readonly watches = new Map<string, grpc.ClientReadableStream<DataChangeBatch>>();
@@ -148,6 +150,15 @@ export class PushPipeline {
     clearTimeout(this.fetchRetryTimer);
     for (const w of this.watches.values()) w.cancel();
     this.watches.clear();
+  }
+
+  /**
+   * The highest version of `dataInfoId` this session has sent to a subscriber (-1: none), whether or not it was
+   * acknowledged: a client may hold it. Unlike a subscriber's `pushedVersion`, which a failed push sets back so it
+   * is sent again, this never goes down while the dataInfoId has subscribers here.
+   */
+  sentVersion(dataInfoId: string): number {
+    return this.maxSent.get(dataInfoId) ?? -1;
   }
 
   /** Pushes awaiting acknowledgement (for tests and the admin API). */
@@ -234,6 +245,7 @@ export class PushPipeline {
     if (!this.d.registry.subscribersOf(dataInfoId)) {
       this.datums.delete(dataInfoId);
       this.contentSince.delete(dataInfoId);
+      this.maxSent.delete(dataInfoId);
       this.window.forget(dataInfoId);
       return;
     }
@@ -310,6 +322,7 @@ export class PushPipeline {
     if (!subscribers) {
       this.datums.delete(id);
       this.contentSince.delete(id);
+      this.maxSent.delete(id);
       this.held.delete(id);
       return;
     }
@@ -341,6 +354,7 @@ export class PushPipeline {
     if (!subscribers) {
       this.datums.delete(datum.dataInfoId);
       this.contentSince.delete(datum.dataInfoId);
+      this.maxSent.delete(datum.dataInfoId);
       return;
     }
     this.trackContent(datum, subscribers.values());
@@ -423,6 +437,7 @@ export class PushPipeline {
       this.m.pushes.inc();
       this.m.pushedSubscribers.inc(plan.registerIds.length);
       this.pending.set(pushId, { connectId: plan.connectId, dataInfoId: datum.dataInfoId, registerIds: plan.registerIds, version: datum.version, sentAt: now });
+      if ((this.maxSent.get(datum.dataInfoId) ?? -1) < datum.version) this.maxSent.set(datum.dataInfoId, datum.version);
       for (const id of plan.registerIds) {
         const s = this.d.registry.getSubscriber(id);
         if (s && s.pushedVersion < datum.version) s.pushedVersion = datum.version;

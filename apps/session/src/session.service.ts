@@ -171,11 +171,8 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
         publishers: () => this.registry.allPublishers(),
         subscribed: () => this.registry.subscribedDataInfoIds(),
         hintLeader: (slot, epoch, leader) => this.router.hintLeader(slot, epoch, leader),
-        pushedVersion: (id) => {
-          let v = -1;
-          for (const sub of this.registry.subscribersOf(id)?.values() ?? []) v = Math.max(v, sub.pushedVersion);
-          return v;
-        },
+        // What a client may hold: a failed push sets a subscriber's pushedVersion back, never this.
+        pushedVersion: (id) => this.pipeline.sentVersion(id),
       },
       this.logger,
     );
