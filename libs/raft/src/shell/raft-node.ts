@@ -792,9 +792,11 @@ export class RaftNode<R = unknown> {
     const writes = rd.snapshot !== undefined || rd.entries.length > 0 || durable.changesTermOrVote(rd.hardState);
     let persisting: Promise<void> | undefined;
     if (writes || rd.hardState) persisting = this.persist(durable, rd);
-    // 3. Apply: entries durable before this Ready need not wait for its fsync.
+    // 3. Apply: entries durable before this Ready (and not rewritten by it) need not wait for its fsync.
     const n = rd.committedEntries.length;
-    const applyEarly = pipelining && writes && n > 0 && rd.committedEntries[n - 1].index <= durableLast;
+    const lastCommitted = n > 0 ? rd.committedEntries[n - 1].index : 0;
+    const applyEarly =
+      pipelining && writes && n > 0 && lastCommitted <= durableLast && (rd.entries.length === 0 || rd.entries[0].index > lastCommitted);
     if (applyEarly) {
       await new Promise<void>((r) => setImmediate(r)); // let the write start first
       await this.applyCommitted(rd.committedEntries);
