@@ -264,4 +264,16 @@ describe('PushPipeline', () => {
     expect(s.pushedVersion).toBe(3);
     t.pipeline.stop();
   });
+
+  it('forgets what it cached for a dataInfoId once its last subscriber left', async () => {
+    const t = setup();
+    t.connect('c1');
+    t.subscribe('s1', 'c1');
+    await settle(10);
+    expect(t.pipeline.sentVersion(ID)).toBe(1);
+    t.registry.removeSubscriber('s1', 'c1');
+    await settle(11_000);
+    expect(t.pipeline.sentVersion(ID)).toBe(-1);
+    t.pipeline.stop();
+  });
 });

@@ -100,6 +100,7 @@ export class PushPipeline {
   private scanTimer: NodeJS.Timeout | undefined;
   private scanning = false;
   private lastPrune = 0;
+  private prunes = 0;
   private stopped = false;
   private readonly m;
 
@@ -472,6 +473,18 @@ export class PushPipeline {
     if (now - this.lastPrune > 1_000) {
       this.lastPrune = now;
       this.window.prune(now);
+      if (++this.prunes % 10 === 0) this.forgetUnsubscribed();
+    }
+  }
+
+  /** Drops what is cached for dataInfoIds whose last subscriber left (every 10 s: bounded memory under churn). */
+  private forgetUnsubscribed(): void {
+    for (const id of this.datums.keys()) {
+      if (this.d.registry.subscribersOf(id)) continue;
+      this.datums.delete(id);
+      this.contentSince.delete(id);
+      this.maxSent.delete(id);
+      this.held.delete(id);
     }
   }
 
