@@ -69,7 +69,7 @@ export class DataService implements OnApplicationBootstrap, OnApplicationShutdow
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(METRICS) metrics: Metrics,
   ) {
-    this.core = new DataServerCore({ self: this.selfAddress, dataCenter: config.dataCenter, maxLogPerSlot: 20_000, maxOpsPerSlot: 2_000 });
+    this.core = new DataServerCore({ self: this.selfAddress, dataCenter: config.dataCenter, maxLogPerSlot: 20_000, maxOpsPerSlot: 2_000, sessionGraceMs: config.sessionGraceMs });
     this.m = {
       writes: metrics.counter('data_writes_total', 'write ops answered', ['result']),
       notified: metrics.counter('data_change_notifications_total', 'datum changes sent to sessions'),
@@ -142,6 +142,7 @@ export class DataService implements OnApplicationBootstrap, OnApplicationShutdow
     });
     this.meta.start();
     this.timers.push(setInterval(() => this.core.compact(Date.now() - this.config.tombstoneTtlMs), 10_000));
+    this.timers.push(setInterval(() => this.run(this.core.tick(Date.now())), 1_000));
     this.timers.push(setInterval(() => void this.digestRound(), this.config.digestIntervalMs));
     this.logger.info({ grpc: this.selfAddress, http: `${this.config.advertiseHost}:${this.config.httpPort}`, processId: this.processId }, 'data listening');
   }

@@ -14,7 +14,7 @@ function table(epoch: number, leader: string, followers: string[] = [], leaderEp
 }
 
 function core(self: string): DataServerCore {
-  return new DataServerCore({ self, dataCenter: 'dc', maxLogPerSlot: 100, maxOpsPerSlot: 50 });
+  return new DataServerCore({ self, dataCenter: 'dc', maxLogPerSlot: 100, maxOpsPerSlot: 50, sessionGraceMs: 5_000 });
 }
 
 let ts = 0;
@@ -113,15 +113,32 @@ describe('DataServerCore', () => {
     expect('datum' in r && r.datum.publishers).toEqual([]);
   });
 
-  it('removes the publishers of a session that left', () => {
+  it('removes what a session that left still owns only after the grace, keeping what was re-registered elsewhere', () => {
     const a = core(A);
     a.onSessions([S1, S2], 0);
     syncAll(a, a.onSlotTable(table(1, A), 0), {});
-    a.write([publish(pub('svc-4', 'r1', S1)), publish(pub('svc-4', 'r2', S2))], 1, 1);
-    const fx = a.onSessions([S2], 2);
+    const moved = pub('svc-4', 'moved', S1);
+    a.write([publish(moved), publish(pub('svc-4', 'r1', S1)), publish(pub('svc-4', 'r2', S2))], 1, 1);
+    expect(a.onSessions([S2], 2).notify.size).toBe(0);
+    expect(a.tick(4_000).notify.size).toBe(0);
+    // Its client re-registers through S2 within the grace.
+    a.write([publish({ ...moved, sessionAddress: S2, connectId: 'c9', registerTimestamp: ++ts })], 1, 3_000);
+    const fx = a.tick(5_002);
     expect(fx.notify.has('svc-4')).toBe(true);
     const r = a.read('svc-4');
-    expect('datum' in r && r.datum.publishers.map((x) => x.registerId)).toEqual(['r2']);
+    expect('datum' in r && r.datum.publishers.map((x) => x.registerId).sort()).toEqual(['moved', 'r2']);
+  });
+
+  it('keeps a session that comes back within the grace', () => {
+    const a = core(A);
+    a.onSessions([S1], 0);
+    syncAll(a, a.onSlotTable(table(1, A), 0), {});
+    a.write([publish(pub('svc-8', 'r1', S1))], 1, 1);
+    a.onSessions([], 10);
+    a.onSessions([S1], 20);
+    a.tick(60_000);
+    const r = a.read('svc-8');
+    expect('datum' in r && r.datum.publishers).toHaveLength(1);
   });
 
   it('replicates ops to a follower that starts from a snapshot, and the follower leads with the same data', () => {

@@ -84,6 +84,12 @@ export interface DataCoreOptions {
   maxLogPerSlot: number;
   /** Ops per slot in one Replicate call. */
   maxOpsPerSlot: number;
+  /**
+   * How long the publishers of a session that meta no longer lists are kept, so that its clients can
+   * re-register through another session first (those re-registered carry the other session's address and
+   * stay); only what is left after this is removed.
+   */
+  sessionGraceMs: number;
 }
 
 function emptyEffects(): Effects {
@@ -109,6 +115,8 @@ export class DataServerCore {
    * page read before the close cannot bring their publishers back. Compacted with the tombstones.
    */
   private readonly closedConnections = new Map<string, number>();
+  /** Sessions no longer listed by meta, and since when: their publishers go after `sessionGraceMs`. */
+  private readonly departed = new Map<string, number>();
 
   constructor(readonly opts: DataCoreOptions) {}
 
@@ -219,26 +227,43 @@ export class DataServerCore {
   }
 
   /**
-   * Takes meta's list of live sessions. Publishers owned by a session no longer listed (its lease expired)
-   * are removed; a migration no longer waits for it.
+   * Takes meta's list of live sessions. Publishers owned by a session no longer listed (its lease expired) are
+   * removed `sessionGraceMs` later (see {@link DataServerCore.tick}), those re-registered elsewhere meanwhile
+   * excepted; a migration no longer waits for it.
    */
   onSessions(live: Iterable<string>, nowMs: number): Effects {
     const fx = emptyEffects();
     const next = new Set(live);
     const first = this.sessions === undefined;
     this.sessions = next;
+    for (const s of [...this.departed.keys()]) if (next.has(s)) this.departed.delete(s);
     for (const slot of this.slots.values()) {
       if (slot.role !== 'leader') continue;
-      for (const session of slot.store.sessions()) {
-        if (next.has(session)) continue;
-        for (const [dataInfoId, gone] of slot.store.ownedBy(session)) this.applyRemove(slot, dataInfoId, gone, nowMs, fx);
-      }
+      for (const session of slot.store.sessions()) if (!next.has(session) && !this.departed.has(session)) this.departed.set(session, nowMs);
       if (slot.status === 'Migrating') {
         if (first || !slot.pendingSessions) this.startMigration(slot, fx, nowMs);
         else {
           for (const s of [...slot.pendingSessions]) if (!next.has(s)) slot.pendingSessions.delete(s);
           this.maybeAccept(slot, fx, nowMs);
         }
+      }
+    }
+    return fx;
+  }
+
+  /** Periodic work: removes what sessions that left still own once their grace is over. */
+  tick(nowMs: number): Effects {
+    const fx = emptyEffects();
+    for (const slot of this.slots.values()) {
+      if (slot.role !== 'leader' || !this.sessions) continue;
+      for (const session of slot.store.sessions()) if (!this.sessions.has(session) && !this.departed.has(session)) this.departed.set(session, nowMs);
+    }
+    for (const [session, since] of [...this.departed]) {
+      if (nowMs - since < this.opts.sessionGraceMs) continue;
+      this.departed.delete(session);
+      for (const slot of this.slots.values()) {
+        if (slot.role !== 'leader') continue;
+        for (const [dataInfoId, gone] of slot.store.ownedBy(session)) this.applyRemove(slot, dataInfoId, gone, nowMs, fx);
       }
     }
     return fx;

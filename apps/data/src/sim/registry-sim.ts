@@ -140,6 +140,7 @@ export function runRegistrySim(seed: number, options: Partial<RegistrySimOptions
   });
   every(1_000, () => sessions.forEach((s) => s.tick()));
   every(1_500, () => dataServers.forEach((d) => d.digestRound()));
+  every(500, () => dataServers.forEach((d) => d.tick()));
 
   // ---- workload and faults ----
   let reg = 0;

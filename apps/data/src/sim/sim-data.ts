@@ -21,7 +21,7 @@ export class SimData {
     private readonly sessions: (address: string) => SimSession | undefined,
     private readonly sessionList: () => string[],
   ) {
-    this.core = new DataServerCore({ self: address, dataCenter: 'dc', maxLogPerSlot: 50, maxOpsPerSlot: 20 });
+    this.core = new DataServerCore({ self: address, dataCenter: 'dc', maxLogPerSlot: 50, maxOpsPerSlot: 20, sessionGraceMs: 2_000 });
   }
 
   kill(): void {
@@ -34,6 +34,10 @@ export class SimData {
 
   onSessions(list: string[]): void {
     this.run(this.core.onSessions(list, this.clock.now));
+  }
+
+  tick(): void {
+    this.run(this.core.tick(this.clock.now));
   }
 
   write(session: string, epoch: number, ops: WriteOp[]): WriteResponse {

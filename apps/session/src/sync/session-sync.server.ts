@@ -23,6 +23,7 @@ export interface SessionSyncSource {
 }
 
 const DEFAULT_PAGE = 2_000;
+const DIGEST_INDEX_MAX_AGE_MS = 2_000;
 const MAX_PAGE = 20_000;
 
 /**
@@ -98,7 +99,9 @@ export class SessionSyncServer {
 
   /** Per dataInfoId of one slot: count and hash of this session's publishers. */
   digest(req: SlotDigestRequest): SlotDigestResponse {
-    const { at, bySlot } = this.index.get(req.slotCount, Date.now());
+    // Digests say which instant they reflect, and data compares only what it held by then: an index a couple of
+    // seconds old serves every slot of a digest round without rescanning all publishers per slot.
+    const { at, bySlot } = this.index.get(req.slotCount, Date.now(), false, DIGEST_INDEX_MAX_AGE_MS);
     const byId = bySlot.get(req.slotId) ?? new Map<string, Publisher[]>();
     const digests = [...byId].filter(([, list]) => list.length > 0).map(([dataInfoId, list]) => ({ dataInfoId, ...digestRegistrations(list) }));
     return { digests, sessionProcessId: this.source.processId, snapshotTime: at };
