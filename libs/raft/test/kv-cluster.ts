@@ -33,6 +33,8 @@ export interface KvServerSettings {
   electionTicks?: number;
   snapshotEntries?: number;
   keepEntries?: number;
+  /** Handle every Ready strictly in order (RaftNodeOptions.pipelining false). */
+  strictReadyOrder?: boolean;
 }
 
 /** One kv-server process (it can be killed and started again on the same ports and directory). */
@@ -88,6 +90,7 @@ export class KvProcess {
       ...(s.electionTicks ? ['--election-ticks', String(s.electionTicks)] : []),
       ...(s.snapshotEntries !== undefined ? ['--snapshot-entries', String(s.snapshotEntries)] : []),
       ...(s.keepEntries !== undefined ? ['--keep-entries', String(s.keepEntries)] : []),
+      ...(s.strictReadyOrder ? ['--strict-ready-order'] : []),
       ...extraArgs,
     ];
     const out = fs.openSync(this.logFile, 'a');

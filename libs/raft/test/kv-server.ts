@@ -4,7 +4,7 @@
  *
  *   node tools/scripts/run-ts.cjs libs/raft/test/kv-server.ts --id n1 --peers n1=127.0.0.1:7001,n2=… \
  *     --kv-port 7101 --data-dir /tmp/n1 [--tick-ms 50] [--election-ticks 10] [--snapshot-entries 10000]
- *     [--keep-entries 1000] [--join]
+ *     [--keep-entries 1000] [--join] [--strict-ready-order]
  *
  * Prints one JSON line per event on stdout (`"msg":"kv server ready"` once serving). A storage error at start
  * (corrupt or truncated file, locked directory) is printed to stderr as `kv-server: <code>: <message>` and the
@@ -52,6 +52,7 @@ async function main(): Promise<void> {
       'snapshot-entries': { type: 'string', default: '10000' },
       'keep-entries': { type: 'string', default: '1000' },
       join: { type: 'boolean', default: false },
+      'strict-ready-order': { type: 'boolean', default: false },
     },
   });
   const id = values.id;
@@ -77,6 +78,7 @@ async function main(): Promise<void> {
     electionTicks: Number(values['election-ticks']),
     snapshotEntries: Number(values['snapshot-entries']),
     compactionKeepEntries: Number(values['keep-entries']),
+    pipelining: !values['strict-ready-order'],
     logger,
   });
   await node.start();

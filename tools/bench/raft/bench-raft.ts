@@ -14,7 +14,7 @@
  * grpc-js's per-call cost on both ends is a large part of a put).
  *
  *   npm run bench:raft -- [--runs 3] [--seconds 3] [--concurrency 1,16,256] [--value-bytes 64]
- *                         [--raft-api stream|unary|both] [--raft-only] [--keep-logs]
+ *                         [--raft-api stream|unary|both] [--raft-only] [--keep-logs] [--strict-ready-order]
  */
 import { Etcd3 } from 'etcd3';
 import * as hdr from 'hdr-histogram-js';
@@ -50,6 +50,7 @@ const { values: args } = parseArgs({
     'raft-only': { type: 'boolean', default: false },
     'raft-api': { type: 'string', default: 'both' },
     'keep-logs': { type: 'boolean', default: false },
+    'strict-ready-order': { type: 'boolean', default: false },
   },
 });
 const RUNS = Number(args.runs);
@@ -239,12 +240,17 @@ async function main(): Promise<void> {
   }
   const root = fs.mkdtempSync(path.join(tmpdir(), 'bench-raft-'));
   say(`bench-raft: three sofareg Raft nodes${bin && !args['raft-only'] ? ` and three etcd members (${bin})` : ''} on loopback, real fsync, data in ${root}`);
+  if (args['strict-ready-order']) say('  Raft nodes handle every Ready strictly in order (no pipelining)');
   say(`  ${RUNS} runs × ${SECONDS} s per system and concurrency (${CONCURRENCY.join(', ')} proposers), ${VALUE.length}-byte values, medians reported`);
 
   // No snapshot during the measurement: the test KvStateMachine serializes itself synchronously as JSON, which
   // at a few hundred thousand keys blocks a node longer than an election timeout (a real state machine
   // serializes in slices). The log then stays in memory: a few hundred MB at most for a full run.
-  const cluster = await KvCluster.create(3, { snapshotEntries: 2_000_000, keepEntries: 5_000 }, 'bench-raft-nodes-');
+  const cluster = await KvCluster.create(
+    3,
+    { snapshotEntries: 2_000_000, keepEntries: 5_000, strictReadyOrder: args['strict-ready-order'] },
+    'bench-raft-nodes-',
+  );
   const etcd = bin && !args['raft-only'] ? new EtcdCluster(root) : undefined;
   let etcdClient: Etcd3 | undefined;
   const cleanup = async () => {
