@@ -22,11 +22,6 @@ export interface PushPipelineOptions {
   window: ChangeWindowOptions;
   /** Period of the version scan (0: off). */
   scanIntervalMs: number;
-  /**
-   * How long a datum that lost publishers of a session that died is held back (its subscribers keep the list
-   * they have) while those publishers' clients re-register through another session (0: off).
-   */
-  deadSessionGraceMs: number;
 }
 
 /** What the push pipeline works with. */
@@ -42,8 +37,6 @@ export interface PushPipelineDeps {
   slotTable: () => SlotTable | undefined;
   /** The switches in force (stop-push, gray-open). */
   switches: () => SwitchState;
-  /** Addresses of the sessions meta lists as alive (empty: not known yet). */
-  liveSessions: () => ReadonlySet<string>;
   options: PushPipelineOptions;
 }
 
@@ -70,10 +63,6 @@ interface PendingPush {
  *   everything outstanding when they let go.
  * - A change stream that reconnects, a new slot table, and a periodic version scan re-read datums, so a
  *   missed notification is repaired.
- * - A datum that lost publishers owned by a session that just died (meta no longer lists it) is held back
- *   for up to `deadSessionGraceMs`: their clients are re-registering through another session, and pushing the
- *   shrunk list meanwhile would tell subscribers that live providers are gone. It is pushed as soon as they are
- *   back, or when the grace ends; new subscribers get the list from before the loss meanwhile.
  */
 export class PushPipeline {
   private readonly datums = new Map<string, Datum>();
@@ -85,8 +74,6 @@ export class PushPipeline {
   private readonly contentSince = new Map<string, { zone?: { version: number; key: string }; all?: { version: number; key: string } }>();
   /** The highest datum version sent to any subscriber of each dataInfoId (never lowered while it has subscribers). */
   private readonly maxSent = new Map<string, number>();
-  /** Datums held back because they lost a dead session's publishers: the newest one, since when. */
-  private readonly held = new Map<string, { latest: Datum; since: number }>();
   private readonly watches = new Map<string, grpc.ClientReadableStream<DataChangeBatch>>();
   private readonly window: ChangeWindow;
   private readonly toFetch = new Set<string>();
@@ -119,7 +106,6 @@ export class PushPipeline {
       ackLatency: metrics.histogram('session_push_ack_seconds', 'push sent to acknowledged by the client'),
       scanRepairs: metrics.counter('session_scan_repairs_total', 'datums the version scan found newer than the cache'),
       unchanged: metrics.counter('session_pushes_unchanged_total', 'subscribers not pushed a new version because what they would see is unchanged'),
-      deadSessionHolds: metrics.counter('session_dead_session_holds_total', 'datums held back because they lost the publishers of a session that died', ['outcome']),
     };
     const pending = this.pending;
     metrics.gauge('session_pushes_pending', 'pushes awaiting acknowledgement', [], function () {
@@ -324,33 +310,15 @@ export class PushPipeline {
       this.datums.delete(id);
       this.contentSince.delete(id);
       this.maxSent.delete(id);
-      this.held.delete(id);
       return;
     }
     const cached = this.datums.get(id);
     if (cached && cached.version > datum.version) return;
-    const h = this.held.get(id);
-    if (h && h.latest.version > datum.version) return;
-    if (cached && cached.version < datum.version && this.d.options.deadSessionGraceMs > 0 && this.losesDeadSessionPublishers(cached, datum)) {
-      const now = Date.now();
-      if (!h) {
-        this.held.set(id, { latest: datum, since: now });
-        this.m.deadSessionHolds.inc({ outcome: 'held' });
-        this.d.logger.info({ dataInfoId: id, version: datum.version, graceMs: this.d.options.deadSessionGraceMs }, 'datum lost publishers of a dead session; holding it while they re-register');
-        return;
-      }
-      h.latest = datum;
-      if (now - h.since < this.d.options.deadSessionGraceMs) return;
-      this.m.deadSessionHolds.inc({ outcome: 'expired' });
-    } else if (h) {
-      this.m.deadSessionHolds.inc({ outcome: 'recovered' });
-    }
     this.accept(datum);
   }
 
   /** Makes `datum` the one served (cache) and pushes it to every subscriber behind it. */
   private accept(datum: Datum): void {
-    this.held.delete(datum.dataInfoId);
     const subscribers = this.d.registry.subscribersOf(datum.dataInfoId);
     if (!subscribers) {
       this.datums.delete(datum.dataInfoId);
@@ -384,19 +352,6 @@ export class PushPipeline {
     }
     if (!zone) delete c.zone;
     if (!all) delete c.all;
-  }
-
-  /** True when `next` lacks a publisher of `prev` that was owned by another session meta no longer lists. */
-  private losesDeadSessionPublishers(prev: Datum, next: Datum): boolean {
-    const live = this.d.liveSessions();
-    if (live.size === 0) return false; // not known yet: never hold on a guess
-    let kept: Set<string> | undefined;
-    for (const p of prev.publishers) {
-      if (p.sessionAddress === this.d.sessionAddress || live.has(p.sessionAddress)) continue;
-      kept ??= new Set(next.publishers.map((q) => q.registerId));
-      if (!kept.has(p.registerId)) return true;
-    }
-    return false;
   }
 
   // ---- pushing ----
@@ -465,11 +420,6 @@ export class PushPipeline {
         setImmediate(() => this.runFetches());
       }
     }
-    for (const h of this.held.values()) {
-      if (now - h.since < this.d.options.deadSessionGraceMs) continue;
-      this.m.deadSessionHolds.inc({ outcome: 'expired' });
-      this.accept(h.latest);
-    }
     if (now - this.lastPrune > 1_000) {
       this.lastPrune = now;
       this.window.prune(now);
@@ -484,7 +434,6 @@ export class PushPipeline {
       this.datums.delete(id);
       this.contentSince.delete(id);
       this.maxSent.delete(id);
-      this.held.delete(id);
     }
   }
 

@@ -23,8 +23,6 @@ export interface SessionConfig extends CommonConfig {
   pushMergeMaxMs: number;
   /** Period of the version scan that repairs missed change notifications (0: off). */
   pushScanIntervalMs: number;
-  /** How long a list that lost a dead session's publishers is held back while they re-register (0: off). */
-  deadSessionGraceMs: number;
 }
 
 /** Parses session's flags (see `--help`). */
@@ -47,7 +45,6 @@ export function parseSessionConfig(argv?: string[], env?: NodeJS.ProcessEnv): Re
       { flag: '--push-breaker-open-ms <ms>', description: 'how long a failing subscriber is silenced', default: '30000' },
       { flag: '--push-merge-max-ms <ms>', description: 'longest a storm of changes to one dataInfoId is merged', default: '100' },
       { flag: '--push-scan-interval-ms <ms>', description: 'period of the version scan repairing missed changes (0: off)', default: '60000' },
-      { flag: '--dead-session-grace-ms <ms>', description: 'how long a list that lost a dead session\'s publishers is held back while they re-register (0: off)', default: '10000' },
     ],
     argv,
     env,
@@ -68,7 +65,6 @@ export function parseSessionConfig(argv?: string[], env?: NodeJS.ProcessEnv): Re
     pushBreakerOpenMs: parsePositiveInt('pushBreakerOpenMs', raw.pushBreakerOpenMs),
     pushMergeMaxMs: parseNonNegativeInt('pushMergeMaxMs', raw.pushMergeMaxMs),
     pushScanIntervalMs: parseNonNegativeInt('pushScanIntervalMs', raw.pushScanIntervalMs),
-    deadSessionGraceMs: parseNonNegativeInt('deadSessionGraceMs', raw.deadSessionGraceMs),
   }) as Readonly<SessionConfig>;
 }
 

@@ -153,9 +153,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
         },
         window: { maxDelayMs: this.config.pushMergeMaxMs, stepMs: Math.min(5, this.config.pushMergeMaxMs), quietMs: Math.max(this.config.pushMergeMaxMs / 2, 1) },
         scanIntervalMs: this.config.pushScanIntervalMs,
-        deadSessionGraceMs: this.config.deadSessionGraceMs,
       },
-      liveSessions: () => new Set(this.meta.sessionNodes.map((n) => n.address)),
     });
     this.meta.on('slotTable', (t) => {
       this.router.onSlotTable();
