@@ -337,14 +337,7 @@ export class DataService implements OnApplicationBootstrap, OnApplicationShutdow
         try {
           const client = this.sessionsSync.get(address);
           const theirs = await callUnary(client, client.slotDigest, { slotId: slot.id, slotTableEpoch: table.epoch, slotCount: table.slotCount }, 5_000);
-          const mine = this.core.digest(slot.id, session, theirs.snapshotTime);
-          const differ = new Set<string>();
-          for (const d of theirs.digests) {
-            const m = mine.get(d.dataInfoId);
-            if (!m || m.count !== d.count || m.hash !== d.hash) differ.add(d.dataInfoId);
-            mine.delete(d.dataInfoId);
-          }
-          for (const id of mine.keys()) differ.add(id);
+          const differ = this.core.digestDiff(slot.id, session, theirs);
           if (differ.size === 0) continue;
           const task: SyncTask = { session, slotId: slot.id, leaderEpoch: slot.leaderEpoch, after: '' };
           const page = await callUnary(client, client.fetchSlotPublishers, { slotId: slot.id, slotTableEpoch: table.epoch, afterDataInfoId: '', maxPublishers: 0, dataInfoIds: [...differ], slotCount: table.slotCount, requester: this.selfAddress }, 10_000);

@@ -5,3 +5,4 @@ export * from './scope';
 export * from './user-data';
 export * from './validation';
 export * from './digest';
+export * from './seeded-random';

@@ -10,6 +10,7 @@
  * Replay: VALIDATION_SEED=<seed> [VALIDATION_CASES=<n per kind>] [VALIDATION_CASE=<kind>:<index>]
  *   npx jest -c libs/model/jest.config.js validation.property
  */
+import { SeededRandom } from './seeded-random';
 import { inspect } from 'node:util';
 import { ErrorValue } from './errors';
 import { notARegistrationObject, validatePublish, validateSubscribe, validateWatchConfig } from './validation';
@@ -23,33 +24,8 @@ const ONLY = process.env.VALIDATION_CASE; // e.g. "publish:1234"
 // ---------------------------------------------------------------------------------------------------------
 // Seeded randomness: one generator per case, so any case replays alone.
 
-class Rng {
-  private state: number;
-
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** mulberry32 */
-  next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  int(lo: number, hi: number): number {
-    return lo + Math.floor(this.next() * (hi - lo + 1));
-  }
-
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-
-  pick<T>(items: readonly T[]): T {
-    return items[Math.floor(this.next() * items.length)];
-  }
-}
+const Rng = SeededRandom;
+type Rng = SeededRandom;
 
 function caseSeed(seed: number, kind: string, index: number): number {
   let h = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ index;

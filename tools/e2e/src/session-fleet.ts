@@ -10,6 +10,7 @@
  * `{"cmd":"where"}` → `{"type":"where","sessions":{address:count}}`;
  * `{"cmd":"report"}` → `{"type":"report",...}`; `{"cmd":"close"}` closes every client and exits.
  */
+import { SeededRandom } from '@sofareg/model';
 import * as fs from 'node:fs';
 import * as inspector from 'node:inspector';
 import * as readline from 'node:readline';
@@ -27,14 +28,8 @@ interface FleetSpec {
 }
 
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new SeededRandom(seed);
+  return () => r.next();
 }
 
 function out(o: unknown): void {

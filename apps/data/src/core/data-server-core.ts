@@ -8,6 +8,7 @@ import type {
   ReplicateRequest,
   ReplicateResponse,
   SlotAck,
+  SlotDigestResponse,
   SlotSnapshotRequest,
   SlotSnapshotResponse,
   SlotTable,
@@ -96,6 +97,28 @@ function emptyEffects(): Effects {
   return { notify: new Map(), sync: [], snapshots: [], replicateTo: new Set() };
 }
 
+/**
+ * A replica of slot `t` taking a role: a leader starts Migrating with an empty op log, a follower starts
+ * Snapshotting; either keeps the data it already held (a promoted follower, a demoted leader).
+ */
+function newReplica(t: SlotTable['slots'][number], role: 'leader' | 'follower', store: DatumStore | undefined): SlotReplicaState {
+  return {
+    id: t.id,
+    role,
+    leader: t.leader,
+    leaderEpoch: t.leaderEpoch,
+    followers: [...t.followers],
+    status: role === 'leader' ? 'Migrating' : 'Snapshotting',
+    store: store ?? new DatumStore(),
+    log: [],
+    logStart: 0,
+    seq: 0,
+    progress: new Map(),
+    pendingSessions: undefined,
+    nextSeq: role === 'leader' ? 0 : -1,
+  };
+}
+
 function error(code: string, message: string, leader = ''): ErrorInfo {
   return { code, message, field: '', leader };
 }
@@ -163,21 +186,7 @@ export class DataServerCore {
       if (t.leader === self) {
         keep.add(t.id);
         if (!cur || cur.role !== 'leader' || cur.leaderEpoch !== t.leaderEpoch) {
-          const slot: SlotReplicaState = {
-            id: t.id,
-            role: 'leader',
-            leader: self,
-            leaderEpoch: t.leaderEpoch,
-            followers: [...t.followers],
-            status: 'Migrating',
-            store: cur?.store ?? new DatumStore(),
-            log: [],
-            logStart: 0,
-            seq: 0,
-            progress: new Map(),
-            pendingSessions: undefined,
-            nextSeq: 0,
-          };
+          const slot = newReplica(t, 'leader', cur?.store);
           this.slots.set(t.id, slot);
           this.startMigration(slot, fx, nowMs);
         } else {
@@ -189,21 +198,7 @@ export class DataServerCore {
       } else if (t.followers.includes(self)) {
         keep.add(t.id);
         if (!cur || cur.role !== 'follower' || cur.leader !== t.leader || cur.leaderEpoch !== t.leaderEpoch) {
-          this.slots.set(t.id, {
-            id: t.id,
-            role: 'follower',
-            leader: t.leader,
-            leaderEpoch: t.leaderEpoch,
-            followers: [...t.followers],
-            status: 'Snapshotting',
-            store: cur?.store ?? new DatumStore(),
-            log: [],
-            logStart: 0,
-            seq: 0,
-            progress: new Map(),
-            pendingSessions: undefined,
-            nextSeq: -1,
-          });
+          this.slots.set(t.id, newReplica(t, 'follower', cur?.store));
           fx.snapshots.push({ leader: t.leader, slotId: t.id, leaderEpoch: t.leaderEpoch });
         }
       }
@@ -425,6 +420,22 @@ export class DataServerCore {
       if (mine.length > 0) out.set(e.dataInfoId, digestRegistrations(mine));
     }
     return out;
+  }
+
+  /**
+   * The dataInfoIds of a led slot where a session's digest (`theirs`) and this server's copy of that session's
+   * publishers differ, in either direction: what to re-read from the session.
+   */
+  digestDiff(slotId: number, session: string, theirs: SlotDigestResponse): Set<string> {
+    const mine = this.digest(slotId, session, theirs.snapshotTime);
+    const differ = new Set<string>();
+    for (const d of theirs.digests) {
+      const m = mine.get(d.dataInfoId);
+      if (!m || m.count !== d.count || m.hash !== d.hash) differ.add(d.dataInfoId);
+      mine.delete(d.dataInfoId);
+    }
+    for (const id of mine.keys()) differ.add(id);
+    return differ;
   }
 
   // ---- replication ----

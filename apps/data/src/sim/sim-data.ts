@@ -78,14 +78,7 @@ export class SimData {
         const leaderEpoch = slot.leaderEpoch;
         this.net.call(this.address, session, () => this.sessions(session)?.digest(slot.id, table.slotCount), (theirs) => {
           if (!theirs) return;
-          const mine = this.core.digest(slot.id, session, theirs.snapshotTime);
-          const differ = new Set<string>();
-          for (const d of theirs.digests) {
-            const m = mine.get(d.dataInfoId);
-            if (!m || m.count !== d.count || m.hash !== d.hash) differ.add(d.dataInfoId);
-            mine.delete(d.dataInfoId);
-          }
-          for (const id of mine.keys()) differ.add(id);
+          const differ = this.core.digestDiff(slot.id, session, theirs);
           if (differ.size === 0) return;
           const task: SyncTask = { session, slotId: slot.id, leaderEpoch, after: '' };
           this.net.call(this.address, session, () => this.sessions(session)?.fetchSlot(slot.id, table.slotCount, table.epoch, this.address, '', 0, [...differ]), (page) => {

@@ -1,17 +1,12 @@
+import { SeededRandom } from '@sofareg/model';
 import { ChangeWindow, ChangeWindowOptions } from './change-window';
 
 const opts: ChangeWindowOptions = { maxDelayMs: 100, stepMs: 5, quietMs: 50 };
 
-/** A small seeded PRNG (mulberry32), so every run can be replayed from its seed. */
+/** A seeded source, so every run can be replayed from its seed. */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new SeededRandom(seed);
+  return () => r.next();
 }
 
 describe('ChangeWindow', () => {
