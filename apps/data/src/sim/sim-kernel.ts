@@ -1,71 +1,28 @@
 import { SeededRandom } from '@sofareg/model';
+import { EventQueue } from '@sofareg/raft/testing';
 
 export { SeededRandom };
-
-interface Scheduled {
-  at: number;
-  seq: number;
-  run: () => void;
-}
 
 /** Virtual time: events run in time order (then scheduling order); nothing waits on the wall clock. */
 export class SimClock {
   now = 0;
-  private seq = 0;
-  private heap: Scheduled[] = [];
+  private readonly queue = new EventQueue<() => void>();
 
   after(delayMs: number, run: () => void): void {
-    this.push({ at: this.now + Math.max(0, delayMs), seq: this.seq++, run });
+    this.queue.push(this.now + Math.max(0, delayMs), run);
   }
 
   /** Runs events until `untilMs` or until none are left; returns how many ran. */
   runUntil(untilMs: number, maxEvents = 5_000_000): number {
     let n = 0;
-    while (this.heap.length > 0 && this.heap[0].at <= untilMs) {
+    for (let at = this.queue.peekAt(); at !== undefined && at <= untilMs; at = this.queue.peekAt()) {
       if (++n > maxEvents) throw new Error(`more than ${maxEvents} events before ${untilMs} ms: runaway loop`);
-      const e = this.pop();
+      const e = this.queue.pop() as { at: number; ev: () => void };
       this.now = e.at;
-      e.run();
+      e.ev();
     }
     this.now = Math.max(this.now, untilMs);
     return n;
-  }
-
-  private less(a: Scheduled, b: Scheduled): boolean {
-    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
-  }
-
-  private push(e: Scheduled): void {
-    const h = this.heap;
-    h.push(e);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.less(h[i], h[p])) break;
-      [h[i], h[p]] = [h[p], h[i]];
-      i = p;
-    }
-  }
-
-  private pop(): Scheduled {
-    const h = this.heap;
-    const top = h[0];
-    const last = h.pop() as Scheduled;
-    if (h.length > 0) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && this.less(h[l], h[m])) m = l;
-        if (r < h.length && this.less(h[r], h[m])) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m], h[i]];
-        i = m;
-      }
-    }
-    return top;
   }
 }
 

@@ -22,6 +22,11 @@ export class EventQueue<T> {
     }
   }
 
+  /** When the earliest event is due, or undefined when empty. */
+  peekAt(): number | undefined {
+    return this.heap[0]?.at;
+  }
+
   /** The earliest event, or undefined when empty. */
   pop(): { at: number; ev: T } | undefined {
     const h = this.heap;
