@@ -74,6 +74,8 @@ export class DataService implements OnApplicationBootstrap, OnApplicationShutdow
       writes: metrics.counter('data_writes_total', 'write ops answered', ['result']),
       notified: metrics.counter('data_change_notifications_total', 'datum changes sent to sessions'),
       replicated: metrics.counter('data_replicated_ops_total', 'ops sent to followers'),
+      replicateBatch: metrics.sizeHistogram('data_replicate_batch_ops', 'ops per Replicate call to a follower'),
+      writeBatch: metrics.sizeHistogram('data_write_batch_ops', 'ops per Write call received from a session'),
       replicationTimeouts: metrics.counter('data_replication_wait_timeouts_total', 'writes acknowledged before every follower had them'),
       syncPages: metrics.counter('data_sync_pages_total', 'slot pages fetched from sessions', ['result']),
       snapshots: metrics.counter('data_snapshots_total', 'slot snapshots installed or served', ['kind']),
@@ -267,8 +269,10 @@ export class DataService implements OnApplicationBootstrap, OnApplicationShutdow
         let res: ReplicateResponse | undefined;
         try {
           const client = this.peers.get(follower);
+          const ops = req.slots.reduce((n, s) => n + s.ops.length, 0);
+          this.m.replicateBatch.observe(ops);
           res = await callUnary(client, client.replicate, req, 5_000);
-          this.m.replicated.inc(req.slots.reduce((n, s) => n + s.ops.length, 0));
+          this.m.replicated.inc(ops);
         } catch (err) {
           this.logger.debug({ follower, err: (err as Error).message }, 'replication call failed');
         }
@@ -386,7 +390,10 @@ export class DataService implements OnApplicationBootstrap, OnApplicationShutdow
           );
       };
     return {
-      write: unary((req: WriteRequest) => this.write(req)),
+      write: unary((req: WriteRequest) => {
+        this.m.writeBatch.observe(req.ops.length);
+        return this.write(req);
+      }),
       clientOff: unary((req: ClientOffRequest): WriteResponse => {
         this.run(this.core.clientOff(req.sessionAddress, new Set(req.connectIds), Date.now()));
         return { results: [], slotTableEpoch: this.core.slotTable?.epoch ?? 0 };

@@ -1,5 +1,6 @@
 import type { ServerMessage } from '@sofareg/contracts';
-import { ClientConnection, effectiveClientIp, estimateBytes } from './client-connection';
+import { TurnCoalescer } from '@sofareg/model';
+import { ClientConnection, Outbound, effectiveClientIp, estimateBytes } from './client-connection';
 
 /** A stream that never flushes unless told to: what a client that stopped reading looks like. */
 function stalledCall() {
@@ -51,6 +52,42 @@ describe('ClientConnection', () => {
     expect(c.send(push(100))).toBe(true);
     expect(c.send(push(100))).toBe(false);
     expect(overflows).toHaveLength(1);
+  });
+
+  it('sends a batch-reading client what one turn produced as one frame, bounded by messages not frames', () => {
+    const call = stalledCall();
+    const frames: ServerMessage[] = [];
+    const write = call.write.bind(call);
+    call.write = (m: ServerMessage, cb: () => void) => (frames.push(m), write(m, cb));
+    const turns: (() => void)[] = [];
+    const coalescer = new TurnCoalescer<ClientConnection, Outbound>((run) => turns.push(run), (c, queued) => c.write(queued));
+    const overflows: string[] = [];
+    const c = new ClientConnection('c1', 'p', 'ip', call as never, { maxBufferedBytes: 1e9, maxQueuedMessages: 4 }, (_c, why) => overflows.push(why), coalescer);
+    c.hello = { clientId: '', processId: '', appName: '', zone: '', dataCenter: '', clientIp: '', clientVersion: '', acceptsBatches: true };
+    expect([1, 2, 3].map(() => c.send(push(1)))).toEqual([true, true, true]);
+    expect(frames).toHaveLength(0);
+    turns.splice(0).forEach((run) => run());
+    expect(frames).toHaveLength(1);
+    expect(frames[0].body?.$case === 'batch' && frames[0].body.value.messages).toHaveLength(3);
+    expect(c.queuedMessages).toBe(3); // written, not flushed to the socket yet
+    expect(c.send(push(1))).toBe(true);
+    expect(c.send(push(1))).toBe(false);
+    expect(overflows).toEqual(['5 messages']);
+    expect(call.ended).toBe(true);
+  });
+
+  it('writes what is queued before it ends the stream', () => {
+    const call = stalledCall();
+    const frames: ServerMessage[] = [];
+    const write = call.write.bind(call);
+    call.write = (m: ServerMessage, cb: () => void) => (frames.push(m), write(m, cb));
+    const coalescer = new TurnCoalescer<ClientConnection, Outbound>(() => undefined, (c, queued) => c.write(queued));
+    const c = new ClientConnection('c1', 'p', 'ip', call as never, { maxBufferedBytes: 1e9, maxQueuedMessages: 100 }, () => undefined, coalescer);
+    c.hello = { clientId: '', processId: '', appName: '', zone: '', dataCenter: '', clientIp: '', clientVersion: '', acceptsBatches: true };
+    c.send(push(1));
+    c.close();
+    expect(frames).toHaveLength(1);
+    expect(call.ended).toBe(true);
   });
 
   it('estimates a push by its addresses', () => {

@@ -1,5 +1,12 @@
 import type { ClientHello, ClientMessage, ServerMessage } from '@sofareg/contracts';
+import type { TurnCoalescer } from '@sofareg/model';
 import type { grpc } from '@sofareg/server-kit';
+
+/** A message queued for a connection, with its estimated size. */
+export interface Outbound {
+  msg: ServerMessage;
+  bytes: number;
+}
 
 /** Bounds of one client's send queue. */
 export interface ConnectionBounds {
@@ -12,15 +19,18 @@ export interface ConnectionBounds {
 /**
  * One client's stream. Sends are bounded: when the client reads too slowly and more than
  * `maxQueuedMessages` messages or about `maxBufferedBytes` bytes wait unsent, the connection is closed (the
- * client reconnects and re-registers) rather than letting memory grow without end.
+ * client reconnects and re-registers) rather than letting memory grow without end. Once the client's hello
+ * says it reads batches, what is sent to it within one event-loop turn goes out as one frame.
  */
 export class ClientConnection {
   hello: ClientHello | undefined;
   closed = false;
   readonly openedAt = Date.now();
-  /** Estimated bytes written to the stream and not yet flushed. */
+  /** Estimated bytes queued and not yet flushed to the socket. */
   private queuedBytes = 0;
-  private readonly flushed: (bytes: number) => () => void;
+  /** Messages queued and not yet flushed to the socket. */
+  private unsent = 0;
+  private readonly flushed: (bytes: number, messages: number) => () => void;
 
   /**
    * @param clientIp the IP switches (client-off, gray-open, blacklists) apply to: the peer's address, or the
@@ -33,35 +43,50 @@ export class ClientConnection {
     private readonly call: grpc.ServerDuplexStream<ClientMessage, ServerMessage>,
     private readonly bounds: ConnectionBounds,
     private readonly onOverflow: (c: ClientConnection, why: string) => void,
+    private readonly coalescer?: TurnCoalescer<ClientConnection, Outbound>,
   ) {
-    this.flushed = (bytes) => () => {
+    this.flushed = (bytes, messages) => () => {
       this.queuedBytes -= bytes;
+      this.unsent -= messages;
     };
   }
 
-  /** Messages waiting in the stream. */
+  /** Messages waiting to be flushed to the socket. */
   get queuedMessages(): number {
-    return this.call.writableLength;
+    return this.unsent;
   }
 
   /** Queues a message; returns false (and closes the connection) when its send queue is over a bound. */
   send(msg: ServerMessage): boolean {
     if (this.closed) return false;
-    const bytes = estimateBytes(msg);
-    this.queuedBytes += bytes;
-    this.call.write(msg, this.flushed(bytes));
-    if (this.queuedBytes > this.bounds.maxBufferedBytes || this.call.writableLength > this.bounds.maxQueuedMessages) {
-      const why = this.queuedBytes > this.bounds.maxBufferedBytes ? `${this.queuedBytes} bytes` : `${this.call.writableLength} messages`;
+    const out = { msg, bytes: estimateBytes(msg) };
+    this.unsent++;
+    this.queuedBytes += out.bytes;
+    if (this.coalescer && this.hello?.acceptsBatches) this.coalescer.add(this, out);
+    else this.write([out]);
+    if (this.queuedBytes > this.bounds.maxBufferedBytes || this.unsent > this.bounds.maxQueuedMessages) {
+      const why = this.queuedBytes > this.bounds.maxBufferedBytes ? `${this.queuedBytes} bytes` : `${this.unsent} messages`;
       this.onOverflow(this, why);
+      this.coalescer?.drop(this);
       this.close();
       return false;
     }
     return true;
   }
 
-  /** Ends the stream (the client sees it end and reconnects). Idempotent. */
+  /** Writes queued messages to the stream as one frame (also the coalescer's delivery). */
+  write(queued: Outbound[]): void {
+    if (this.closed) return;
+    let bytes = 0;
+    for (const q of queued) bytes += q.bytes;
+    const frame: ServerMessage = queued.length === 1 ? queued[0].msg : { body: { $case: 'batch', value: { messages: queued.map((q) => q.msg) } } };
+    this.call.write(frame, this.flushed(bytes, queued.length));
+  }
+
+  /** Ends the stream (the client sees it end and reconnects) once what is queued is written. Idempotent. */
   close(): void {
     if (this.closed) return;
+    this.coalescer?.flushSink(this);
     this.closed = true;
     this.call.end();
   }

@@ -13,8 +13,15 @@ export interface DataRouterOptions {
   retryForMs: number;
   /** Ops waiting to be sent, at most; more are refused as Overloaded. */
   maxPending: number;
+  /**
+   * Write calls in flight per leader. Ops arriving meanwhile wait and go in the next call: a quiet system
+   * sends each op at once, a loaded one sends fewer, larger calls.
+   */
+  maxInFlight: number;
   logger: Logger;
   slotTable: () => SlotTable | undefined;
+  /** Told the size of every Write call sent (metrics). */
+  onBatch?: (ops: number) => void;
 }
 
 interface PendingOp {
@@ -29,13 +36,16 @@ const RETRY_CODES = new Set(['SlotMoved', 'NotReady', 'StaleEpoch', 'Unavailable
 
 /**
  * Sends publisher writes and datum reads to the data server that leads each dataInfoId's slot. Writes are
- * batched per leader (one Write call per leader per event-loop turn, at most `maxBatch` ops), and retried
+ * batched per leader (at most `maxInFlight` Write calls per leader, each taking every op queued for it up to
+ * `maxBatch`, sent at the end of the event-loop turn), and retried
  * with backoff while the slot moves or its leader is unreachable, until `retryForMs` has passed. Writes of
  * one registerId may be retried out of order: data keeps the newest by (version, registerTimestamp).
  */
 export class DataRouter {
   readonly pool = new ClientPool(DataServiceClient);
   private readonly queues = new Map<string, PendingOp[]>();
+  /** Write calls in flight per leader. */
+  private readonly inFlight = new Map<string, number>();
   private scheduled = false;
   private pending = 0;
   private closed = false;
@@ -74,7 +84,21 @@ export class DataRouter {
     const cur = this.hints.get(slot);
     if (cur && epoch <= cur.epoch) return false;
     this.hints.set(slot, { epoch, leader });
+    this.reroute();
     return true;
+  }
+
+  /** Moves queued ops whose slot has a new leader to that leader's queue. */
+  private reroute(): void {
+    for (const [leader, q] of [...this.queues]) {
+      const stay: PendingOp[] = [];
+      const moved: PendingOp[] = [];
+      for (const p of q) (this.leaderOf(p.dataInfoId) === leader ? stay : moved).push(p);
+      if (moved.length === 0) continue;
+      if (stay.length > 0) this.queues.set(leader, stay);
+      else this.queues.delete(leader);
+      for (const p of moved) this.enqueue(p);
+    }
   }
 
   /** Distinct slot leaders of the current table. */
@@ -119,15 +143,38 @@ export class DataRouter {
 
   private flush(): void {
     this.scheduled = false;
+    for (const leader of [...this.queues.keys()]) this.sendQueued(leader);
+  }
+
+  /** Sends what is queued for `leader`, as far as its in-flight bound allows. */
+  private sendQueued(leader: string): void {
+    const q = this.queues.get(leader);
+    if (!q) return;
     const epoch = this.opts.slotTable()?.epoch ?? 0;
-    for (const [leader, q] of this.queues) {
-      this.queues.delete(leader);
-      for (let i = 0; i < q.length; i += this.opts.maxBatch) this.send(leader, q.slice(i, i + this.opts.maxBatch), epoch);
+    let n = this.inFlight.get(leader) ?? 0;
+    const moved: PendingOp[] = [];
+    while (q.length > 0 && n < this.opts.maxInFlight) {
+      // An op may have waited here while its slot moved: routing is checked again as it leaves.
+      const batch: PendingOp[] = [];
+      for (const p of q.splice(0, this.opts.maxBatch)) (this.leaderOf(p.dataInfoId) === leader ? batch : moved).push(p);
+      if (batch.length === 0) continue;
+      this.send(leader, batch, epoch);
+      n++;
     }
+    if (n > 0) this.inFlight.set(leader, n);
+    if (q.length === 0 && this.queues.get(leader) === q) this.queues.delete(leader);
+    for (const p of moved) this.enqueue(p);
   }
 
   private send(leader: string, batch: PendingOp[], epoch: number): void {
     const client = this.pool.get(leader);
+    this.opts.onBatch?.(batch.length);
+    const done = () => {
+      const n = (this.inFlight.get(leader) ?? 1) - 1;
+      if (n > 0) this.inFlight.set(leader, n);
+      else this.inFlight.delete(leader);
+      this.sendQueued(leader);
+    };
     callUnary(client, client.write, {
       sessionAddress: this.opts.sessionAddress,
       sessionProcessId: this.opts.sessionProcessId,
@@ -140,11 +187,13 @@ export class DataRouter {
           if (r.ok || !r.error || !RETRY_CODES.has(r.error.code)) p.resolve(r);
           else this.retryLater(p, r);
         });
+        done();
       },
       (err: Error) => {
         const result = fail('Unavailable', `data server ${leader}: ${err.message}`);
         if (!isTransient(err)) this.opts.logger.error({ err, leader }, 'write to data failed');
         for (const p of batch) this.retryLater(p, result);
+        done();
       },
     );
   }
@@ -166,6 +215,7 @@ export class DataRouter {
   onSlotTable(): void {
     const t = this.opts.slotTable();
     for (const [slot, h] of this.hints) if (!t || h.epoch <= t.epoch) this.hints.delete(slot);
+    this.reroute();
     for (const [p, timer] of this.backingOff) {
       clearTimeout(timer);
       this.enqueue(p);

@@ -13,10 +13,10 @@ import {
   SubscribeRequest,
   WatchConfigRequest,
 } from '@sofareg/contracts';
-import { ErrorCode, ErrorValue, PROVIDE_DATA_KEYS, Scope, toDataInfoId, validatePublish, validateSubscribe } from '@sofareg/model';
+import { ErrorCode, ErrorValue, PROVIDE_DATA_KEYS, Scope, TurnCoalescer, toDataInfoId, validatePublish, validateSubscribe } from '@sofareg/model';
 import { CONFIG, GrpcServerHandle, LOGGER, Logger, METRICS, MetaClient, Metrics, Readiness, grpc, startGrpcServer } from '@sofareg/server-kit';
 import { randomUUID } from 'node:crypto';
-import { ClientConnection, effectiveClientIp } from './client-connection';
+import { ClientConnection, Outbound, effectiveClientIp } from './client-connection';
 import { ConfigWatchers } from './core/config-watchers';
 import { SessionRegistry } from './core/session-registry';
 import { DEFAULT_SWITCHES, SwitchState, admitPublish, admitSubscribe, applySwitch, switchTransition } from './core/switches';
@@ -39,6 +39,11 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
   /** Configurators (watches of provide-data keys). */
   readonly configWatchers = new ConfigWatchers();
   private switchState: SwitchState = DEFAULT_SWITCHES;
+  /** What is sent to each batch-reading client within one event-loop turn goes out as one frame. */
+  private readonly outbound = new TurnCoalescer<ClientConnection, Outbound>(setImmediate, (conn, queued) => {
+    this.m.framedMessages.observe(queued.length);
+    conn.write(queued);
+  });
   private readonly admission: TokenBucket;
   private grpcServer: GrpcServerHandle | undefined;
   private syncServer: SessionSyncServer | undefined;
@@ -58,6 +63,9 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
       overflow: metrics.counter('session_connection_overflow_total', 'clients disconnected because they read too slowly'),
       refusedConnections: metrics.counter('session_refused_connections_total', 'connections refused over --max-connections'),
       writeLatency: metrics.histogram('session_write_seconds', 'publish received to acknowledged by data'),
+      writeBatch: metrics.sizeHistogram('session_data_write_batch_ops', 'ops per Write call to a data server'),
+      framedMessages: metrics.sizeHistogram('session_client_frame_messages', 'messages per frame sent to a batch-reading client'),
+      receivedFrames: metrics.sizeHistogram('session_client_received_frame_messages', 'messages per frame received from a client'),
       throttled: metrics.counter('session_throttled_connections_total', 'connections refused by admission throttling (over --max-connects-per-second)'),
       switched: metrics.counter('session_switch_actions_total', 'registrations and connections acted on by switches', ['action']),
       configPushes: metrics.counter('session_config_pushes_total', 'provide-data values pushed to configurators'),
@@ -127,10 +135,12 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
       sessionProcessId: this.processId,
       dataCenter: this.config.dataCenter,
       maxBatch: 1_000,
+      maxInFlight: 2,
       retryForMs: this.config.writeRetryMs,
       maxPending: this.config.maxPendingWrites,
       logger: this.logger,
       slotTable: () => this.meta.slotTable,
+      onBatch: (ops) => this.m.writeBatch.observe(ops),
     });
     this.pipeline = new PushPipeline({
       registry: this.registry,
@@ -208,12 +218,20 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     const peer = call.getPeer();
     const clientIp = peerIp(peer);
     const bounds = { maxBufferedBytes: this.config.maxConnectionBufferBytes, maxQueuedMessages: this.config.maxConnectionQueue };
-    const conn = new ClientConnection(randomUUID(), peer, clientIp, call, bounds, (c, why) => {
-      this.m.overflow.inc();
-      this.logger.warn({ connectId: c.connectId, peer: c.peer, queued: why }, 'client reads too slowly; disconnecting it');
-    });
+    const conn = new ClientConnection(
+      randomUUID(),
+      peer,
+      clientIp,
+      call,
+      bounds,
+      (c, why) => {
+        this.m.overflow.inc();
+        this.logger.warn({ connectId: c.connectId, peer: c.peer, queued: why }, 'client reads too slowly; disconnecting it');
+      },
+      this.outbound,
+    );
     this.connections.set(conn.connectId, conn);
-    call.on('data', (msg: ClientMessage) => this.onMessage(conn, msg));
+    call.on('data', (msg: ClientMessage) => this.onFrame(conn, msg));
     const closed = () => this.onClosed(conn);
     call.on('end', () => {
       call.end();
@@ -255,6 +273,23 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     }
   }
 
+  private onFrame(conn: ClientConnection, msg: ClientMessage): void {
+    if (msg.body?.$case !== 'batch') {
+      this.m.receivedFrames.observe(1);
+      return this.onMessage(conn, msg);
+    }
+    const messages = msg.body.value.messages;
+    this.m.receivedFrames.observe(messages.length);
+    for (const m of messages) {
+      if (conn.closed) return;
+      if (m.body?.$case === 'batch') {
+        conn.send({ body: { $case: 'result', value: result(0, '', false, 0, { code: ErrorCode.InvalidArgument, message: 'a batch cannot hold a batch', field: 'batch' }) } });
+        continue;
+      }
+      this.onMessage(conn, m);
+    }
+  }
+
   private onMessage(conn: ClientConnection, msg: ClientMessage): void {
     const body = msg.body;
     if (!body) return;
@@ -266,7 +301,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
       case 'hello':
         conn.hello = body.value;
         conn.clientIp = effectiveClientIp(conn.clientIp, body.value.clientIp);
-        conn.send({ body: { $case: 'hello', value: { connectId: conn.connectId, sessionAddress: this.selfAddress, zone: this.config.zone, serverTime: Date.now() } } });
+        conn.send({ body: { $case: 'hello', value: { connectId: conn.connectId, sessionAddress: this.selfAddress, zone: this.config.zone, serverTime: Date.now(), acceptsBatches: true } } });
         this.logger.debug({ connectId: conn.connectId, app: body.value.appName, peer: conn.peer }, 'client connected');
         return;
       case 'heartbeat':

@@ -20,7 +20,9 @@ export const MAX_RECEIVE_MESSAGE_BYTES = 32 * 1024 * 1024;
 /**
  * The channel options the client uses. Keepalive pings run even without calls so a half-open TCP connection
  * is detected within keepaliveTime + keepaliveTimeout; each client gets its own subchannel pool so two
- * client instances never share (and never inherit the reconnect backoff of) one TCP connection.
+ * client instances never share (and never inherit the reconnect backoff of) one TCP connection. grpc-js's
+ * retries (the client replays by its own policy; the retry layer buffers every message of the stream) and
+ * channelz bookkeeping are off.
  */
 export function grpcChannelOptions(options: GrpcTransportOptions): ChannelOptions {
   return {
@@ -28,6 +30,8 @@ export function grpcChannelOptions(options: GrpcTransportOptions): ChannelOption
     'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.use_local_subchannel_pool': 1,
+    'grpc.enable_retries': 0,
+    'grpc.enable_channelz': 0,
     'grpc.max_receive_message_length': MAX_RECEIVE_MESSAGE_BYTES,
     'grpc.initial_reconnect_backoff_ms': 100,
     'grpc.max_reconnect_backoff_ms': 1_000,

@@ -83,6 +83,7 @@ describe('RegistryClient', () => {
               dataCenter: 'DefaultDataCenter',
               clientIp: '10.0.0.9',
               clientVersion: '0.1.0',
+              acceptsBatches: true,
             },
           },
         },
@@ -269,6 +270,49 @@ describe('RegistryClient', () => {
         [2, ['10.0.0.1:12200', '10.0.0.2:12200']],
       ]);
       await client.close();
+    });
+
+    it('with a batch-reading session, sends what one turn produced as one frame and reads batched answers', async () => {
+      const env = setup();
+      await settle();
+      const conn = env.transport.last;
+      expect(conn.sentOf('hello')[0].acceptsBatches).toBe(true);
+      conn.hello('conn-1', true);
+      await settle();
+      const pubs = [1, 2, 3].map((i) => env.client.publish({ dataId: `svc${i}` }, `10.0.0.${i}:12200`));
+      expect(conn.frames.length).toBe(1); // only the hello: the publishes wait for the end of the turn
+      await settle();
+      expect(conn.frames.length).toBe(2);
+      expect(conn.frames[1].body?.$case).toBe('batch');
+      const reqs = conn.sentOf('publish');
+      expect(reqs.map((r) => r.dataId)).toEqual(['svc1', 'svc2', 'svc3']);
+      conn.deliver({
+        body: {
+          $case: 'batch',
+          value: { messages: reqs.map((r) => ({ body: { $case: 'result' as const, value: { requestId: r.requestId, registerId: r.registerId, ok: true, version: r.version, error: undefined } } })) },
+        },
+      });
+      await Promise.all(pubs.map((p) => p.synced()));
+      // A lone message in a turn goes out as itself.
+      pubs[0].republish('10.0.0.9:12200');
+      await settle();
+      expect(conn.frames[2].body?.$case).toBe('publish');
+      await env.client.close();
+    });
+
+    it('drops what was queued for a stream that ended, and replays it on the next', async () => {
+      const env = setup();
+      await settle();
+      env.transport.last.hello('conn-1', true);
+      await settle();
+      const pub = env.client.publish({ dataId: 'svc' }, '10.0.0.1:12200');
+      const first = env.transport.last;
+      const next = await reconnect(env);
+      expect(first.sentOf('publish')).toEqual([]);
+      next.hello('conn-2', true);
+      await settle();
+      expect(next.sentOf('publish').map((p) => p.registerId)).toEqual([pub.registerId]);
+      await env.client.close();
     });
 
     it('rejects synced() when the session refuses for good; the stream stays up and the record is not replayed', async () => {

@@ -8,6 +8,7 @@ import {
   ErrorValue,
   RegistryError,
   Scope,
+  TurnCoalescer,
   toDataInfoId,
   validatePublish,
   validateSubscribe,
@@ -151,6 +152,11 @@ export class RegistryClient {
   private readonly events: ConnectionEvent[] = [];
   private dispatching = false;
   private conn: OpenConnection | undefined;
+  /** Once the session reads batches, what is sent within one event-loop turn goes out as one frame. */
+  private readonly outbound = new TurnCoalescer<OpenConnection, ClientMessage>(setImmediate, (conn, messages) => {
+    if (this.conn !== conn) return;
+    conn.connection.send(messages.length === 1 ? messages[0] : { body: { $case: 'batch', value: { messages } } });
+  });
   private retryTimer: unknown;
   private heartbeatTimer: unknown;
   private lastReceivedAt = 0;
@@ -429,8 +435,10 @@ export class RegistryClient {
   private send(messages: readonly ClientMessage[]): void {
     const c = this.conn;
     if (messages.length === 0 || !c) return;
+    const batched = c.hello?.acceptsBatches === true;
     for (const m of messages) {
-      c.connection.send(m);
+      if (batched) this.outbound.add(c, m);
+      else c.connection.send(m);
       this.counters.messagesSent++;
     }
   }
@@ -547,6 +555,7 @@ export class RegistryClient {
           dataCenter: this.options.dataCenter,
           clientIp: this.clientIp,
           clientVersion: CLIENT_VERSION,
+          acceptsBatches: true,
         },
       },
     });
@@ -578,6 +587,11 @@ export class RegistryClient {
     this.lastReceivedAt = this.clock.now();
     const body = message.body;
     if (!body) return;
+    if (body.$case === 'batch') {
+      // Each message may change the connection (a result that closes the client): stop once it is not ours.
+      for (const m of body.value.messages) if (m.body?.$case !== 'batch' && this.conn === conn) this.onMessage(epoch, m);
+      return;
+    }
     if (this.state.phase === 'connecting') {
       if (body.$case !== 'hello') {
         this.logger.error('session spoke before its hello', { server: conn.server, message: body.$case });
@@ -634,6 +648,7 @@ export class RegistryClient {
     const conn = this.conn;
     if (!conn || conn.epoch !== epoch) return;
     this.conn = undefined;
+    this.outbound.drop(conn);
     this.clock.clearTimeout(conn.helloTimer);
     this.clock.clearTimeout(this.heartbeatTimer);
     this.heartbeatTimer = undefined;

@@ -6,3 +6,4 @@ export * from './user-data';
 export * from './validation';
 export * from './digest';
 export * from './seeded-random';
+export * from './turn-coalescer';

@@ -3,8 +3,10 @@ import * as grpc from '@grpc/grpc-js';
 /**
  * Keepalive on every server: ping an idle client every 5 s and drop it when no answer comes within 5 s,
  * so a half-open connection is detected in well under 15 s. Clients may ping as often as every 5 s.
+ * Channelz (per-call bookkeeping for a debugging service we do not serve) is off: it costs on every message.
  */
 export const SERVER_CHANNEL_OPTIONS: grpc.ServerOptions = {
+  'grpc.enable_channelz': 0,
   'grpc.keepalive_time_ms': 5_000,
   'grpc.keepalive_timeout_ms': 5_000,
   'grpc.keepalive_permit_without_calls': 1,
@@ -13,8 +15,14 @@ export const SERVER_CHANNEL_OPTIONS: grpc.ServerOptions = {
   'grpc.max_send_message_length': 64 * 1024 * 1024,
 };
 
-/** Client channel options between servers: keepalive, fast reconnect, large messages for sync pages. */
+/**
+ * Client channel options between servers: keepalive, fast reconnect, large messages for sync pages. grpc-js's
+ * own retries are off (every caller retries by its own policy, and the retry layer buffers each message)
+ * and so is channelz.
+ */
 export const CLIENT_CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.enable_retries': 0,
+  'grpc.enable_channelz': 0,
   'grpc.keepalive_time_ms': 5_000,
   'grpc.keepalive_timeout_ms': 5_000,
   'grpc.keepalive_permit_without_calls': 1,

@@ -23,7 +23,7 @@ import { RegistryClient } from '@sofareg/client';
 import { LocalCluster, WORKSPACE_ROOT } from '@sofareg/testing';
 import { Etcd3 } from 'etcd3';
 import type { FromWorker, ToWorker } from './bench-worker';
-import { Measure, Progress, fmt, percentile, resultLines, wallNow } from './bench-util';
+import { Measure, Progress, fmt, percentile, processCpuMs, resultLines, wallNow } from './bench-util';
 import { EtcdServer } from './etcd-server';
 
 interface Options {
@@ -38,10 +38,14 @@ interface Options {
   regRepeats: number;
   /** When set, every sofareg server process writes a CPU profile here (node --cpu-prof). */
   profileDir?: string;
+  /** When set, every sofareg server's /metrics text is written here at the end (role-port.prom). */
+  metricsDir?: string;
+  /** false: sofareg alone, no ratio (for profiling runs; the figures to report always come with etcd). */
+  etcd: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { subs: [1_000, 10_000], conns: [10, 50], rounds: 40, gapMs: 100, workers: 2, registrations: 20_000, inflight: 256, regConns: 16, regRepeats: 3 };
+  const o: Options = { subs: [1_000, 10_000], conns: [10, 50], rounds: 40, gapMs: 100, workers: 2, registrations: 20_000, inflight: 256, regConns: 16, regRepeats: 3, etcd: true };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=');
     const value = inline ?? argv[++i];
@@ -57,8 +61,10 @@ function parseArgs(argv: string[]): Options {
       case '--reg-conns': o.regConns = Number(value); break;
       case '--reg-repeats': o.regRepeats = Number(value); break;
       case '--profile-dir': o.profileDir = value; break;
+      case '--metrics-dir': o.metricsDir = value; break;
+      case '--etcd': o.etcd = value !== 'off'; break;
       case '--help':
-        console.log('usage: bench-push.ts [--subs 1000,10000|none] [--conns 10,50|none] [--profile-dir DIR] [--rounds 40] [--gap-ms 100] [--workers 2] [--registrations 20000] [--inflight 256] [--reg-conns 16] [--reg-repeats 3]');
+        console.log('usage: bench-push.ts [--subs 1000,10000|none] [--conns 10,50|none] [--profile-dir DIR] [--metrics-dir DIR] [--etcd on|off] [--rounds 40] [--gap-ms 100] [--workers 2] [--registrations 20000] [--inflight 256] [--reg-conns 16] [--reg-repeats 3]');
         process.exit(0);
         break;
       default:
@@ -66,6 +72,7 @@ function parseArgs(argv: string[]): Options {
     }
   }
   if (o.subs.length !== o.conns.length) throw new Error('--subs and --conns need as many entries');
+  if (!o.etcd && o.subs.length > 0) throw new Error('--etcd off runs registrations only: add --subs none --conns none');
   return o;
 }
 
@@ -193,12 +200,19 @@ async function fanOut(systems: System[], total: number, conns: number, o: Option
   return out;
 }
 
-async function registrations(system: 'sofareg' | 'etcd', targets: string[], o: Options): Promise<{ rates: number[]; failed: number; clientCpuMs: number }> {
+/** A server process whose CPU is accounted during the registration runs. */
+interface ServerProcess {
+  role: string;
+  pid: number | undefined;
+}
+
+async function registrations(system: 'sofareg' | 'etcd', targets: string[], servers: ServerProcess[], o: Options): Promise<{ rates: number[]; failed: number; clientCpuMs: number; serverCpuMs: Map<string, number> }> {
   const connsPer = split(o.regConns, o.workers).filter((c) => c > 0);
   const ws = connsPer.map((_, i) => new Worker(`${system}-reg-${i}`));
   const rates: number[] = [];
   let failed = 0;
   let clientCpuMs = 0;
+  const serverCpuMs = new Map<string, number>();
   try {
     ws.forEach((w, i) => w.send({ type: 'reg', system, targets, conns: connsPer[i] }));
     await Promise.all(ws.map((w) => w.next('loaded', 60_000)));
@@ -211,6 +225,7 @@ async function registrations(system: 'sofareg' | 'etcd', targets: string[], o: O
     await Promise.all(ws.map((w) => w.next('registered', 300_000)));
     await sleep(o.gapMs);
     await Promise.all(ws.map((w) => w.cpuMs()));
+    const serverMark = servers.map((p) => processCpuMs(p.pid));
     for (let rep = 0; rep < o.regRepeats; rep++) {
       let offset = rep * o.registrations;
       ws.forEach((w, i) => {
@@ -225,10 +240,11 @@ async function registrations(system: 'sofareg' | 'etcd', targets: string[], o: O
       await sleep(o.gapMs);
     }
     clientCpuMs = (await Promise.all(ws.map((w) => w.cpuMs()))).reduce((a, b) => a + b, 0);
+    servers.forEach((p, i) => serverCpuMs.set(p.role, (serverCpuMs.get(p.role) ?? 0) + processCpuMs(p.pid) - serverMark[i]));
   } finally {
     await Promise.all(ws.map((w) => w.close()));
   }
-  return { rates, failed, clientCpuMs };
+  return { rates, failed, clientCpuMs, serverCpuMs };
 }
 
 async function main(): Promise<void> {
@@ -244,13 +260,15 @@ async function main(): Promise<void> {
   let ok = false;
   try {
     cluster = await LocalCluster.start({ dataServers: 2, sessions: 2, baseDir: path.join(baseDir, 'cluster'), env: { SOFAREG_LOG_LEVEL: 'warn', ...(o.profileDir ? { NODE_OPTIONS: `--require ${path.join(WORKSPACE_ROOT, 'tools/bench/push/cpu-profile-hook.cjs')}`, CPUPROFILE_DIR: path.resolve(o.profileDir) } : {}) } });
-    etcd = await EtcdServer.start(baseDir);
+    etcd = o.etcd ? await EtcdServer.start(baseDir) : undefined;
     publisher = new RegistryClient({ sessionServers: [cluster.sessionAddresses[0]], appName: 'bench-pub' });
-    etcdClient = new Etcd3({ hosts: etcd.clientUrl, grpcOptions: { 'grpc.use_local_subchannel_pool': 1 } });
     await publisher.ready({ timeoutMs: 30_000 });
-    await etcdClient.get('warmup').string();
+    if (etcd) {
+      etcdClient = new Etcd3({ hosts: etcd.clientUrl, grpcOptions: { 'grpc.use_local_subchannel_pool': 1 } });
+      await etcdClient.get('warmup').string();
+    }
 
-    for (let i = 0; i < o.subs.length; i++) {
+    for (let i = 0; i < o.subs.length && etcd && etcdClient; i++) {
       const total = o.subs[i];
       const conns = o.conns[i];
       const pub = publisher.publish({ dataId: `bench.push.${total}` }, 'v0');
@@ -259,7 +277,7 @@ async function main(): Promise<void> {
       await etcdClient.put(etcdKey).value('v0');
       const systems: System[] = [
         { name: 'sofareg', targets: cluster.sessionAddresses, publish: (r) => (r === 0 ? undefined : pub.republish(`v${r}`)) },
-        { name: 'etcd', targets: [etcd.clientUrl], publish: async (r) => void (await etcdClient!.put(etcdKey).value(`v${r}`)) },
+        { name: 'etcd', targets: [etcd.clientUrl], publish: async (r) => void (await etcdClient?.put(etcdKey).value(`v${r}`)) },
       ];
       const res = await fanOut(systems, total, conns, o);
       await pub.unregister();
@@ -272,10 +290,28 @@ async function main(): Promise<void> {
     }
 
     if (o.registrations > 0) {
-      const s = await registrations('sofareg', cluster.sessionAddresses, o);
-      const e = await registrations('etcd', [etcd.clientUrl], o);
-      console.log(`registrations: sofareg ${s.rates.map((r) => fmt(r)).join(', ')} /s (failed ${s.failed}, client CPU ${fmt(s.clientCpuMs)} ms); etcd lease+put ${e.rates.map((r) => fmt(r)).join(', ')} /s (failed ${e.failed}, client CPU ${fmt(e.clientCpuMs)} ms)`);
-      measures.push({ name: `registrations acknowledged/s (${o.inflight} in flight)`, unit: '/s', sofareg: percentile(s.rates, 50), etcd: percentile(e.rates, 50), higherIsBetter: true });
+      const sofaregServers = [
+        ...cluster.metas.map((n) => ({ role: 'meta', pid: n.process.pid })),
+        ...cluster.data.map((n) => ({ role: 'data', pid: n.process.pid })),
+        ...cluster.sessions.map((n) => ({ role: 'session', pid: n.process.pid })),
+      ];
+      const s = await registrations('sofareg', cluster.sessionAddresses, sofaregServers, o);
+      const measured = o.registrations * o.regRepeats;
+      const perReg = (ms: number) => `${fmt((ms * 1_000) / measured)} µs`;
+      const cpu = (r: { clientCpuMs: number; serverCpuMs: Map<string, number> }) => [`client ${perReg(r.clientCpuMs)}`, ...[...r.serverCpuMs].map(([role, ms]) => `${role} ${perReg(ms)}`)].join(', ');
+      console.log(`registrations: sofareg ${s.rates.map((r) => fmt(r)).join(', ')} /s (failed ${s.failed}); CPU per registration (a role's processes together): ${cpu(s)}`);
+      if (etcd) {
+        const e = await registrations('etcd', [etcd.clientUrl], [{ role: 'etcd', pid: etcd.pid }], o);
+        console.log(`registrations: etcd lease+put ${e.rates.map((r) => fmt(r)).join(', ')} /s (failed ${e.failed}); CPU per registration: ${cpu(e)}`);
+        measures.push({ name: `registrations acknowledged/s (${o.inflight} in flight)`, unit: '/s', sofareg: percentile(s.rates, 50), etcd: percentile(e.rates, 50), higherIsBetter: true });
+      }
+    }
+    if (o.metricsDir) {
+      fs.mkdirSync(o.metricsDir, { recursive: true });
+      for (const n of [...cluster.metas, ...cluster.data, ...cluster.sessions]) {
+        const res = await fetch(`http://127.0.0.1:${n.httpPort}/metrics`);
+        fs.writeFileSync(path.join(o.metricsDir, `${n.process.opts.role}-${n.port}.prom`), await res.text());
+      }
     }
     ok = true;
   } finally {

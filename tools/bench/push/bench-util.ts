@@ -1,4 +1,18 @@
 /** Small helpers of the push benchmark: wall-clock time shared across processes, percentiles, progress, tables. */
+import * as fs from 'node:fs';
+
+/** CPU time (user + system, ms) a process has used so far, from /proc; 0 when it cannot be read. */
+export function processCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    // Fields after the parenthesised command name: state is field 3, utime 14 and stime 15 (in clock ticks).
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1_000) / 100;
+  } catch {
+    return 0;
+  }
+}
 
 /** Milliseconds since the epoch with sub-millisecond resolution, comparable across processes of one machine. */
 export function wallNow(): number {

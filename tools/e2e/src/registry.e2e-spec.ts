@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { RegistryClient } from '@sofareg/client';
-import { ServerMessage, SessionServiceClient } from '@sofareg/contracts';
+import { ClientMessage, ServerMessage, SessionServiceClient } from '@sofareg/contracts';
 import { LocalCluster, WORKSPACE_ROOT, waitFor } from '@sofareg/testing';
 import { flatten, record, waitForAddresses, within } from './harness';
 
@@ -146,7 +146,7 @@ describe('registry end to end', () => {
     call.on('data', (m: ServerMessage) => got.push(m));
     call.on('error', () => undefined);
     try {
-      call.write({ body: { $case: 'hello', value: { clientId: 'raw', processId: 'p', appName: 'raw', zone: '', dataCenter: '', clientIp: '', clientVersion: '' } } });
+      call.write({ body: { $case: 'hello', value: { clientId: 'raw', processId: 'p', appName: 'raw', zone: '', dataCenter: '', clientIp: '', clientVersion: '', acceptsBatches: false } } });
       call.write({ body: { $case: 'publish', value: { requestId: 1, registerId: 'r1', dataId: '', instanceId: '', group: '', dataList: ['a'], version: 1, appName: '' } } });
       call.write({ body: { $case: 'subscribe', value: { requestId: 2, registerId: 'r2', dataId: 'x', instanceId: '', group: '', scope: 'planet', appName: '' } } });
       call.write({ body: { $case: 'publish', value: { requestId: 3, registerId: 'r3', dataId: 'fine', instanceId: '', group: '', dataList: ['x'.repeat(5000)], version: 1, appName: '' } } });
@@ -160,6 +160,55 @@ describe('registry end to end', () => {
       expect(results.get(2)?.error?.message).toMatch(/zone, dataCenter, global/);
       expect(results.get(3)).toMatchObject({ ok: false, error: { code: 'InvalidArgument', field: 'dataList' } });
       expect(results.get(4)).toMatchObject({ ok: true });
+      expect(got.some((m) => m.body?.$case === 'batch')).toBe(false); // this client did not say it reads batches
+    } finally {
+      call.end();
+      raw.close();
+    }
+  });
+
+  it('reads batch frames from a client and answers a batch-reading client in batch frames', async () => {
+    const raw = new SessionServiceClient(cluster.sessionAddresses[1], grpc.credentials.createInsecure());
+    const call = raw.connect();
+    const frames: ServerMessage[] = [];
+    call.on('data', (m: ServerMessage) => frames.push(m));
+    call.on('error', () => undefined);
+    const publish = (requestId: number, dataId: string): ClientMessage => ({
+      body: { $case: 'publish', value: { requestId, registerId: `batch-r${requestId}`, dataId, instanceId: '', group: '', dataList: [`10.0.0.${requestId}:1`], version: 1, appName: '' } },
+    });
+    const batched = dataId('Batched');
+    try {
+      call.write({
+        body: {
+          $case: 'batch',
+          value: {
+            messages: [
+              { body: { $case: 'hello', value: { clientId: 'raw-batch', processId: 'p', appName: 'raw', zone: '', dataCenter: '', clientIp: '', clientVersion: '', acceptsBatches: true } } },
+              publish(1, batched),
+              publish(2, ''),
+              { body: { $case: 'batch', value: { messages: [publish(3, dataId('Nested'))] } } },
+              publish(4, batched),
+            ],
+          },
+        },
+      });
+      const unpacked = () => frames.flatMap((m) => (m.body?.$case === 'batch' ? m.body.value.messages : [m]));
+      const results = await waitFor('four answers', () => {
+        const r = unpacked().flatMap((m) => (m.body?.$case === 'result' ? [m.body.value] : []));
+        return r.length === 4 ? r : undefined;
+      });
+      expect(unpacked()[0].body?.$case).toBe('hello');
+      expect(unpacked()[0].body?.$case === 'hello' && unpacked()[0].body?.value).toMatchObject({ acceptsBatches: true });
+      const byId = new Map(results.map((r) => [r.requestId, r]));
+      expect(byId.get(1)).toMatchObject({ ok: true });
+      expect(byId.get(2)).toMatchObject({ ok: false, error: { code: 'InvalidArgument', field: 'dataId' } });
+      expect(byId.get(0)).toMatchObject({ ok: false, error: { code: 'InvalidArgument', field: 'batch' } });
+      expect(byId.get(4)).toMatchObject({ ok: true });
+      // The hello answer and the refusals were produced in one turn: they went out as one frame.
+      expect(frames[0].body?.$case).toBe('batch');
+      const sub = client(0).subscribe({ dataId: batched, scope: 'dataCenter' }, () => undefined);
+      await waitFor('both batched publishers visible', () => (Object.values(sub.peekData()?.zoneData ?? {}).flat().length === 2 ? true : undefined));
+      await sub.unregister();
     } finally {
       call.end();
       raw.close();

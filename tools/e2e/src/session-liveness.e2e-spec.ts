@@ -63,7 +63,7 @@ describe('session liveness and admission', () => {
           };
           call.on('data', (m: ServerMessage) => m.body?.$case === 'hello' && done('admitted'));
           call.on('error', (e: grpc.ServiceError) => done(grpc.status[e.code]));
-          call.write({ body: { $case: 'hello', value: { clientId: 'burst', processId: 'p', appName: 'burst', zone: '', dataCenter: '', clientIp: '', clientVersion: '' } } });
+          call.write({ body: { $case: 'hello', value: { clientId: 'burst', processId: 'p', appName: 'burst', zone: '', dataCenter: '', clientIp: '', clientVersion: '', acceptsBatches: false } } });
         }),
       ),
     );

@@ -84,6 +84,10 @@ export class FakeSession {
 
   /** @internal */
   receive(c: FakeSessionConnection, message: ClientMessage): void {
+    if (message.body?.$case === 'batch') {
+      for (const m of message.body.value.messages) this.receive(c, m);
+      return;
+    }
     this.received.push({ connectId: c.connectId, message });
     const body = message.body;
     if (!body) return;
@@ -94,7 +98,7 @@ export class FakeSession {
         c.helloed = true;
         c.zone = body.value.zone || this.zone;
         if (this.answerHello) {
-          c.send({ body: { $case: 'hello', value: { connectId: c.connectId, sessionAddress: this.address, zone: this.zone, serverTime: 0 } } });
+          c.send({ body: { $case: 'hello', value: { connectId: c.connectId, sessionAddress: this.address, zone: this.zone, serverTime: 0, acceptsBatches: false } } });
         }
         return;
       case 'heartbeat':

@@ -45,12 +45,21 @@ export class ScriptedConnection implements TransportConnection {
   ) {}
 
   send(message: ClientMessage): void {
-    if (!this.closedByClient) this.sent.push(message);
+    if (this.closedByClient) return;
+    this.sentFrames.push(message);
+    if (message.body?.$case === 'batch') this.sent.push(...message.body.value.messages);
+    else this.sent.push(message);
   }
 
   close(): void {
     this.closedByClient = true;
   }
+
+  /** Sent frames as they went out: a batch stays one entry (`cases()` and `sentOf()` look inside batches). */
+  get frames(): readonly ClientMessage[] {
+    return this.sentFrames;
+  }
+  private readonly sentFrames: ClientMessage[] = [];
 
   /** `$case`s sent so far, e.g. `['hello', 'publish', 'subscribe']`. */
   cases(): string[] {
@@ -69,8 +78,9 @@ export class ScriptedConnection implements TransportConnection {
     this.handlers.onMessage(message);
   }
 
-  hello(connectId = `conn-${this.index}`): void {
-    this.deliver({ body: { $case: 'hello', value: { connectId, sessionAddress: this.server, zone: 'DEFAULT_ZONE', serverTime: 0 } } });
+  /** Answers the client's hello; `acceptsBatches` lets the client coalesce what it sends into batch frames. */
+  hello(connectId = `conn-${this.index}`, acceptsBatches = false): void {
+    this.deliver({ body: { $case: 'hello', value: { connectId, sessionAddress: this.server, zone: 'DEFAULT_ZONE', serverTime: 0, acceptsBatches } } });
   }
 
   /** Answers one request (by requestId) ok, with `version` for publishes (default: the version sent). */

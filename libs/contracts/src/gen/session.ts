@@ -32,6 +32,8 @@ export interface ClientHello {
   /** as the client sees itself; the session records the peer address too */
   clientIp: string;
   clientVersion: string;
+  /** the client reads ServerBatch: the session may coalesce what it sends */
+  acceptsBatches: boolean;
 }
 
 export interface PublishRequest {
@@ -86,6 +88,15 @@ export interface Heartbeat {
   sentAt: number;
 }
 
+/**
+ * Several messages in one frame, in order. A peer coalesces what it sends within one event-loop turn, so a
+ * loaded connection sends fewer, larger frames; only sent to a peer that announced it reads them. A batch
+ * never holds a batch.
+ */
+export interface ClientBatch {
+  messages: ClientMessage[];
+}
+
 export interface ClientMessage {
   body:
     | { $case: "hello"; value: ClientHello }
@@ -97,6 +108,7 @@ export interface ClientMessage {
     | { $case: "heartbeat"; value: Heartbeat }
     | { $case: "watchConfig"; value: WatchConfigRequest }
     | { $case: "unwatchConfig"; value: UnwatchConfigRequest }
+    | { $case: "batch"; value: ClientBatch }
     | undefined;
 }
 
@@ -105,6 +117,8 @@ export interface ServerHello {
   sessionAddress: string;
   zone: string;
   serverTime: number;
+  /** the session reads ClientBatch */
+  acceptsBatches: boolean;
 }
 
 /** The answer to every register/unregister request, matched by request_id. */
@@ -139,6 +153,10 @@ export interface HeartbeatAck {
   serverTime: number;
 }
 
+export interface ServerBatch {
+  messages: ServerMessage[];
+}
+
 export interface ServerMessage {
   body:
     | { $case: "hello"; value: ServerHello }
@@ -146,6 +164,7 @@ export interface ServerMessage {
     | { $case: "push"; value: DataPush }
     | { $case: "heartbeat"; value: HeartbeatAck }
     | { $case: "config"; value: ConfigPush }
+    | { $case: "batch"; value: ServerBatch }
     | undefined;
 }
 
@@ -200,7 +219,16 @@ export interface SlotDigestResponse {
 }
 
 function createBaseClientHello(): ClientHello {
-  return { clientId: "", processId: "", appName: "", zone: "", dataCenter: "", clientIp: "", clientVersion: "" };
+  return {
+    clientId: "",
+    processId: "",
+    appName: "",
+    zone: "",
+    dataCenter: "",
+    clientIp: "",
+    clientVersion: "",
+    acceptsBatches: false,
+  };
 }
 
 export const ClientHello: MessageFns<ClientHello> = {
@@ -225,6 +253,9 @@ export const ClientHello: MessageFns<ClientHello> = {
     }
     if (message.clientVersion !== "") {
       writer.uint32(58).string(message.clientVersion);
+    }
+    if (message.acceptsBatches !== false) {
+      writer.uint32(64).bool(message.acceptsBatches);
     }
     return writer;
   },
@@ -298,6 +329,14 @@ export const ClientHello: MessageFns<ClientHello> = {
             message.clientVersion = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.acceptsBatches = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -343,6 +382,11 @@ export const ClientHello: MessageFns<ClientHello> = {
         : isSet(object.client_version)
         ? globalThis.String(object.client_version)
         : "",
+      acceptsBatches: isSet(object.acceptsBatches)
+        ? globalThis.Boolean(object.acceptsBatches)
+        : isSet(object.accepts_batches)
+        ? globalThis.Boolean(object.accepts_batches)
+        : false,
     };
   },
 
@@ -369,6 +413,9 @@ export const ClientHello: MessageFns<ClientHello> = {
     if (message.clientVersion !== "") {
       obj.clientVersion = message.clientVersion;
     }
+    if (message.acceptsBatches !== false) {
+      obj.acceptsBatches = message.acceptsBatches;
+    }
     return obj;
   },
 
@@ -384,6 +431,7 @@ export const ClientHello: MessageFns<ClientHello> = {
     message.dataCenter = object.dataCenter ?? "";
     message.clientIp = object.clientIp ?? "";
     message.clientVersion = object.clientVersion ?? "";
+    message.acceptsBatches = object.acceptsBatches ?? false;
     return message;
   },
 };
@@ -1328,6 +1376,77 @@ export const Heartbeat: MessageFns<Heartbeat> = {
   },
 };
 
+function createBaseClientBatch(): ClientBatch {
+  return { messages: [] };
+}
+
+export const ClientBatch: MessageFns<ClientBatch> = {
+  encode(message: ClientBatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.messages) {
+      ClientMessage.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClientBatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClientBatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.messages.push(ClientMessage.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClientBatch {
+    return {
+      messages: globalThis.Array.isArray(object?.messages)
+        ? object.messages.map((e: any) => ClientMessage.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ClientBatch): unknown {
+    const obj: any = {};
+    if (message.messages?.length) {
+      obj.messages = message.messages.map((e) => ClientMessage.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ClientBatch>, I>>(base?: I): ClientBatch {
+    return ClientBatch.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ClientBatch>, I>>(object: I): ClientBatch {
+    const message = createBaseClientBatch();
+    message.messages = object.messages?.map((e) => ClientMessage.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBaseClientMessage(): ClientMessage {
   return { body: undefined };
 }
@@ -1361,6 +1480,9 @@ export const ClientMessage: MessageFns<ClientMessage> = {
         break;
       case "unwatchConfig":
         UnwatchConfigRequest.encode(message.body.value, writer.uint32(74).fork()).join();
+        break;
+      case "batch":
+        ClientBatch.encode(message.body.value, writer.uint32(82).fork()).join();
         break;
     }
     return writer;
@@ -1451,6 +1573,14 @@ export const ClientMessage: MessageFns<ClientMessage> = {
             message.body = { $case: "unwatchConfig", value: UnwatchConfigRequest.decode(reader, reader.uint32()) };
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.body = { $case: "batch", value: ClientBatch.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1489,6 +1619,8 @@ export const ClientMessage: MessageFns<ClientMessage> = {
         ? { $case: "unwatchConfig", value: UnwatchConfigRequest.fromJSON(object.unwatchConfig) }
         : isSet(object.unwatch_config)
         ? { $case: "unwatchConfig", value: UnwatchConfigRequest.fromJSON(object.unwatch_config) }
+        : isSet(object.batch)
+        ? { $case: "batch", value: ClientBatch.fromJSON(object.batch) }
         : undefined,
     };
   },
@@ -1513,6 +1645,8 @@ export const ClientMessage: MessageFns<ClientMessage> = {
       obj.watchConfig = WatchConfigRequest.toJSON(message.body.value);
     } else if (message.body?.$case === "unwatchConfig") {
       obj.unwatchConfig = UnwatchConfigRequest.toJSON(message.body.value);
+    } else if (message.body?.$case === "batch") {
+      obj.batch = ClientBatch.toJSON(message.body.value);
     }
     return obj;
   },
@@ -1577,13 +1711,19 @@ export const ClientMessage: MessageFns<ClientMessage> = {
         }
         break;
       }
+      case "batch": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "batch", value: ClientBatch.fromPartial(object.body.value) };
+        }
+        break;
+      }
     }
     return message;
   },
 };
 
 function createBaseServerHello(): ServerHello {
-  return { connectId: "", sessionAddress: "", zone: "", serverTime: 0 };
+  return { connectId: "", sessionAddress: "", zone: "", serverTime: 0, acceptsBatches: false };
 }
 
 export const ServerHello: MessageFns<ServerHello> = {
@@ -1599,6 +1739,9 @@ export const ServerHello: MessageFns<ServerHello> = {
     }
     if (message.serverTime !== 0) {
       writer.uint32(32).int64(message.serverTime);
+    }
+    if (message.acceptsBatches !== false) {
+      writer.uint32(40).bool(message.acceptsBatches);
     }
     return writer;
   },
@@ -1648,6 +1791,14 @@ export const ServerHello: MessageFns<ServerHello> = {
             message.serverTime = longToNumber(reader.int64());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.acceptsBatches = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1678,6 +1829,11 @@ export const ServerHello: MessageFns<ServerHello> = {
         : isSet(object.server_time)
         ? globalThis.Number(object.server_time)
         : 0,
+      acceptsBatches: isSet(object.acceptsBatches)
+        ? globalThis.Boolean(object.acceptsBatches)
+        : isSet(object.accepts_batches)
+        ? globalThis.Boolean(object.accepts_batches)
+        : false,
     };
   },
 
@@ -1695,6 +1851,9 @@ export const ServerHello: MessageFns<ServerHello> = {
     if (message.serverTime !== 0) {
       obj.serverTime = Math.round(message.serverTime);
     }
+    if (message.acceptsBatches !== false) {
+      obj.acceptsBatches = message.acceptsBatches;
+    }
     return obj;
   },
 
@@ -1707,6 +1866,7 @@ export const ServerHello: MessageFns<ServerHello> = {
     message.sessionAddress = object.sessionAddress ?? "";
     message.zone = object.zone ?? "";
     message.serverTime = object.serverTime ?? 0;
+    message.acceptsBatches = object.acceptsBatches ?? false;
     return message;
   },
 };
@@ -2213,6 +2373,77 @@ export const HeartbeatAck: MessageFns<HeartbeatAck> = {
   },
 };
 
+function createBaseServerBatch(): ServerBatch {
+  return { messages: [] };
+}
+
+export const ServerBatch: MessageFns<ServerBatch> = {
+  encode(message: ServerBatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.messages) {
+      ServerMessage.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ServerBatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseServerBatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.messages.push(ServerMessage.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ServerBatch {
+    return {
+      messages: globalThis.Array.isArray(object?.messages)
+        ? object.messages.map((e: any) => ServerMessage.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ServerBatch): unknown {
+    const obj: any = {};
+    if (message.messages?.length) {
+      obj.messages = message.messages.map((e) => ServerMessage.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ServerBatch>, I>>(base?: I): ServerBatch {
+    return ServerBatch.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ServerBatch>, I>>(object: I): ServerBatch {
+    const message = createBaseServerBatch();
+    message.messages = object.messages?.map((e) => ServerMessage.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBaseServerMessage(): ServerMessage {
   return { body: undefined };
 }
@@ -2234,6 +2465,9 @@ export const ServerMessage: MessageFns<ServerMessage> = {
         break;
       case "config":
         ConfigPush.encode(message.body.value, writer.uint32(42).fork()).join();
+        break;
+      case "batch":
+        ServerBatch.encode(message.body.value, writer.uint32(50).fork()).join();
         break;
     }
     return writer;
@@ -2292,6 +2526,14 @@ export const ServerMessage: MessageFns<ServerMessage> = {
             message.body = { $case: "config", value: ConfigPush.decode(reader, reader.uint32()) };
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.body = { $case: "batch", value: ServerBatch.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2316,6 +2558,8 @@ export const ServerMessage: MessageFns<ServerMessage> = {
         ? { $case: "heartbeat", value: HeartbeatAck.fromJSON(object.heartbeat) }
         : isSet(object.config)
         ? { $case: "config", value: ConfigPush.fromJSON(object.config) }
+        : isSet(object.batch)
+        ? { $case: "batch", value: ServerBatch.fromJSON(object.batch) }
         : undefined,
     };
   },
@@ -2332,6 +2576,8 @@ export const ServerMessage: MessageFns<ServerMessage> = {
       obj.heartbeat = HeartbeatAck.toJSON(message.body.value);
     } else if (message.body?.$case === "config") {
       obj.config = ConfigPush.toJSON(message.body.value);
+    } else if (message.body?.$case === "batch") {
+      obj.batch = ServerBatch.toJSON(message.body.value);
     }
     return obj;
   },
@@ -2369,6 +2615,12 @@ export const ServerMessage: MessageFns<ServerMessage> = {
       case "config": {
         if (object.body?.value !== undefined && object.body?.value !== null) {
           message.body = { $case: "config", value: ConfigPush.fromPartial(object.body.value) };
+        }
+        break;
+      }
+      case "batch": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "batch", value: ServerBatch.fromPartial(object.body.value) };
         }
         break;
       }
