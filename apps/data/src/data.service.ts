@@ -17,7 +17,7 @@ import {
   WriteRequest,
   WriteResponse,
 } from '@sofareg/contracts';
-import { CONFIG, ClientPool, GrpcServerHandle, LOGGER, Logger, METRICS, MetaClient, Metrics, Readiness, callUnary, grpc, startGrpcServer } from '@sofareg/server-kit';
+import { CONFIG, ClientPool, GrpcServerHandle, LOGGER, Logger, METRICS, MetaClient, Metrics, Readiness, StreamCaller, callUnary, grpc, serveStreamCalls, startGrpcServer } from '@sofareg/server-kit';
 import { randomUUID } from 'node:crypto';
 import { ChangeBatcher } from './core/change-batcher';
 import { DataServerCore, Effects, SnapshotTask, SyncTask } from './core/data-server-core';
@@ -27,6 +27,8 @@ const MAX_NOTIFY_BATCH = 1_000;
 const MAX_GET_DATA = 1_000;
 const SYNC_PAGE = 2_000;
 const SYNC_CONCURRENCY = 8;
+/** How long one Replicate batch may wait for the follower before the pump retries it. */
+const REPLICATE_TIMEOUT_MS = 5_000;
 
 interface Watcher {
   call: grpc.ServerWritableStream<WatchChangesRequest, DataChangeBatch>;
@@ -53,6 +55,8 @@ export class DataService implements OnApplicationBootstrap, OnApplicationShutdow
   private grpcServer: GrpcServerHandle | undefined;
   private meta!: MetaClient;
   private readonly peers = new ClientPool(DataServiceClient);
+  /** One Replicate stream per follower. */
+  private readonly replicators = new Map<string, StreamCaller<ReplicateRequest, ReplicateResponse>>();
   private readonly sessionsSync = new ClientPool(SessionSyncServiceClient);
   private syncAddresses = new Map<string, string>();
   private readonly watchers = new Set<Watcher>();
@@ -156,6 +160,8 @@ export class DataService implements OnApplicationBootstrap, OnApplicationShutdow
     await this.meta?.stop();
     for (const w of this.watchers) w.call.end();
     await this.grpcServer?.shutdown();
+    for (const r of this.replicators.values()) r.close();
+    this.replicators.clear();
     this.peers.closeAll();
     this.sessionsSync.closeAll();
   }
@@ -268,10 +274,9 @@ export class DataService implements OnApplicationBootstrap, OnApplicationShutdow
         if (!req) return;
         let res: ReplicateResponse | undefined;
         try {
-          const client = this.peers.get(follower);
           const ops = req.slots.reduce((n, s) => n + s.ops.length, 0);
           this.m.replicateBatch.observe(ops);
-          res = await callUnary(client, client.replicate, req, 5_000);
+          res = await this.replicator(follower).call(req);
           this.m.replicated.inc(ops);
         } catch (err) {
           this.logger.debug({ follower, err: (err as Error).message }, 'replication call failed');
@@ -287,6 +292,16 @@ export class DataService implements OnApplicationBootstrap, OnApplicationShutdow
     } finally {
       this.pumping.delete(follower);
     }
+  }
+
+  private replicator(follower: string): StreamCaller<ReplicateRequest, ReplicateResponse> {
+    let r = this.replicators.get(follower);
+    if (!r) {
+      const client = this.peers.get(follower);
+      r = new StreamCaller<ReplicateRequest, ReplicateResponse>(() => client.replicate(), REPLICATE_TIMEOUT_MS);
+      this.replicators.set(follower, r);
+    }
+    return r;
   }
 
   private releaseWaits(): void {
@@ -362,7 +377,7 @@ export class DataService implements OnApplicationBootstrap, OnApplicationShutdow
     for (const r of results) this.m.writes.inc({ result: r.ok ? 'ok' : (r.error?.code ?? 'error') });
     this.run(fx);
     await this.awaitReplication(seqs);
-    return { results, slotTableEpoch: this.core.slotTable?.epoch ?? 0 };
+    return { results, slotTableEpoch: this.core.slotTable?.epoch ?? 0, callId: req.callId };
   }
 
   private getData(req: GetDataRequest): GetDataResponse {
@@ -389,21 +404,41 @@ export class DataService implements OnApplicationBootstrap, OnApplicationShutdow
             },
           );
       };
+    const failed = (what: string) => (err: Error) => {
+      this.logger.error({ err }, `${what} failed`);
+      return { code: 'Internal', message: err.message, field: '', leader: '' };
+    };
     return {
-      write: unary((req: WriteRequest) => {
-        this.m.writeBatch.observe(req.ops.length);
-        return this.write(req);
-      }),
+      write: (call: grpc.ServerDuplexStream<WriteRequest, WriteResponse>) =>
+        serveStreamCalls(
+          call,
+          (req) => {
+            this.m.writeBatch.observe(req.ops.length);
+            return this.write(req);
+          },
+          (req, err) => {
+            const error = failed('write')(err);
+            return { results: req.ops.map(() => ({ ok: false, error })), slotTableEpoch: this.core.slotTable?.epoch ?? 0, callId: req.callId };
+          },
+        ),
       clientOff: unary((req: ClientOffRequest): WriteResponse => {
         this.run(this.core.clientOff(req.sessionAddress, new Set(req.connectIds), Date.now()));
-        return { results: [], slotTableEpoch: this.core.slotTable?.epoch ?? 0 };
+        return { results: [], slotTableEpoch: this.core.slotTable?.epoch ?? 0, callId: 0 };
       }),
       getData: unary((req: GetDataRequest) => this.getData(req)),
-      replicate: unary((req: ReplicateRequest): ReplicateResponse => {
-        const { res, fx } = this.core.onReplicate(req);
-        this.run(fx);
-        return res;
-      }),
+      replicate: (call: grpc.ServerDuplexStream<ReplicateRequest, ReplicateResponse>) =>
+        serveStreamCalls(
+          call,
+          (req) => {
+            const { res, fx } = this.core.onReplicate(req);
+            this.run(fx);
+            return res;
+          },
+          (req, err) => {
+            const error = failed('replicate')(err);
+            return { slots: req.slots.map((so) => ({ slotId: so.slotId, ok: false, nextSeq: 0, error })), callId: req.callId };
+          },
+        ),
       slotSnapshot: unary((req: SlotSnapshotRequest): SlotSnapshotResponse => {
         const res = this.core.snapshot(req);
         if (!res.error) this.m.snapshots.inc({ kind: 'served' });

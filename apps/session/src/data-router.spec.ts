@@ -1,6 +1,6 @@
 import { DataServiceService, SlotTable, WriteOp, WriteRequest, WriteResponse } from '@sofareg/contracts';
 import { slotOf } from '@sofareg/consistent-hash';
-import { GrpcServerHandle, grpc, startGrpcServer } from '@sofareg/server-kit';
+import { GrpcServerHandle, grpc, serveStreamCalls, startGrpcServer } from '@sofareg/server-kit';
 import { DataRouter } from './data-router';
 
 const SLOTS = 8;
@@ -13,12 +13,18 @@ class FakeLeader {
   private handle!: GrpcServerHandle;
 
   async start(): Promise<string> {
-    const write = (call: grpc.ServerUnaryCall<WriteRequest, WriteResponse>, cb: grpc.sendUnaryData<WriteResponse>) => {
-      this.calls.push(call.request);
-      const answer = () => cb(null, { results: call.request.ops.map(() => ({ ok: true, error: undefined })), slotTableEpoch: 1 });
-      if (this.hold) this.held.push(answer);
-      else answer();
-    };
+    const write = (call: grpc.ServerDuplexStream<WriteRequest, WriteResponse>) =>
+      serveStreamCalls(
+        call,
+        (req) =>
+          new Promise<WriteResponse>((resolve) => {
+            this.calls.push(req);
+            const answer = () => resolve({ results: req.ops.map(() => ({ ok: true, error: undefined })), slotTableEpoch: 1, callId: 0 });
+            if (this.hold) this.held.push(answer);
+            else answer();
+          }),
+        () => ({ results: [], slotTableEpoch: 1, callId: 0 }),
+      );
     this.handle = await startGrpcServer('127.0.0.1', 0, [{ definition: DataServiceService, implementation: { write } }]);
     return `127.0.0.1:${this.handle.port}`;
   }

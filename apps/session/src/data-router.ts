@@ -1,6 +1,9 @@
-import { DataServiceClient, Datum, ErrorInfo, SlotTable, WriteOp, WriteResult } from '@sofareg/contracts';
+import { DataServiceClient, Datum, ErrorInfo, SlotTable, WriteOp, WriteRequest, WriteResponse, WriteResult } from '@sofareg/contracts';
 import { slotOf } from '@sofareg/consistent-hash';
-import { ClientPool, Logger, callUnary, isTransient } from '@sofareg/server-kit';
+import { ClientPool, Logger, StreamCaller, callUnary, isTransient } from '@sofareg/server-kit';
+
+/** How long one Write batch may wait for its answer before its ops are retried. */
+const WRITE_TIMEOUT_MS = 5_000;
 
 /** Bounds of the write path. */
 export interface DataRouterOptions {
@@ -44,6 +47,8 @@ const RETRY_CODES = new Set(['SlotMoved', 'NotReady', 'StaleEpoch', 'Unavailable
 export class DataRouter {
   readonly pool = new ClientPool(DataServiceClient);
   private readonly queues = new Map<string, PendingOp[]>();
+  /** One Write stream per leader. */
+  private readonly writers = new Map<string, StreamCaller<WriteRequest, WriteResponse>>();
   /** Write calls in flight per leader. */
   private readonly inFlight = new Map<string, number>();
   private scheduled = false;
@@ -166,8 +171,17 @@ export class DataRouter {
     for (const p of moved) this.enqueue(p);
   }
 
+  private writer(leader: string): StreamCaller<WriteRequest, WriteResponse> {
+    let w = this.writers.get(leader);
+    if (!w) {
+      const client = this.pool.get(leader);
+      w = new StreamCaller<WriteRequest, WriteResponse>(() => client.write(), WRITE_TIMEOUT_MS);
+      this.writers.set(leader, w);
+    }
+    return w;
+  }
+
   private send(leader: string, batch: PendingOp[], epoch: number): void {
-    const client = this.pool.get(leader);
     this.opts.onBatch?.(batch.length);
     const done = () => {
       const n = (this.inFlight.get(leader) ?? 1) - 1;
@@ -175,11 +189,12 @@ export class DataRouter {
       else this.inFlight.delete(leader);
       this.sendQueued(leader);
     };
-    callUnary(client, client.write, {
+    this.writer(leader).call({
       sessionAddress: this.opts.sessionAddress,
       sessionProcessId: this.opts.sessionProcessId,
       slotTableEpoch: epoch,
       ops: batch.map((b) => b.op),
+      callId: 0,
     }).then(
       (res) => {
         batch.forEach((p, i) => {
@@ -266,6 +281,8 @@ export class DataRouter {
       p.resolve(fail('Closed', 'session is shutting down'));
     }
     this.backingOff.clear();
+    for (const w of this.writers.values()) w.close();
+    this.writers.clear();
     this.pool.closeAll();
   }
 }

@@ -21,8 +21,8 @@ export const MAX_RECEIVE_MESSAGE_BYTES = 32 * 1024 * 1024;
  * The channel options the client uses. Keepalive pings run even without calls so a half-open TCP connection
  * is detected within keepaliveTime + keepaliveTimeout; each client gets its own subchannel pool so two
  * client instances never share (and never inherit the reconnect backoff of) one TCP connection. grpc-js's
- * retries (the client replays by its own policy; the retry layer buffers every message of the stream) and
- * channelz bookkeeping are off.
+ * retries are off (the client replays by its own policy, and the retry layer buffers every message of the
+ * stream), and so is channelz bookkeeping (a measurable cost per message).
  */
 export function grpcChannelOptions(options: GrpcTransportOptions): ChannelOptions {
   return {

@@ -3,10 +3,10 @@ import * as grpc from '@grpc/grpc-js';
 /**
  * Keepalive on every server: ping an idle client every 5 s and drop it when no answer comes within 5 s,
  * so a half-open connection is detected in well under 15 s. Clients may ping as often as every 5 s.
- * Channelz (per-call bookkeeping for a debugging service we do not serve) is off: it costs on every message.
+ * Channelz stays on here: with it off, grpc-js 1.14 no longer tracks the server's connections and
+ * `forceShutdown` leaves them open, so clients never learn that the server went.
  */
 export const SERVER_CHANNEL_OPTIONS: grpc.ServerOptions = {
-  'grpc.enable_channelz': 0,
   'grpc.keepalive_time_ms': 5_000,
   'grpc.keepalive_timeout_ms': 5_000,
   'grpc.keepalive_permit_without_calls': 1,
@@ -17,8 +17,8 @@ export const SERVER_CHANNEL_OPTIONS: grpc.ServerOptions = {
 
 /**
  * Client channel options between servers: keepalive, fast reconnect, large messages for sync pages. grpc-js's
- * own retries are off (every caller retries by its own policy, and the retry layer buffers each message)
- * and so is channelz.
+ * own retries are off (every caller retries by its own policy, and the retry layer buffers each message), and
+ * so is channelz bookkeeping (a measurable cost per message).
  */
 export const CLIENT_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.enable_retries': 0,

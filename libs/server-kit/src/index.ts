@@ -7,3 +7,4 @@ export * from './meta-client';
 export * from './metrics';
 export * from './pool';
 export * from './server-kit.tokens';
+export * from './stream-caller';

@@ -442,7 +442,7 @@ export class DataServerCore {
 
   /** The next batch of ops for one follower, over every slot it follows here; undefined when nothing to send. */
   replicationBatch(follower: string): ReplicateRequest | undefined {
-    const req: ReplicateRequest = { leader: this.opts.self, slotTableEpoch: this.table?.epoch ?? 0, slots: [] };
+    const req: ReplicateRequest = { leader: this.opts.self, slotTableEpoch: this.table?.epoch ?? 0, slots: [], callId: 0 };
     for (const slot of this.slots.values()) {
       if (slot.role !== 'leader') continue;
       const prog = slot.progress.get(follower);
@@ -529,7 +529,7 @@ export class DataServerCore {
       slot.nextSeq += so.ops.length;
       return { slotId: so.slotId, ok: true, nextSeq: slot.nextSeq, error: undefined };
     });
-    return { res: { slots: acks }, fx };
+    return { res: { slots: acks, callId: req.callId }, fx };
   }
 
   /** Leader side of SlotSnapshot: the whole slot; the follower continues from the returned seq. */

@@ -44,7 +44,7 @@ export class SimData {
     void session;
     const { results, fx } = this.core.write(ops, epoch, this.clock.now);
     this.run(fx);
-    return { results, slotTableEpoch: this.core.slotTable?.epoch ?? 0 };
+    return { results, slotTableEpoch: this.core.slotTable?.epoch ?? 0, callId: 0 };
   }
 
   getData(ids: string[]): GetDataResponse {

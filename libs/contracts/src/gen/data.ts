@@ -10,9 +10,11 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type handleBidiStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
@@ -49,6 +51,7 @@ export interface ReplicateRequest {
   leader: string;
   slotTableEpoch: number;
   slots: SlotOps[];
+  callId: number;
 }
 
 export interface SlotAck {
@@ -61,6 +64,7 @@ export interface SlotAck {
 
 export interface ReplicateResponse {
   slots: SlotAck[];
+  callId: number;
 }
 
 export interface SlotSnapshotRequest {
@@ -94,6 +98,7 @@ export interface WriteRequest {
   sessionProcessId: string;
   slotTableEpoch: number;
   ops: WriteOp[];
+  callId: number;
 }
 
 export interface WriteResult {
@@ -106,6 +111,7 @@ export interface WriteResponse {
   /** one per op, in order */
   results: WriteResult[];
   slotTableEpoch: number;
+  callId: number;
 }
 
 export interface ClientOffRequest {
@@ -511,7 +517,7 @@ export const SlotOps: MessageFns<SlotOps> = {
 };
 
 function createBaseReplicateRequest(): ReplicateRequest {
-  return { leader: "", slotTableEpoch: 0, slots: [] };
+  return { leader: "", slotTableEpoch: 0, slots: [], callId: 0 };
 }
 
 export const ReplicateRequest: MessageFns<ReplicateRequest> = {
@@ -524,6 +530,9 @@ export const ReplicateRequest: MessageFns<ReplicateRequest> = {
     }
     for (const v of message.slots) {
       SlotOps.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.callId !== 0) {
+      writer.uint32(32).int64(message.callId);
     }
     return writer;
   },
@@ -565,6 +574,14 @@ export const ReplicateRequest: MessageFns<ReplicateRequest> = {
             message.slots.push(SlotOps.decode(reader, reader.uint32()));
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.callId = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -586,6 +603,11 @@ export const ReplicateRequest: MessageFns<ReplicateRequest> = {
         ? globalThis.Number(object.slot_table_epoch)
         : 0,
       slots: globalThis.Array.isArray(object?.slots) ? object.slots.map((e: any) => SlotOps.fromJSON(e)) : [],
+      callId: isSet(object.callId)
+        ? globalThis.Number(object.callId)
+        : isSet(object.call_id)
+        ? globalThis.Number(object.call_id)
+        : 0,
     };
   },
 
@@ -600,6 +622,9 @@ export const ReplicateRequest: MessageFns<ReplicateRequest> = {
     if (message.slots?.length) {
       obj.slots = message.slots.map((e) => SlotOps.toJSON(e));
     }
+    if (message.callId !== 0) {
+      obj.callId = Math.round(message.callId);
+    }
     return obj;
   },
 
@@ -611,6 +636,7 @@ export const ReplicateRequest: MessageFns<ReplicateRequest> = {
     message.leader = object.leader ?? "";
     message.slotTableEpoch = object.slotTableEpoch ?? 0;
     message.slots = object.slots?.map((e) => SlotOps.fromPartial(e)) || [];
+    message.callId = object.callId ?? 0;
     return message;
   },
 };
@@ -743,13 +769,16 @@ export const SlotAck: MessageFns<SlotAck> = {
 };
 
 function createBaseReplicateResponse(): ReplicateResponse {
-  return { slots: [] };
+  return { slots: [], callId: 0 };
 }
 
 export const ReplicateResponse: MessageFns<ReplicateResponse> = {
   encode(message: ReplicateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.slots) {
       SlotAck.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.callId !== 0) {
+      writer.uint32(16).int64(message.callId);
     }
     return writer;
   },
@@ -775,6 +804,14 @@ export const ReplicateResponse: MessageFns<ReplicateResponse> = {
             message.slots.push(SlotAck.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.callId = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -788,13 +825,23 @@ export const ReplicateResponse: MessageFns<ReplicateResponse> = {
   },
 
   fromJSON(object: any): ReplicateResponse {
-    return { slots: globalThis.Array.isArray(object?.slots) ? object.slots.map((e: any) => SlotAck.fromJSON(e)) : [] };
+    return {
+      slots: globalThis.Array.isArray(object?.slots) ? object.slots.map((e: any) => SlotAck.fromJSON(e)) : [],
+      callId: isSet(object.callId)
+        ? globalThis.Number(object.callId)
+        : isSet(object.call_id)
+        ? globalThis.Number(object.call_id)
+        : 0,
+    };
   },
 
   toJSON(message: ReplicateResponse): unknown {
     const obj: any = {};
     if (message.slots?.length) {
       obj.slots = message.slots.map((e) => SlotAck.toJSON(e));
+    }
+    if (message.callId !== 0) {
+      obj.callId = Math.round(message.callId);
     }
     return obj;
   },
@@ -805,6 +852,7 @@ export const ReplicateResponse: MessageFns<ReplicateResponse> = {
   fromPartial<I extends Exact<DeepPartial<ReplicateResponse>, I>>(object: I): ReplicateResponse {
     const message = createBaseReplicateResponse();
     message.slots = object.slots?.map((e) => SlotAck.fromPartial(e)) || [];
+    message.callId = object.callId ?? 0;
     return message;
   },
 };
@@ -1316,7 +1364,7 @@ export const Unpublish: MessageFns<Unpublish> = {
 };
 
 function createBaseWriteRequest(): WriteRequest {
-  return { sessionAddress: "", sessionProcessId: "", slotTableEpoch: 0, ops: [] };
+  return { sessionAddress: "", sessionProcessId: "", slotTableEpoch: 0, ops: [], callId: 0 };
 }
 
 export const WriteRequest: MessageFns<WriteRequest> = {
@@ -1332,6 +1380,9 @@ export const WriteRequest: MessageFns<WriteRequest> = {
     }
     for (const v of message.ops) {
       WriteOp.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.callId !== 0) {
+      writer.uint32(40).int64(message.callId);
     }
     return writer;
   },
@@ -1381,6 +1432,14 @@ export const WriteRequest: MessageFns<WriteRequest> = {
             message.ops.push(WriteOp.decode(reader, reader.uint32()));
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.callId = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1411,6 +1470,11 @@ export const WriteRequest: MessageFns<WriteRequest> = {
         ? globalThis.Number(object.slot_table_epoch)
         : 0,
       ops: globalThis.Array.isArray(object?.ops) ? object.ops.map((e: any) => WriteOp.fromJSON(e)) : [],
+      callId: isSet(object.callId)
+        ? globalThis.Number(object.callId)
+        : isSet(object.call_id)
+        ? globalThis.Number(object.call_id)
+        : 0,
     };
   },
 
@@ -1428,6 +1492,9 @@ export const WriteRequest: MessageFns<WriteRequest> = {
     if (message.ops?.length) {
       obj.ops = message.ops.map((e) => WriteOp.toJSON(e));
     }
+    if (message.callId !== 0) {
+      obj.callId = Math.round(message.callId);
+    }
     return obj;
   },
 
@@ -1440,6 +1507,7 @@ export const WriteRequest: MessageFns<WriteRequest> = {
     message.sessionProcessId = object.sessionProcessId ?? "";
     message.slotTableEpoch = object.slotTableEpoch ?? 0;
     message.ops = object.ops?.map((e) => WriteOp.fromPartial(e)) || [];
+    message.callId = object.callId ?? 0;
     return message;
   },
 };
@@ -1532,7 +1600,7 @@ export const WriteResult: MessageFns<WriteResult> = {
 };
 
 function createBaseWriteResponse(): WriteResponse {
-  return { results: [], slotTableEpoch: 0 };
+  return { results: [], slotTableEpoch: 0, callId: 0 };
 }
 
 export const WriteResponse: MessageFns<WriteResponse> = {
@@ -1542,6 +1610,9 @@ export const WriteResponse: MessageFns<WriteResponse> = {
     }
     if (message.slotTableEpoch !== 0) {
       writer.uint32(16).int64(message.slotTableEpoch);
+    }
+    if (message.callId !== 0) {
+      writer.uint32(24).int64(message.callId);
     }
     return writer;
   },
@@ -1575,6 +1646,14 @@ export const WriteResponse: MessageFns<WriteResponse> = {
             message.slotTableEpoch = longToNumber(reader.int64());
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.callId = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1595,6 +1674,11 @@ export const WriteResponse: MessageFns<WriteResponse> = {
         : isSet(object.slot_table_epoch)
         ? globalThis.Number(object.slot_table_epoch)
         : 0,
+      callId: isSet(object.callId)
+        ? globalThis.Number(object.callId)
+        : isSet(object.call_id)
+        ? globalThis.Number(object.call_id)
+        : 0,
     };
   },
 
@@ -1606,6 +1690,9 @@ export const WriteResponse: MessageFns<WriteResponse> = {
     if (message.slotTableEpoch !== 0) {
       obj.slotTableEpoch = Math.round(message.slotTableEpoch);
     }
+    if (message.callId !== 0) {
+      obj.callId = Math.round(message.callId);
+    }
     return obj;
   },
 
@@ -1616,6 +1703,7 @@ export const WriteResponse: MessageFns<WriteResponse> = {
     const message = createBaseWriteResponse();
     message.results = object.results?.map((e) => WriteResult.fromPartial(e)) || [];
     message.slotTableEpoch = object.slotTableEpoch ?? 0;
+    message.callId = object.callId ?? 0;
     return message;
   },
 };
@@ -2462,11 +2550,15 @@ export const DataChangeBatch: MessageFns<DataChangeBatch> = {
 
 export type DataServiceService = typeof DataServiceService;
 export const DataServiceService = {
-  /** A batch of publisher writes from one session for slots this server leads. */
+  /**
+   * Batches of publisher writes from one session for slots this server leads, on one long-lived stream per
+   * session: each answer carries its request's call_id, and answers may come out of order (each waits for its
+   * own replication). A stream message costs a fraction of a unary call, and this is the hot path.
+   */
   write: {
     path: "/sofareg.v1.DataService/Write" as const,
-    requestStream: false as const,
-    responseStream: false as const,
+    requestStream: true as const,
+    responseStream: true as const,
     requestSerialize: (value: WriteRequest): Buffer => Buffer.from(WriteRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): WriteRequest => WriteRequest.decode(value),
     responseSerialize: (value: WriteResponse): Buffer => Buffer.from(WriteResponse.encode(value).finish()),
@@ -2502,11 +2594,14 @@ export const DataServiceService = {
     responseSerialize: (value: DataChangeBatch): Buffer => Buffer.from(DataChangeBatch.encode(value).finish()),
     responseDeserialize: (value: Buffer): DataChangeBatch => DataChangeBatch.decode(value),
   },
-  /** Slot leader -> follower: the ops applied at the leader, in order, per slot. */
+  /**
+   * Slot leader -> follower: the ops applied at the leader, in order, per slot; one long-lived stream per
+   * leader and follower, answers matched by call_id.
+   */
   replicate: {
     path: "/sofareg.v1.DataService/Replicate" as const,
-    requestStream: false as const,
-    responseStream: false as const,
+    requestStream: true as const,
+    responseStream: true as const,
     requestSerialize: (value: ReplicateRequest): Buffer => Buffer.from(ReplicateRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): ReplicateRequest => ReplicateRequest.decode(value),
     responseSerialize: (value: ReplicateResponse): Buffer => Buffer.from(ReplicateResponse.encode(value).finish()),
@@ -2526,37 +2621,36 @@ export const DataServiceService = {
 } as const;
 
 export interface DataServiceServer extends UntypedServiceImplementation {
-  /** A batch of publisher writes from one session for slots this server leads. */
-  write: handleUnaryCall<WriteRequest, WriteResponse>;
+  /**
+   * Batches of publisher writes from one session for slots this server leads, on one long-lived stream per
+   * session: each answer carries its request's call_id, and answers may come out of order (each waits for its
+   * own replication). A stream message costs a fraction of a unary call, and this is the hot path.
+   */
+  write: handleBidiStreamingCall<WriteRequest, WriteResponse>;
   /** Removes every publisher of the given connections (a client-off). */
   clientOff: handleUnaryCall<ClientOffRequest, WriteResponse>;
   /** The whole datum of each dataInfoId. */
   getData: handleUnaryCall<GetDataRequest, GetDataResponse>;
   /** A session listens here for datum version changes, batched; the stream also marks the session alive. */
   watchChanges: handleServerStreamingCall<WatchChangesRequest, DataChangeBatch>;
-  /** Slot leader -> follower: the ops applied at the leader, in order, per slot. */
-  replicate: handleUnaryCall<ReplicateRequest, ReplicateResponse>;
+  /**
+   * Slot leader -> follower: the ops applied at the leader, in order, per slot; one long-lived stream per
+   * leader and follower, answers matched by call_id.
+   */
+  replicate: handleBidiStreamingCall<ReplicateRequest, ReplicateResponse>;
   /** Follower -> slot leader: the whole slot, to start following from. */
   slotSnapshot: handleUnaryCall<SlotSnapshotRequest, SlotSnapshotResponse>;
 }
 
 export interface DataServiceClient extends Client {
-  /** A batch of publisher writes from one session for slots this server leads. */
-  write(
-    request: WriteRequest,
-    callback: (error: ServiceError | null, response: WriteResponse) => void,
-  ): ClientUnaryCall;
-  write(
-    request: WriteRequest,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: WriteResponse) => void,
-  ): ClientUnaryCall;
-  write(
-    request: WriteRequest,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: WriteResponse) => void,
-  ): ClientUnaryCall;
+  /**
+   * Batches of publisher writes from one session for slots this server leads, on one long-lived stream per
+   * session: each answer carries its request's call_id, and answers may come out of order (each waits for its
+   * own replication). A stream message costs a fraction of a unary call, and this is the hot path.
+   */
+  write(): ClientDuplexStream<WriteRequest, WriteResponse>;
+  write(options: Partial<CallOptions>): ClientDuplexStream<WriteRequest, WriteResponse>;
+  write(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<WriteRequest, WriteResponse>;
   /** Removes every publisher of the given connections (a client-off). */
   clientOff(
     request: ClientOffRequest,
@@ -2596,22 +2690,16 @@ export interface DataServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<DataChangeBatch>;
-  /** Slot leader -> follower: the ops applied at the leader, in order, per slot. */
+  /**
+   * Slot leader -> follower: the ops applied at the leader, in order, per slot; one long-lived stream per
+   * leader and follower, answers matched by call_id.
+   */
+  replicate(): ClientDuplexStream<ReplicateRequest, ReplicateResponse>;
+  replicate(options: Partial<CallOptions>): ClientDuplexStream<ReplicateRequest, ReplicateResponse>;
   replicate(
-    request: ReplicateRequest,
-    callback: (error: ServiceError | null, response: ReplicateResponse) => void,
-  ): ClientUnaryCall;
-  replicate(
-    request: ReplicateRequest,
     metadata: Metadata,
-    callback: (error: ServiceError | null, response: ReplicateResponse) => void,
-  ): ClientUnaryCall;
-  replicate(
-    request: ReplicateRequest,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: ReplicateResponse) => void,
-  ): ClientUnaryCall;
+    options?: Partial<CallOptions>,
+  ): ClientDuplexStream<ReplicateRequest, ReplicateResponse>;
   /** Follower -> slot leader: the whole slot, to start following from. */
   slotSnapshot(
     request: SlotSnapshotRequest,
