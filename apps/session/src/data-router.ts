@@ -30,6 +30,9 @@ export interface DataRouterOptions {
 interface PendingOp {
   op: WriteOp;
   dataInfoId: string;
+  /** The op's slot under `slotCount` slots, computed once (a crc32c of the dataInfoId). */
+  slot: number;
+  slotCount: number;
   deadline: number;
   attempt: number;
   resolve: (r: WriteResult) => void;
@@ -73,10 +76,23 @@ export class DataRouter {
   leaderOf(dataInfoId: string): string | undefined {
     const t = this.opts.slotTable();
     if (!t || t.slots.length === 0) return undefined;
-    const slot = slotOf(dataInfoId, t.slotCount);
+    return this.leaderOfSlot(t, slotOf(dataInfoId, t.slotCount));
+  }
+
+  private leaderOfSlot(t: SlotTable, slot: number): string | undefined {
     const hint = this.hints.get(slot);
     if (hint && hint.epoch > t.epoch) return hint.leader;
     return t.slots[slot]?.leader || undefined;
+  }
+
+  private leaderOfOp(p: PendingOp): string | undefined {
+    const t = this.opts.slotTable();
+    if (!t || t.slots.length === 0) return undefined;
+    if (p.slotCount !== t.slotCount) {
+      p.slot = slotOf(p.dataInfoId, t.slotCount);
+      p.slotCount = t.slotCount;
+    }
+    return this.leaderOfSlot(t, p.slot);
   }
 
   /**
@@ -98,7 +114,7 @@ export class DataRouter {
     for (const [leader, q] of [...this.queues]) {
       const stay: PendingOp[] = [];
       const moved: PendingOp[] = [];
-      for (const p of q) (this.leaderOf(p.dataInfoId) === leader ? stay : moved).push(p);
+      for (const p of q) (this.leaderOfOp(p) === leader ? stay : moved).push(p);
       if (moved.length === 0) continue;
       if (stay.length > 0) this.queues.set(leader, stay);
       else this.queues.delete(leader);
@@ -121,6 +137,8 @@ export class DataRouter {
       this.enqueue({
         op,
         dataInfoId,
+        slot: 0,
+        slotCount: 0,
         deadline: Date.now() + this.opts.retryForMs,
         attempt: 0,
         resolve: (r) => {
@@ -132,7 +150,7 @@ export class DataRouter {
   }
 
   private enqueue(p: PendingOp): void {
-    const leader = this.leaderOf(p.dataInfoId);
+    const leader = this.leaderOfOp(p);
     if (!leader) return this.retryLater(p, fail('NotReady', 'no slot table yet'));
     let q = this.queues.get(leader);
     if (!q) {
@@ -161,7 +179,7 @@ export class DataRouter {
     while (q.length > 0 && n < this.opts.maxInFlight) {
       // An op may have waited here while its slot moved: routing is checked again as it leaves.
       const batch: PendingOp[] = [];
-      for (const p of q.splice(0, this.opts.maxBatch)) (this.leaderOf(p.dataInfoId) === leader ? batch : moved).push(p);
+      for (const p of q.splice(0, this.opts.maxBatch)) (this.leaderOfOp(p) === leader ? batch : moved).push(p);
       if (batch.length === 0) continue;
       this.send(leader, batch, epoch);
       n++;

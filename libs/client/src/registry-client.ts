@@ -7,6 +7,7 @@ import {
   ErrorCode,
   ErrorValue,
   RegistryError,
+  notARegistrationObject,
   Scope,
   TurnCoalescer,
   toDataInfoId,
@@ -247,8 +248,9 @@ export class RegistryClient {
   publish(registration: PublishRegistration, ...dataList: string[]): Publisher {
     this.assertOpen();
     const appName = registration?.appName ?? this.options.appName;
-    const input = { ...registration, appName, dataList, version: 1 };
-    throwIfInvalid(validatePublish(input));
+    // Fields picked one by one: an object spread with more properties after it costs microseconds in V8.
+    const input = { dataId: registration?.dataId, instanceId: registration?.instanceId, group: registration?.group, appName, dataList, version: 1 };
+    throwIfInvalid(notARegistrationObject(registration) ?? validatePublish(input));
     const record: PublisherRecord = {
       kind: 'publisher',
       registerId: this.newId(),
@@ -276,7 +278,8 @@ export class RegistryClient {
   subscribe(registration: SubscribeRegistration, callback: SubscriberCallback): Subscriber {
     this.assertOpen();
     const appName = registration?.appName ?? this.options.appName;
-    throwIfInvalid(validateSubscribe({ ...registration, appName }));
+    const input = { dataId: registration?.dataId, scope: registration?.scope, instanceId: registration?.instanceId, group: registration?.group, appName };
+    throwIfInvalid(notARegistrationObject(registration) ?? validateSubscribe(input));
     if (typeof callback !== 'function') {
       throw new RegistryError({ code: ErrorCode.InvalidArgument, field: 'callback', message: 'callback must be a function (rule: isFunction)' });
     }

@@ -220,7 +220,7 @@ async function registrations(system: 'sofareg' | 'etcd', targets: string[], serv
     const inflight = split(o.inflight, ws.length);
     const progress = new Progress(`${system}: ${o.registrations.toLocaleString('en-US')} registrations × ${o.regRepeats}`, o.regRepeats);
     // A warm-up run, not measured (JIT, connection and lease caches), the same for both systems.
-    const warm = split(Math.min(2_000, o.registrations), ws.length);
+    const warm = split(Math.min(5_000, o.registrations), ws.length);
     ws.forEach((w, i) => w.send({ type: 'register', count: warm[i], inflight: Math.max(1, inflight[i]), prefix: `bench.warm.${system}`, offset: i * warm[0] }));
     await Promise.all(ws.map((w) => w.next('registered', 300_000)));
     await sleep(o.gapMs);
