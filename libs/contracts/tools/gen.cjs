@@ -40,7 +40,23 @@ function generate(target) {
     ],
     { stdio: 'inherit', cwd: protoDir },
   );
+  postProcess(target);
   return protos;
+}
+
+/**
+ * Routes the serializers of the generated grpc-js service definitions through `encodeToBuffer` (one reused
+ * writer, no second copy: see src/encode-to-buffer.ts). ts-proto has no option for it.
+ */
+function postProcess(target) {
+  for (const f of fs.readdirSync(target).filter((n) => n.endsWith('.ts'))) {
+    const file = path.join(target, f);
+    const src = fs.readFileSync(file, 'utf8');
+    const out = src.replace(/Buffer\.from\((\w+)\.encode\(value\)\.finish\(\)\)/g, 'encodeToBuffer($1, value)');
+    if (out === src) continue;
+    const firstImport = out.indexOf('import ');
+    fs.writeFileSync(file, `${out.slice(0, firstImport)}import { encodeToBuffer } from "../encode-to-buffer";\n${out.slice(firstImport)}`);
+  }
 }
 
 function listFiles(dir) {

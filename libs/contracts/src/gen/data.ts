@@ -5,6 +5,7 @@
 // source: data.proto
 
 /* eslint-disable */
+import { encodeToBuffer } from "../encode-to-buffer";
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import {
   type CallOptions,
@@ -2559,9 +2560,9 @@ export const DataServiceService = {
     path: "/sofareg.v1.DataService/Write" as const,
     requestStream: true as const,
     responseStream: true as const,
-    requestSerialize: (value: WriteRequest): Buffer => Buffer.from(WriteRequest.encode(value).finish()),
+    requestSerialize: (value: WriteRequest): Buffer => encodeToBuffer(WriteRequest, value),
     requestDeserialize: (value: Buffer): WriteRequest => WriteRequest.decode(value),
-    responseSerialize: (value: WriteResponse): Buffer => Buffer.from(WriteResponse.encode(value).finish()),
+    responseSerialize: (value: WriteResponse): Buffer => encodeToBuffer(WriteResponse, value),
     responseDeserialize: (value: Buffer): WriteResponse => WriteResponse.decode(value),
   },
   /** Removes every publisher of the given connections (a client-off). */
@@ -2569,9 +2570,9 @@ export const DataServiceService = {
     path: "/sofareg.v1.DataService/ClientOff" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: ClientOffRequest): Buffer => Buffer.from(ClientOffRequest.encode(value).finish()),
+    requestSerialize: (value: ClientOffRequest): Buffer => encodeToBuffer(ClientOffRequest, value),
     requestDeserialize: (value: Buffer): ClientOffRequest => ClientOffRequest.decode(value),
-    responseSerialize: (value: WriteResponse): Buffer => Buffer.from(WriteResponse.encode(value).finish()),
+    responseSerialize: (value: WriteResponse): Buffer => encodeToBuffer(WriteResponse, value),
     responseDeserialize: (value: Buffer): WriteResponse => WriteResponse.decode(value),
   },
   /** The whole datum of each dataInfoId. */
@@ -2579,9 +2580,9 @@ export const DataServiceService = {
     path: "/sofareg.v1.DataService/GetData" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: GetDataRequest): Buffer => Buffer.from(GetDataRequest.encode(value).finish()),
+    requestSerialize: (value: GetDataRequest): Buffer => encodeToBuffer(GetDataRequest, value),
     requestDeserialize: (value: Buffer): GetDataRequest => GetDataRequest.decode(value),
-    responseSerialize: (value: GetDataResponse): Buffer => Buffer.from(GetDataResponse.encode(value).finish()),
+    responseSerialize: (value: GetDataResponse): Buffer => encodeToBuffer(GetDataResponse, value),
     responseDeserialize: (value: Buffer): GetDataResponse => GetDataResponse.decode(value),
   },
   /** A session listens here for datum version changes, batched; the stream also marks the session alive. */
@@ -2589,9 +2590,9 @@ export const DataServiceService = {
     path: "/sofareg.v1.DataService/WatchChanges" as const,
     requestStream: false as const,
     responseStream: true as const,
-    requestSerialize: (value: WatchChangesRequest): Buffer => Buffer.from(WatchChangesRequest.encode(value).finish()),
+    requestSerialize: (value: WatchChangesRequest): Buffer => encodeToBuffer(WatchChangesRequest, value),
     requestDeserialize: (value: Buffer): WatchChangesRequest => WatchChangesRequest.decode(value),
-    responseSerialize: (value: DataChangeBatch): Buffer => Buffer.from(DataChangeBatch.encode(value).finish()),
+    responseSerialize: (value: DataChangeBatch): Buffer => encodeToBuffer(DataChangeBatch, value),
     responseDeserialize: (value: Buffer): DataChangeBatch => DataChangeBatch.decode(value),
   },
   /**
@@ -2602,9 +2603,9 @@ export const DataServiceService = {
     path: "/sofareg.v1.DataService/Replicate" as const,
     requestStream: true as const,
     responseStream: true as const,
-    requestSerialize: (value: ReplicateRequest): Buffer => Buffer.from(ReplicateRequest.encode(value).finish()),
+    requestSerialize: (value: ReplicateRequest): Buffer => encodeToBuffer(ReplicateRequest, value),
     requestDeserialize: (value: Buffer): ReplicateRequest => ReplicateRequest.decode(value),
-    responseSerialize: (value: ReplicateResponse): Buffer => Buffer.from(ReplicateResponse.encode(value).finish()),
+    responseSerialize: (value: ReplicateResponse): Buffer => encodeToBuffer(ReplicateResponse, value),
     responseDeserialize: (value: Buffer): ReplicateResponse => ReplicateResponse.decode(value),
   },
   /** Follower -> slot leader: the whole slot, to start following from. */
@@ -2612,10 +2613,10 @@ export const DataServiceService = {
     path: "/sofareg.v1.DataService/SlotSnapshot" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: SlotSnapshotRequest): Buffer => Buffer.from(SlotSnapshotRequest.encode(value).finish()),
+    requestSerialize: (value: SlotSnapshotRequest): Buffer => encodeToBuffer(SlotSnapshotRequest, value),
     requestDeserialize: (value: Buffer): SlotSnapshotRequest => SlotSnapshotRequest.decode(value),
     responseSerialize: (value: SlotSnapshotResponse): Buffer =>
-      Buffer.from(SlotSnapshotResponse.encode(value).finish()),
+      encodeToBuffer(SlotSnapshotResponse, value),
     responseDeserialize: (value: Buffer): SlotSnapshotResponse => SlotSnapshotResponse.decode(value),
   },
 } as const;

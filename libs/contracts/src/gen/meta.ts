@@ -5,6 +5,7 @@
 // source: meta.proto
 
 /* eslint-disable */
+import { encodeToBuffer } from "../encode-to-buffer";
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import {
   type CallOptions,
@@ -1190,9 +1191,9 @@ export const MetaServiceService = {
     path: "/sofareg.v1.MetaService/Heartbeat" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: HeartbeatRequest): Buffer => Buffer.from(HeartbeatRequest.encode(value).finish()),
+    requestSerialize: (value: HeartbeatRequest): Buffer => encodeToBuffer(HeartbeatRequest, value),
     requestDeserialize: (value: Buffer): HeartbeatRequest => HeartbeatRequest.decode(value),
-    responseSerialize: (value: HeartbeatResponse): Buffer => Buffer.from(HeartbeatResponse.encode(value).finish()),
+    responseSerialize: (value: HeartbeatResponse): Buffer => encodeToBuffer(HeartbeatResponse, value),
     responseDeserialize: (value: Buffer): HeartbeatResponse => HeartbeatResponse.decode(value),
   },
   /** The current slot table, and the nodes of a role. */
@@ -1200,18 +1201,18 @@ export const MetaServiceService = {
     path: "/sofareg.v1.MetaService/GetSlotTable" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: GetSlotTableRequest): Buffer => Buffer.from(GetSlotTableRequest.encode(value).finish()),
+    requestSerialize: (value: GetSlotTableRequest): Buffer => encodeToBuffer(GetSlotTableRequest, value),
     requestDeserialize: (value: Buffer): GetSlotTableRequest => GetSlotTableRequest.decode(value),
-    responseSerialize: (value: SlotTable): Buffer => Buffer.from(SlotTable.encode(value).finish()),
+    responseSerialize: (value: SlotTable): Buffer => encodeToBuffer(SlotTable, value),
     responseDeserialize: (value: Buffer): SlotTable => SlotTable.decode(value),
   },
   listNodes: {
     path: "/sofareg.v1.MetaService/ListNodes" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: ListNodesRequest): Buffer => Buffer.from(ListNodesRequest.encode(value).finish()),
+    requestSerialize: (value: ListNodesRequest): Buffer => encodeToBuffer(ListNodesRequest, value),
     requestDeserialize: (value: Buffer): ListNodesRequest => ListNodesRequest.decode(value),
-    responseSerialize: (value: ListNodesResponse): Buffer => Buffer.from(ListNodesResponse.encode(value).finish()),
+    responseSerialize: (value: ListNodesResponse): Buffer => encodeToBuffer(ListNodesResponse, value),
     responseDeserialize: (value: Buffer): ListNodesResponse => ListNodesResponse.decode(value),
   },
   /** Slot-table, membership and provide-data changes, as they happen. */
@@ -1219,9 +1220,9 @@ export const MetaServiceService = {
     path: "/sofareg.v1.MetaService/Watch" as const,
     requestStream: false as const,
     responseStream: true as const,
-    requestSerialize: (value: WatchRequest): Buffer => Buffer.from(WatchRequest.encode(value).finish()),
+    requestSerialize: (value: WatchRequest): Buffer => encodeToBuffer(WatchRequest, value),
     requestDeserialize: (value: Buffer): WatchRequest => WatchRequest.decode(value),
-    responseSerialize: (value: MetaEvent): Buffer => Buffer.from(MetaEvent.encode(value).finish()),
+    responseSerialize: (value: MetaEvent): Buffer => encodeToBuffer(MetaEvent, value),
     responseDeserialize: (value: Buffer): MetaEvent => MetaEvent.decode(value),
   },
   getProvideData: {
@@ -1229,10 +1230,10 @@ export const MetaServiceService = {
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: GetProvideDataRequest): Buffer =>
-      Buffer.from(GetProvideDataRequest.encode(value).finish()),
+      encodeToBuffer(GetProvideDataRequest, value),
     requestDeserialize: (value: Buffer): GetProvideDataRequest => GetProvideDataRequest.decode(value),
     responseSerialize: (value: GetProvideDataResponse): Buffer =>
-      Buffer.from(GetProvideDataResponse.encode(value).finish()),
+      encodeToBuffer(GetProvideDataResponse, value),
     responseDeserialize: (value: Buffer): GetProvideDataResponse => GetProvideDataResponse.decode(value),
   },
   /** Announces a graceful leave so the lease need not expire. */
@@ -1240,9 +1241,9 @@ export const MetaServiceService = {
     path: "/sofareg.v1.MetaService/Leave" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: LeaveRequest): Buffer => Buffer.from(LeaveRequest.encode(value).finish()),
+    requestSerialize: (value: LeaveRequest): Buffer => encodeToBuffer(LeaveRequest, value),
     requestDeserialize: (value: Buffer): LeaveRequest => LeaveRequest.decode(value),
-    responseSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
+    responseSerialize: (value: Empty): Buffer => encodeToBuffer(Empty, value),
     responseDeserialize: (value: Buffer): Empty => Empty.decode(value),
   },
 } as const;

@@ -5,6 +5,7 @@
 // source: raft.proto
 
 /* eslint-disable */
+import { encodeToBuffer } from "../encode-to-buffer";
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import {
   type CallOptions,
@@ -1929,9 +1930,9 @@ export const RaftTransportService = {
     path: "/sofareg.v1.RaftTransport/Send" as const,
     requestStream: true as const,
     responseStream: false as const,
-    requestSerialize: (value: RaftBatch): Buffer => Buffer.from(RaftBatch.encode(value).finish()),
+    requestSerialize: (value: RaftBatch): Buffer => encodeToBuffer(RaftBatch, value),
     requestDeserialize: (value: Buffer): RaftBatch => RaftBatch.decode(value),
-    responseSerialize: (value: RaftSendAck): Buffer => Buffer.from(RaftSendAck.encode(value).finish()),
+    responseSerialize: (value: RaftSendAck): Buffer => encodeToBuffer(RaftSendAck, value),
     responseDeserialize: (value: Buffer): RaftSendAck => RaftSendAck.decode(value),
   },
   /**
@@ -1943,9 +1944,9 @@ export const RaftTransportService = {
     path: "/sofareg.v1.RaftTransport/SendSnapshot" as const,
     requestStream: true as const,
     responseStream: false as const,
-    requestSerialize: (value: RaftSnapshotChunk): Buffer => Buffer.from(RaftSnapshotChunk.encode(value).finish()),
+    requestSerialize: (value: RaftSnapshotChunk): Buffer => encodeToBuffer(RaftSnapshotChunk, value),
     requestDeserialize: (value: Buffer): RaftSnapshotChunk => RaftSnapshotChunk.decode(value),
-    responseSerialize: (value: RaftSnapshotAck): Buffer => Buffer.from(RaftSnapshotAck.encode(value).finish()),
+    responseSerialize: (value: RaftSnapshotAck): Buffer => encodeToBuffer(RaftSnapshotAck, value),
     responseDeserialize: (value: Buffer): RaftSnapshotAck => RaftSnapshotAck.decode(value),
   },
 } as const;
@@ -2023,9 +2024,9 @@ export const RaftKvService = {
     path: "/sofareg.v1.RaftKv/Put" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: RaftKvPutRequest): Buffer => Buffer.from(RaftKvPutRequest.encode(value).finish()),
+    requestSerialize: (value: RaftKvPutRequest): Buffer => encodeToBuffer(RaftKvPutRequest, value),
     requestDeserialize: (value: Buffer): RaftKvPutRequest => RaftKvPutRequest.decode(value),
-    responseSerialize: (value: RaftKvPutResponse): Buffer => Buffer.from(RaftKvPutResponse.encode(value).finish()),
+    responseSerialize: (value: RaftKvPutResponse): Buffer => encodeToBuffer(RaftKvPutResponse, value),
     responseDeserialize: (value: Buffer): RaftKvPutResponse => RaftKvPutResponse.decode(value),
   },
   /**
@@ -2036,9 +2037,9 @@ export const RaftKvService = {
     path: "/sofareg.v1.RaftKv/PutStream" as const,
     requestStream: true as const,
     responseStream: true as const,
-    requestSerialize: (value: RaftKvPutRequest): Buffer => Buffer.from(RaftKvPutRequest.encode(value).finish()),
+    requestSerialize: (value: RaftKvPutRequest): Buffer => encodeToBuffer(RaftKvPutRequest, value),
     requestDeserialize: (value: Buffer): RaftKvPutRequest => RaftKvPutRequest.decode(value),
-    responseSerialize: (value: RaftKvPutResponse): Buffer => Buffer.from(RaftKvPutResponse.encode(value).finish()),
+    responseSerialize: (value: RaftKvPutResponse): Buffer => encodeToBuffer(RaftKvPutResponse, value),
     responseDeserialize: (value: Buffer): RaftKvPutResponse => RaftKvPutResponse.decode(value),
   },
   /** Reads a key; `linearizable` waits for a read-index barrier first. */
@@ -2046,9 +2047,9 @@ export const RaftKvService = {
     path: "/sofareg.v1.RaftKv/Get" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: RaftKvGetRequest): Buffer => Buffer.from(RaftKvGetRequest.encode(value).finish()),
+    requestSerialize: (value: RaftKvGetRequest): Buffer => encodeToBuffer(RaftKvGetRequest, value),
     requestDeserialize: (value: Buffer): RaftKvGetRequest => RaftKvGetRequest.decode(value),
-    responseSerialize: (value: RaftKvGetResponse): Buffer => Buffer.from(RaftKvGetResponse.encode(value).finish()),
+    responseSerialize: (value: RaftKvGetResponse): Buffer => encodeToBuffer(RaftKvGetResponse, value),
     responseDeserialize: (value: Buffer): RaftKvGetResponse => RaftKvGetResponse.decode(value),
   },
   /** The node's status as JSON (RaftNodeStatus). */
@@ -2056,10 +2057,10 @@ export const RaftKvService = {
     path: "/sofareg.v1.RaftKv/Status" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: RaftKvStatusRequest): Buffer => Buffer.from(RaftKvStatusRequest.encode(value).finish()),
+    requestSerialize: (value: RaftKvStatusRequest): Buffer => encodeToBuffer(RaftKvStatusRequest, value),
     requestDeserialize: (value: Buffer): RaftKvStatusRequest => RaftKvStatusRequest.decode(value),
     responseSerialize: (value: RaftKvStatusResponse): Buffer =>
-      Buffer.from(RaftKvStatusResponse.encode(value).finish()),
+      encodeToBuffer(RaftKvStatusResponse, value),
     responseDeserialize: (value: Buffer): RaftKvStatusResponse => RaftKvStatusResponse.decode(value),
   },
 } as const;

@@ -5,6 +5,7 @@
 // source: session.proto
 
 /* eslint-disable */
+import { encodeToBuffer } from "../encode-to-buffer";
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import {
   type CallOptions,
@@ -3416,9 +3417,9 @@ export const SessionServiceService = {
     path: "/sofareg.v1.SessionService/Connect" as const,
     requestStream: true as const,
     responseStream: true as const,
-    requestSerialize: (value: ClientMessage): Buffer => Buffer.from(ClientMessage.encode(value).finish()),
+    requestSerialize: (value: ClientMessage): Buffer => encodeToBuffer(ClientMessage, value),
     requestDeserialize: (value: Buffer): ClientMessage => ClientMessage.decode(value),
-    responseSerialize: (value: ServerMessage): Buffer => Buffer.from(ServerMessage.encode(value).finish()),
+    responseSerialize: (value: ServerMessage): Buffer => encodeToBuffer(ServerMessage, value),
     responseDeserialize: (value: Buffer): ServerMessage => ServerMessage.decode(value),
   },
 } as const;
@@ -3453,19 +3454,19 @@ export const SessionSyncServiceService = {
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: FetchSlotPublishersRequest): Buffer =>
-      Buffer.from(FetchSlotPublishersRequest.encode(value).finish()),
+      encodeToBuffer(FetchSlotPublishersRequest, value),
     requestDeserialize: (value: Buffer): FetchSlotPublishersRequest => FetchSlotPublishersRequest.decode(value),
     responseSerialize: (value: FetchSlotPublishersResponse): Buffer =>
-      Buffer.from(FetchSlotPublishersResponse.encode(value).finish()),
+      encodeToBuffer(FetchSlotPublishersResponse, value),
     responseDeserialize: (value: Buffer): FetchSlotPublishersResponse => FetchSlotPublishersResponse.decode(value),
   },
   slotDigest: {
     path: "/sofareg.v1.SessionSyncService/SlotDigest" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: SlotDigestRequest): Buffer => Buffer.from(SlotDigestRequest.encode(value).finish()),
+    requestSerialize: (value: SlotDigestRequest): Buffer => encodeToBuffer(SlotDigestRequest, value),
     requestDeserialize: (value: Buffer): SlotDigestRequest => SlotDigestRequest.decode(value),
-    responseSerialize: (value: SlotDigestResponse): Buffer => Buffer.from(SlotDigestResponse.encode(value).finish()),
+    responseSerialize: (value: SlotDigestResponse): Buffer => encodeToBuffer(SlotDigestResponse, value),
     responseDeserialize: (value: Buffer): SlotDigestResponse => SlotDigestResponse.decode(value),
   },
 } as const;
