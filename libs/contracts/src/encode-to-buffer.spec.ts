@@ -21,7 +21,8 @@ describe('encodeToBuffer', () => {
   });
 
   it('starts clean after an encode that threw halfway', () => {
-    const bad = { body: { $case: 'publish', value: { ...publish(1).body!.value, requestId: 'not a number' } } } as unknown as ClientMessage;
+    const good = publish(1).body;
+    const bad = { body: { $case: 'publish', value: { ...(good?.$case === 'publish' ? good.value : {}), requestId: 'not a number' } } } as unknown as ClientMessage;
     expect(() => encodeToBuffer(ClientMessage, bad)).toThrow();
     expect(ClientMessage.decode(encodeToBuffer(ClientMessage, publish(2)))).toEqual(publish(2));
   });
