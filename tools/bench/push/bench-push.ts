@@ -2,7 +2,8 @@
  * The push benchmark (not a test): sofareg against etcd, side by side in one invocation, on loopback.
  *
  *   npm run bench:push [-- --subs 1000,10000 --conns 10,50 --rounds 40 --gap-ms 100 --workers 2
- *                          --registrations 20000 --inflight 256 --reg-conns 16 --reg-repeats 3]
+ *                          --registrations 20000 --inflight 256 --reg-conns 16 --reg-repeats 5]
+ *                          [--etcd on|off] [--profile-dir DIR] [--metrics-dir DIR]
  *
  * Measures, for both systems with the same load shape:
  * - fan-out: publish (sofareg: a republish; etcd: a put) → the last of N subscribers (etcd: watchers) has
@@ -11,8 +12,11 @@
  *   p50 and p99 are over the rounds.
  * - registrations acknowledged per second: sofareg publishers registered end to end (client → session → data
  *   leader, replicated), against etcd lease-grant + put, with the same number in flight over the same number
- *   of connections; the median of `--reg-repeats` runs after one unmeasured warm-up run each.
+ *   of connections; the median of `--reg-repeats` runs after one unmeasured warm-up run of the same size
+ *   each. CPU per registration is reported for the clients and for each server role (from /proc).
  * Every grpc-js client has its own subchannel pool (its own TCP connection); client CPU is reported.
+ * `--etcd off` runs sofareg's registrations alone (for profiling with `--profile-dir`); the figures to report
+ * always come with etcd beside them.
  * Ends with one line per measure: sofareg's figure, etcd's, and the ratio.
  */
 import { ChildProcess, fork } from 'node:child_process';
@@ -45,7 +49,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { subs: [1_000, 10_000], conns: [10, 50], rounds: 40, gapMs: 100, workers: 2, registrations: 20_000, inflight: 256, regConns: 16, regRepeats: 3, etcd: true };
+  const o: Options = { subs: [1_000, 10_000], conns: [10, 50], rounds: 40, gapMs: 100, workers: 2, registrations: 20_000, inflight: 256, regConns: 16, regRepeats: 5, etcd: true };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=');
     const value = inline ?? argv[++i];
@@ -64,7 +68,7 @@ function parseArgs(argv: string[]): Options {
       case '--metrics-dir': o.metricsDir = value; break;
       case '--etcd': o.etcd = value !== 'off'; break;
       case '--help':
-        console.log('usage: bench-push.ts [--subs 1000,10000|none] [--conns 10,50|none] [--profile-dir DIR] [--metrics-dir DIR] [--etcd on|off] [--rounds 40] [--gap-ms 100] [--workers 2] [--registrations 20000] [--inflight 256] [--reg-conns 16] [--reg-repeats 3]');
+        console.log('usage: bench-push.ts [--subs 1000,10000|none] [--conns 10,50|none] [--profile-dir DIR] [--metrics-dir DIR] [--etcd on|off] [--rounds 40] [--gap-ms 100] [--workers 2] [--registrations 20000] [--inflight 256] [--reg-conns 16] [--reg-repeats 5]');
         process.exit(0);
         break;
       default:
@@ -219,8 +223,8 @@ async function registrations(system: 'sofareg' | 'etcd', targets: string[], serv
     const counts = split(o.registrations, ws.length);
     const inflight = split(o.inflight, ws.length);
     const progress = new Progress(`${system}: ${o.registrations.toLocaleString('en-US')} registrations × ${o.regRepeats}`, o.regRepeats);
-    // A warm-up run, not measured (JIT, connection and lease caches), the same for both systems.
-    const warm = split(Math.min(5_000, o.registrations), ws.length);
+    // A full-size warm-up run, not measured (JIT tiers, connection and lease caches), the same for both systems.
+    const warm = split(o.registrations, ws.length);
     ws.forEach((w, i) => w.send({ type: 'register', count: warm[i], inflight: Math.max(1, inflight[i]), prefix: `bench.warm.${system}`, offset: i * warm[0] }));
     await Promise.all(ws.map((w) => w.next('registered', 300_000)));
     await sleep(o.gapMs);
