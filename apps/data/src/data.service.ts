@@ -17,7 +17,7 @@ import {
   WriteRequest,
   WriteResponse,
 } from '@sofareg/contracts';
-import { CONFIG, ClientPool, GrpcServerHandle, LOGGER, Logger, METRICS, MetaClient, Metrics, Readiness, StreamCaller, callUnary, grpc, serveStreamCalls, startGrpcServer } from '@sofareg/server-kit';
+import { CONFIG, ClientPool, GrpcServerHandle, LOGGER, Logger, METRICS, MetaClient, Metrics, Readiness, ServedStream, StreamCaller, callUnary, grpc, serveStreamCalls, startGrpcServer } from '@sofareg/server-kit';
 import { randomUUID } from 'node:crypto';
 import { ChangeBatcher } from './core/change-batcher';
 import { DataServerCore, Effects, SnapshotTask, SyncTask } from './core/data-server-core';
@@ -55,6 +55,8 @@ export class DataService implements OnApplicationBootstrap, OnApplicationShutdow
   private grpcServer: GrpcServerHandle | undefined;
   private meta!: MetaClient;
   private readonly peers = new ClientPool(DataServiceClient);
+  /** Write and Replicate streams served here, ended on shutdown so the server stops at once. */
+  private readonly served = new Set<ServedStream>();
   /** One Replicate stream per follower. */
   private readonly replicators = new Map<string, StreamCaller<ReplicateRequest, ReplicateResponse>>();
   private readonly sessionsSync = new ClientPool(SessionSyncServiceClient);
@@ -163,6 +165,7 @@ export class DataService implements OnApplicationBootstrap, OnApplicationShutdow
     for (const t of this.timers) clearInterval(t);
     await this.meta?.stop();
     for (const w of this.watchers) w.call.end();
+    for (const s of this.served) s.end();
     await this.grpcServer?.shutdown();
     for (const r of this.replicators.values()) r.close();
     this.replicators.clear();
@@ -413,13 +416,22 @@ export class DataService implements OnApplicationBootstrap, OnApplicationShutdow
             },
           );
       };
+    const serve = <Req extends { callId: number }, Res extends { callId: number }>(
+      call: grpc.ServerDuplexStream<Req, Res>,
+      handle: (req: Req) => Res | Promise<Res>,
+      onError: (req: Req, err: Error) => Res,
+    ) => {
+      const s = serveStreamCalls(call, handle, onError);
+      this.served.add(s);
+      void s.closed.then(() => this.served.delete(s));
+    };
     const failed = (what: string) => (err: Error) => {
       this.logger.error({ err }, `${what} failed`);
       return { code: 'Internal', message: err.message, field: '', leader: '' };
     };
     return {
       write: (call: grpc.ServerDuplexStream<WriteRequest, WriteResponse>) =>
-        serveStreamCalls(
+        serve(
           call,
           (req) => {
             this.m.writeBatch.observe(req.ops.length);
@@ -436,7 +448,7 @@ export class DataService implements OnApplicationBootstrap, OnApplicationShutdow
       }),
       getData: unary((req: GetDataRequest) => this.getData(req)),
       replicate: (call: grpc.ServerDuplexStream<ReplicateRequest, ReplicateResponse>) =>
-        serveStreamCalls(
+        serve(
           call,
           (req) => {
             const { res, fx } = this.core.onReplicate(req);

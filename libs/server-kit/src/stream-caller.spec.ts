@@ -1,6 +1,6 @@
 import { DataServiceClient, DataServiceService, WriteRequest, WriteResponse } from '@sofareg/contracts';
 import { CLIENT_CHANNEL_OPTIONS, GrpcServerHandle, grpc, isTransient, startGrpcServer } from './grpc';
-import { StreamCaller, serveStreamCalls } from './stream-caller';
+import { ServedStream, StreamCaller, serveStreamCalls } from './stream-caller';
 
 const request = (epoch: number): WriteRequest => ({ sessionAddress: 's', sessionProcessId: 'p', slotTableEpoch: epoch, ops: [], callId: 0 });
 
@@ -92,6 +92,32 @@ describe('StreamCaller over real gRPC', () => {
     let answer: WriteResponse | undefined;
     for (let i = 0; i < 50 && !answer; i++) answer = await caller.call(request(2)).catch(() => new Promise<undefined>((r) => setTimeout(() => r(undefined), 50)));
     expect(answer?.slotTableEpoch).toBe(20);
+  });
+
+  it('lets a server end its streams on shutdown: running requests are answered first, and the server stops at once', async () => {
+    const served: ServedStream[] = [];
+    const handle = await startGrpcServer('127.0.0.1', 0, [
+      {
+        definition: DataServiceService,
+        implementation: {
+          write: (call: grpc.ServerDuplexStream<WriteRequest, WriteResponse>) =>
+            served.push(serveStreamCalls(call, (req) => new Promise<WriteResponse>((r) => setTimeout(() => r({ results: [], slotTableEpoch: req.slotTableEpoch, callId: 0 }), 50)), () => ({ results: [], slotTableEpoch: 0, callId: 0 }))),
+        },
+      },
+    ]);
+    cleanup.push(() => handle.shutdown(100));
+    const client = new DataServiceClient(`127.0.0.1:${handle.port}`, grpc.credentials.createInsecure(), CLIENT_CHANNEL_OPTIONS);
+    cleanup.push(() => client.close());
+    const caller = new StreamCaller<WriteRequest, WriteResponse>(() => client.write(), 5_000);
+    cleanup.push(() => caller.close());
+    const running = caller.call(request(1));
+    await new Promise((r) => setTimeout(r, 10));
+    for (const s of served) s.end();
+    expect((await running).slotTableEpoch).toBe(1);
+    await Promise.all(served.map((s) => s.closed));
+    const started = Date.now();
+    await handle.shutdown(2_000);
+    expect(Date.now() - started).toBeLessThan(1_000);
   });
 
   it('fails calls after close', async () => {

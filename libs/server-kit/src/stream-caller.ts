@@ -104,6 +104,14 @@ export class StreamCaller<Req extends Correlated, Res extends Correlated> {
   }
 }
 
+/** A stream served by {@link serveStreamCalls}. */
+export interface ServedStream {
+  /** Ends the stream once the requests being handled are answered (a server shutting down). */
+  end(): void;
+  /** Resolves when the stream is over, whichever side ended it. */
+  readonly closed: Promise<void>;
+}
+
 /**
  * Serves the other side of a {@link StreamCaller}: answers each request of the stream with `handle`'s result,
  * carrying the request's `callId`. A handler that throws answers with `onError`'s answer. Answers to a stream
@@ -113,21 +121,32 @@ export function serveStreamCalls<Req extends Correlated, Res extends Correlated>
   call: grpc.ServerDuplexStream<Req, Res>,
   handle: (req: Req) => Res | Promise<Res>,
   onError: (req: Req, err: Error) => Res,
-): void {
+): ServedStream {
   let open = true;
-  let halfClosed = false;
+  let ending = false;
   let running = 0;
+  let markClosed: () => void = () => undefined;
+  const closed = new Promise<void>((resolve) => (markClosed = resolve));
   const gone = () => {
     open = false;
+    markClosed();
+  };
+  const finish = () => {
+    if (!open) return;
+    open = false;
+    call.end();
+    markClosed();
   };
   call.on('cancelled', gone);
   call.on('error', gone);
+  call.on('close', gone);
+  // The caller sends no more: answer what is running, then end.
   call.on('end', () => {
-    // The caller sends no more: answer what is running, then end.
-    halfClosed = true;
-    if (running === 0 && open) call.end();
+    ending = true;
+    if (running === 0) finish();
   });
   call.on('data', (req: Req) => {
+    if (ending) return;
     running++;
     Promise.resolve()
       .then(() => handle(req))
@@ -137,7 +156,14 @@ export function serveStreamCalls<Req extends Correlated, Res extends Correlated>
         if (!open) return;
         res.callId = req.callId;
         call.write(res);
-        if (halfClosed && running === 0) call.end();
+        if (ending && running === 0) finish();
       });
   });
+  return {
+    end: () => {
+      ending = true;
+      if (running === 0) finish();
+    },
+    closed,
+  };
 }
