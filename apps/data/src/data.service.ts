@@ -17,7 +17,7 @@ import {
   WriteRequest,
   WriteResponse,
 } from '@sofareg/contracts';
-import { CONFIG, ClientPool, GrpcServerHandle, LOGGER, Logger, METRICS, MetaClient, Metrics, Readiness, ServedStream, StreamCaller, callUnary, grpc, serveStreamCalls, startGrpcServer } from '@sofareg/server-kit';
+import { CONFIG, ClientPool, GrpcServerHandle, LOGGER, Logger, METRICS, MetaClient, Metrics, Readiness, ServedStream, StreamCallers, callUnary, grpc, serveStreamCalls, startGrpcServer } from '@sofareg/server-kit';
 import { randomUUID } from 'node:crypto';
 import { ChangeBatcher } from './core/change-batcher';
 import { DataServerCore, Effects, SnapshotTask, SyncTask } from './core/data-server-core';
@@ -58,7 +58,7 @@ export class DataService implements OnApplicationBootstrap, OnApplicationShutdow
   /** Write and Replicate streams served here, ended on shutdown so the server stops at once. */
   private readonly served = new Set<ServedStream>();
   /** One Replicate stream per follower. */
-  private readonly replicators = new Map<string, StreamCaller<ReplicateRequest, ReplicateResponse>>();
+  private readonly replicators = new StreamCallers<DataServiceClient, ReplicateRequest, ReplicateResponse>(this.peers, (c) => c.replicate(), REPLICATE_TIMEOUT_MS);
   private readonly sessionsSync = new ClientPool(SessionSyncServiceClient);
   private syncAddresses = new Map<string, string>();
   private readonly watchers = new Set<Watcher>();
@@ -167,8 +167,7 @@ export class DataService implements OnApplicationBootstrap, OnApplicationShutdow
     for (const w of this.watchers) w.call.end();
     for (const s of this.served) s.end();
     await this.grpcServer?.shutdown();
-    for (const r of this.replicators.values()) r.close();
-    this.replicators.clear();
+    this.replicators.closeAll();
     this.peers.closeAll();
     this.sessionsSync.closeAll();
   }
@@ -283,7 +282,7 @@ export class DataService implements OnApplicationBootstrap, OnApplicationShutdow
         try {
           const ops = req.slots.reduce((n, s) => n + s.ops.length, 0);
           this.m.replicateBatch.observe(ops);
-          res = await this.replicator(follower).call(req);
+          res = await this.replicators.get(follower).call(req);
           this.m.replicated.inc(ops);
         } catch (err) {
           this.logger.debug({ follower, err: (err as Error).message }, 'replication call failed');
@@ -299,16 +298,6 @@ export class DataService implements OnApplicationBootstrap, OnApplicationShutdow
     } finally {
       this.pumping.delete(follower);
     }
-  }
-
-  private replicator(follower: string): StreamCaller<ReplicateRequest, ReplicateResponse> {
-    let r = this.replicators.get(follower);
-    if (!r) {
-      const client = this.peers.get(follower);
-      r = new StreamCaller<ReplicateRequest, ReplicateResponse>(() => client.replicate(), REPLICATE_TIMEOUT_MS);
-      this.replicators.set(follower, r);
-    }
-    return r;
   }
 
   private releaseWaits(): void {

@@ -1,6 +1,6 @@
 import { DataServiceClient, Datum, ErrorInfo, SlotTable, WriteOp, WriteRequest, WriteResponse, WriteResult } from '@sofareg/contracts';
 import { slotOf } from '@sofareg/consistent-hash';
-import { ClientPool, Logger, StreamCaller, callUnary, isTransient } from '@sofareg/server-kit';
+import { ClientPool, Logger, StreamCallers, callUnary, isTransient } from '@sofareg/server-kit';
 
 /** How long one Write batch may wait for its answer before its ops are retried. */
 const WRITE_TIMEOUT_MS = 5_000;
@@ -51,7 +51,7 @@ export class DataRouter {
   readonly pool = new ClientPool(DataServiceClient);
   private readonly queues = new Map<string, PendingOp[]>();
   /** One Write stream per leader. */
-  private readonly writers = new Map<string, StreamCaller<WriteRequest, WriteResponse>>();
+  private readonly writers = new StreamCallers<DataServiceClient, WriteRequest, WriteResponse>(this.pool, (c) => c.write(), WRITE_TIMEOUT_MS);
   /** Write calls in flight per leader. */
   private readonly inFlight = new Map<string, number>();
   private scheduled = false;
@@ -189,16 +189,6 @@ export class DataRouter {
     for (const p of moved) this.enqueue(p);
   }
 
-  private writer(leader: string): StreamCaller<WriteRequest, WriteResponse> {
-    let w = this.writers.get(leader);
-    if (!w) {
-      const client = this.pool.get(leader);
-      w = new StreamCaller<WriteRequest, WriteResponse>(() => client.write(), WRITE_TIMEOUT_MS);
-      this.writers.set(leader, w);
-    }
-    return w;
-  }
-
   private send(leader: string, batch: PendingOp[], epoch: number): void {
     this.opts.onBatch?.(batch.length);
     const done = () => {
@@ -207,7 +197,7 @@ export class DataRouter {
       else this.inFlight.delete(leader);
       this.sendQueued(leader);
     };
-    this.writer(leader).call({
+    this.writers.get(leader).call({
       sessionAddress: this.opts.sessionAddress,
       sessionProcessId: this.opts.sessionProcessId,
       slotTableEpoch: epoch,
@@ -299,8 +289,7 @@ export class DataRouter {
       p.resolve(fail('Closed', 'session is shutting down'));
     }
     this.backingOff.clear();
-    for (const w of this.writers.values()) w.close();
-    this.writers.clear();
+    this.writers.closeAll();
     this.pool.closeAll();
   }
 }

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import type { ClientPool } from './pool';
 
 /** A request or answer of a {@link StreamCaller}: the id that matches them. */
 export interface Correlated {
@@ -101,6 +102,41 @@ export class StreamCaller<Req extends Correlated, Res extends Correlated> {
       clearTimeout(p.timer);
       p.reject(err);
     }
+  }
+}
+
+/**
+ * One {@link StreamCaller} per remote address, over the clients of a {@link ClientPool}: created on first use,
+ * closed together.
+ */
+export class StreamCallers<C extends grpc.Client, Req extends Correlated, Res extends Correlated> {
+  private readonly callers = new Map<string, StreamCaller<Req, Res>>();
+
+  /**
+   * @param pool where the clients come from.
+   * @param open opens the stream on a client (e.g. `(c) => c.write()`).
+   * @param timeoutMs how long one request may wait for its answer.
+   */
+  constructor(
+    private readonly pool: ClientPool<C>,
+    private readonly open: (client: C) => grpc.ClientDuplexStream<Req, Res>,
+    private readonly timeoutMs: number,
+  ) {}
+
+  get(address: string): StreamCaller<Req, Res> {
+    let c = this.callers.get(address);
+    if (!c) {
+      const client = this.pool.get(address);
+      c = new StreamCaller<Req, Res>(() => this.open(client), this.timeoutMs);
+      this.callers.set(address, c);
+    }
+    return c;
+  }
+
+  /** Closes every stream (what is pending fails with CANCELLED). */
+  closeAll(): void {
+    for (const c of this.callers.values()) c.close();
+    this.callers.clear();
   }
 }
 
