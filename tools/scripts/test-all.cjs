@@ -27,6 +27,11 @@ if (status === 0 && extra.length === 0) {
 }
 const testStatus = run(['run-many', '-t', 'test', '--output-style=stream', '--parallel=1', ...extra]);
 status ||= testStatus;
+if (extra.length === 0) {
+  // The publishable client as users get it: built, packed, installed outside the workspace, run against a
+  // real cluster.
+  status ||= run(['run', 'client:verify-package', '--output-style=stream']);
+}
 
 let passed = 0;
 let failed = 0;

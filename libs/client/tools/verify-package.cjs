@@ -4,9 +4,12 @@
 // cache, nothing from this workspace), then
 //   1. runs a CommonJS consumer: a client against the in-memory session of ./testing (publish, subscribe,
 //      push), a real gRPC dial to a closed port (reconnect events), and the NestJS module;
-//   2. type-checks a TypeScript consumer of '.', './nest' and './testing' with node16 module resolution.
+//   2. runs a consumer against a real cluster (one meta, one data, two sessions started from this workspace on
+//      free ports): publish through one session, subscribe through the other, republish, unregister;
+//   3. type-checks a TypeScript consumer of '.', './nest' and './testing' with node16 module resolution.
 // Usage: node libs/client/tools/verify-package.cjs [--keep]   (run `nx build client` first)
-const { execFileSync } = require('node:child_process');
+const { execFileSync, spawn } = require('node:child_process');
+const readline = require('node:readline');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -20,9 +23,39 @@ if (!fs.existsSync(path.join(dist, 'package.json'))) {
 const rootPkg = require(path.join(root, 'package.json'));
 const v = (name) => (rootPkg.dependencies ?? {})[name] ?? (rootPkg.devDependencies ?? {})[name];
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sofareg-client-pkg-'));
-const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+const run = (cmd, args, cwd, env) => execFileSync(cmd, args, { cwd, env: env ?? process.env, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+let cluster;
+
+/** Starts tools/scripts/test-cluster.ts and resolves with its session addresses. */
+function startCluster() {
+  cluster = spawn(process.execPath, [path.join(root, 'tools/scripts/run-ts.cjs'), path.join(root, 'tools/scripts/test-cluster.ts')], {
+    cwd: root,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    const lines = readline.createInterface({ input: cluster.stdout });
+    lines.once('line', (line) => resolve(JSON.parse(line).sessions));
+    cluster.once('exit', (code) => reject(new Error(`test cluster exited with ${code}`)));
+  });
+}
+
+/** Stops the cluster (its stdin closing is enough; SIGTERM if it lingers) and waits for it. */
+function stopCluster() {
+  if (!cluster || cluster.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => cluster.kill('SIGTERM'), 10_000);
+    cluster.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    cluster.stdin.end();
+  });
+}
+
+async function main() {
 
 try {
+  const sessions = startCluster();
   const tarball = run('npm', ['pack', dist, '--pack-destination', tmp, '--json'], tmp);
   const file = path.join(tmp, JSON.parse(tarball)[0].filename);
   console.log(`verify-package: packed ${path.basename(file)} (${fs.statSync(file).size} bytes)`);
@@ -95,6 +128,36 @@ const net = require('node:net');
   process.stdout.write(run(process.execPath, ['consumer.js'], app));
 
   fs.writeFileSync(
+    path.join(app, 'cluster-consumer.js'),
+    `
+const { RegistryClient } = require('@sofareg/client');
+const { waitFor } = require('@sofareg/client/testing');
+
+(async () => {
+  const [s1, s2] = process.env.SESSIONS.split(',');
+  const provider = new RegistryClient({ sessionServers: [s1], appName: 'provider' });
+  const consumer = new RegistryClient({ sessionServers: [s2], appName: 'consumer' });
+  await Promise.all([provider.ready({ timeoutMs: 30000 }), consumer.ready({ timeoutMs: 30000 })]);
+  const seen = [];
+  const sub = consumer.subscribe({ dataId: 'pkg.check', scope: 'dataCenter' }, (_id, data) => seen.push(Object.values(data.zoneData).flat().sort().join(',')));
+  await sub.synced({ timeoutMs: 10000 });
+  const pubs = [1, 2, 3].map((i) => provider.publish({ dataId: 'pkg.check' }, '10.0.0.' + i + ':12200'));
+  await Promise.all(pubs.map((p) => p.synced({ timeoutMs: 10000 })));
+  const all = '10.0.0.1:12200,10.0.0.2:12200,10.0.0.3:12200';
+  await waitFor(() => seen.includes(all), { timeoutMs: 10000, message: 'push of the three publishers through the other session' });
+  pubs[0].republish('10.0.0.9:12200');
+  await waitFor(() => seen.includes('10.0.0.2:12200,10.0.0.3:12200,10.0.0.9:12200'), { timeoutMs: 10000, message: 'push of the republish' });
+  await Promise.all(pubs.map((p) => p.unregister()));
+  await waitFor(() => seen[seen.length - 1] === '', { timeoutMs: 10000, message: 'empty push after unregister' });
+  await Promise.all([provider.close(), consumer.close()]);
+  console.log('cluster consumer ok: ' + seen.length + ' pushes through ' + s1 + ' -> ' + s2);
+})().catch((e) => { console.error(e); process.exit(1); });
+`,
+  );
+  const addresses = await sessions;
+  process.stdout.write(run(process.execPath, ['cluster-consumer.js'], app, { ...process.env, SESSIONS: addresses.join(',') }));
+
+  fs.writeFileSync(
     path.join(app, 'consumer.ts'),
     `
 import { RegistryClient, StatusEvent, Publisher, UserDataValue, RegistryError } from '@sofareg/client';
@@ -127,6 +190,13 @@ void InjectRegistryClient; void REGISTRY_CLIENT; void (null as unknown as Regist
   console.log('verify-package: TypeScript consumer type-checks (node16 resolution, skipLibCheck off)');
   console.log('verify-package: ok');
 } finally {
+  await stopCluster();
   if (process.argv.includes('--keep')) console.log(`verify-package: kept ${tmp}`);
   else fs.rmSync(tmp, { recursive: true, force: true });
 }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
