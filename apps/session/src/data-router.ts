@@ -17,13 +17,13 @@ export interface DataRouterOptions {
   /** Ops waiting to be sent, at most; more are refused as Overloaded. */
   maxPending: number;
   /**
-   * Write calls in flight per leader. Ops arriving meanwhile wait and go in the next call: a quiet system
-   * sends each op at once, a loaded one sends fewer, larger calls.
+   * Write batches in flight per leader. Ops arriving meanwhile wait and go in the next batch: a quiet system
+   * sends each op at once, a loaded one sends fewer, larger batches.
    */
   maxInFlight: number;
   logger: Logger;
   slotTable: () => SlotTable | undefined;
-  /** Told the size of every Write call sent (metrics). */
+  /** Told the size of every Write batch sent (metrics). */
   onBatch?: (ops: number) => void;
 }
 
@@ -42,8 +42,8 @@ const RETRY_CODES = new Set(['SlotMoved', 'NotReady', 'StaleEpoch', 'Unavailable
 
 /**
  * Sends publisher writes and datum reads to the data server that leads each dataInfoId's slot. Writes are
- * batched per leader (at most `maxInFlight` Write calls per leader, each taking every op queued for it up to
- * `maxBatch`, sent at the end of the event-loop turn), and retried
+ * batched per leader on one Write stream (at most `maxInFlight` batches in flight per leader, each taking every
+ * op queued for it up to `maxBatch`, sent at the end of the event-loop turn), and retried
  * with backoff while the slot moves or its leader is unreachable, until `retryForMs` has passed. Writes of
  * one registerId may be retried out of order: data keeps the newest by (version, registerTimestamp).
  */
@@ -52,7 +52,7 @@ export class DataRouter {
   private readonly queues = new Map<string, PendingOp[]>();
   /** One Write stream per leader. */
   private readonly writers = new StreamCallers<DataServiceClient, WriteRequest, WriteResponse>(this.pool, (c) => c.write(), WRITE_TIMEOUT_MS);
-  /** Write calls in flight per leader. */
+  /** Write batches in flight per leader. */
   private readonly inFlight = new Map<string, number>();
   private scheduled = false;
   private pending = 0;
