@@ -10,7 +10,7 @@ export interface DataRouterOptions {
   sessionAddress: string;
   sessionProcessId: string;
   dataCenter: string;
-  /** Ops per Write call. */
+  /** Ops per Write batch. */
   maxBatch: number;
   /** How long one op may keep retrying (slot moves, data restarts) before it fails. */
   retryForMs: number;

@@ -67,7 +67,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
       refusedConnections: metrics.counter('session_refused_connections_total', 'connections refused over --max-connections'),
       writeLatency: metrics.histogram('session_write_seconds', 'publish received to acknowledged by data'),
 
-      writeBatch: metrics.sizeHistogram('session_data_write_batch_ops', 'ops per Write call to a data server'),
+      writeBatch: metrics.sizeHistogram('session_data_write_batch_ops', 'ops per Write batch sent to a data server'),
       framedMessages: metrics.sizeHistogram('session_client_frame_messages', 'messages per frame sent to a batch-reading client'),
       receivedFrames: metrics.sizeHistogram('session_client_received_frame_messages', 'messages per frame received from a client'),
       throttled: metrics.counter('session_throttled_connections_total', 'connections refused by admission throttling (over --max-connects-per-second)'),
