@@ -40,10 +40,15 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
   readonly configWatchers = new ConfigWatchers();
   private switchState: SwitchState = DEFAULT_SWITCHES;
   /** What is sent to each batch-reading client within one event-loop turn goes out as one frame. */
-  private readonly outbound = new TurnCoalescer<ClientConnection, Outbound>(setImmediate, (conn, queued) => {
-    this.m.framedMessages.observe(queued.length);
-    conn.write(queued);
-  });
+  private readonly outbound = new TurnCoalescer<ClientConnection, Outbound>(
+    setImmediate,
+    (conn, queued) => {
+      this.m.framedMessages.observe(queued.length);
+      conn.write(queued);
+    },
+    // Pushes of large datums in one turn leave as several frames, each far below the client's 32 MiB limit.
+    { maxItems: 256, maxBytes: 4 * 1024 * 1024, sizeOf: (q) => q.bytes },
+  );
   private readonly admission: TokenBucket;
   private grpcServer: GrpcServerHandle | undefined;
   private syncServer: SessionSyncServer | undefined;

@@ -154,10 +154,15 @@ export class RegistryClient {
   private dispatching = false;
   private conn: OpenConnection | undefined;
   /** Once the session reads batches, what is sent within one event-loop turn goes out as one frame. */
-  private readonly outbound = new TurnCoalescer<OpenConnection, ClientMessage>(setImmediate, (conn, messages) => {
-    if (this.conn !== conn) return;
-    conn.connection.send(messages.length === 1 ? messages[0] : { body: { $case: 'batch', value: { messages } } });
-  });
+  private readonly outbound = new TurnCoalescer<OpenConnection, ClientMessage>(
+    setImmediate,
+    (conn, messages) => {
+      if (this.conn !== conn) return;
+      conn.connection.send(messages.length === 1 ? messages[0] : { body: { $case: 'batch', value: { messages } } });
+    },
+    // A whole replay is one turn's work: frames stay far below what a session accepts (64 MiB).
+    { maxItems: 256, maxBytes: 4 * 1024 * 1024, sizeOf: approxMessageBytes },
+  );
   private retryTimer: unknown;
   private heartbeatTimer: unknown;
   private lastReceivedAt = 0;
@@ -877,4 +882,12 @@ function localIp(): string {
     // fall through: no interfaces readable
   }
   return '127.0.0.1';
+}
+
+/** A cheap upper bound of a client message's encoded size: its addresses plus room for the other fields. */
+function approxMessageBytes(m: ClientMessage): number {
+  if (m.body?.$case !== 'publish') return 512;
+  let n = 512;
+  for (const d of m.body.value.dataList) n += d.length * 3 + 2;
+  return n;
 }
