@@ -1,3 +1,4 @@
+import { MAX_SLOT_COUNT, isValidSlotCount } from '@sofareg/consistent-hash';
 import { CommonConfig, parsePositiveInt, parseRoleConfig } from '@sofareg/server-kit';
 import { MetaPeers, MetaPeersError, parseMetaPeers } from './core/meta-peers';
 
@@ -39,7 +40,7 @@ export function parseMetaConfig(argv?: string[], env?: NodeJS.ProcessEnv): Reado
       { flag: '--raft-tick-ms <ms>', description: 'Raft tick; a leader is replaced 10-20 ticks after it stops', default: '50' },
       { flag: '--lease-ms <ms>', description: 'a server whose heartbeats stop this long is removed', default: '3000' },
       { flag: '--suspect-ms <ms>', description: 'a server whose watch stream closed, and that neither watched nor heartbeat again this long, is removed', default: '1500' },
-      { flag: '--slots <n>', description: 'slot count, a power of two, fixed per cluster', default: '256' },
+      { flag: '--slots <n>', description: 'slot count, a power of two up to 65536, fixed per cluster', default: '256' },
       { flag: '--replicas <n>', description: 'replicas per slot (1-3)', default: '2' },
       { flag: '--warmup-ms <ms>', description: 'wait this long after gaining leadership before moving slots', default: '1000' },
     ],
@@ -47,7 +48,7 @@ export function parseMetaConfig(argv?: string[], env?: NodeJS.ProcessEnv): Reado
     env,
   );
   const slots = parsePositiveInt('slots', raw.slots);
-  if ((slots & (slots - 1)) !== 0) throw new Error(`--slots must be a power of two, got ${slots}`);
+  if (!isValidSlotCount(slots)) throw new Error(`--slots must be a power of two from 1 to ${MAX_SLOT_COUNT}, got ${slots}`);
   const replicas = parsePositiveInt('replicas', raw.replicas);
   if (replicas > 3) throw new Error(`--replicas must be 1..3, got ${replicas}`);
   const raftPort = parsePositiveInt('raftPort', raw.raftPort);

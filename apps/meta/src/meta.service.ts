@@ -233,8 +233,15 @@ export class MetaService implements OnApplicationBootstrap, OnApplicationShutdow
   /** The leader's duties: evict servers whose lease ran out, publish a new slot table when needed. */
   private tick(): void {
     if (this.stopping || !this.leader.ready || !this.store.isLeader()) return;
-    const now = Date.now();
-    for (const action of this.leader.tick(this.store.state, now)) {
+    let actions;
+    try {
+      actions = this.leader.tick(this.store.state, Date.now());
+    } catch (err) {
+      // A throw here would end the process from a timer, and the next leader would do the same: log, retry.
+      this.logger.error({ err }, 'leader tick failed; retrying on the next tick');
+      return;
+    }
+    for (const action of actions) {
       if (action.kind === 'evict') {
         this.evictions.inc({ role: action.role });
         this.logger.warn({ address: action.address, role: action.role, leaseMs: this.config.leaseMs }, 'lease expired; removing server');
