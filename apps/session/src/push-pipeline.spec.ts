@@ -158,6 +158,24 @@ describe('PushPipeline', () => {
     t.pipeline.stop();
   });
 
+  it('retries every subscriber that failed, each when its own backoff ends, not only the earliest', async () => {
+    const t = setup({ ackTimeoutMs: 1_000, breakerFailures: 10 });
+    t.connect('c1');
+    t.connect('c2');
+    t.subscribe('a', 'c1');
+    await settle(60);
+    const b = t.subscribe('b', 'c2'); // fails ~60 ms after a, so its backoff ends later than a's
+    expect(t.pushes('c2')).toHaveLength(1);
+    // a acknowledges its retries; b never answers.
+    for (let i = 0; i < 80; i++) {
+      await settle(50);
+      if (t.pushes('c1').length >= 2) t.ackAll('c1');
+    }
+    expect(b.failures).toBeGreaterThanOrEqual(2);
+    expect(t.pushes('c2').length).toBeGreaterThanOrEqual(3); // first push and at least two retries in 4 s
+    t.pipeline.stop();
+  });
+
   it('holds pushes while stop-push is on (gray-open IPs excepted) and pushes the outstanding ones on resume', async () => {
     const t = setup();
     t.connect('c1', '10.0.0.1');

@@ -3,7 +3,7 @@ import { Logger, Metrics, grpc } from '@sofareg/server-kit';
 import { ClientConnection } from './client-connection';
 import { ChangeDecision, ChangeWindow, ChangeWindowOptions } from './core/change-window';
 import { contentKey, planPushes } from './core/push-plan';
-import { PushRetryPolicy, breakerOpened, deliveryGate, recordFailure, recordSuccess } from './core/push-retry';
+import { PushRetryPolicy, breakerOpened, deliveryGate, readyAt, recordFailure, recordSuccess } from './core/push-retry';
 import { SessionRegistry, SubscriberState } from './core/session-registry';
 import { SwitchState, mayPush } from './core/switches';
 import type { Scope } from '@sofareg/model';
@@ -362,6 +362,7 @@ export class PushPipeline {
     const since = this.contentSince.get(datum.dataInfoId);
     let held = 0;
     let unchanged = 0;
+    let gatedUntil = Infinity;
     const eligible = (s: SubscriberState): boolean => {
       const view = s.scope === 'zone' ? since?.zone : since?.all;
       if (view && view.version <= datum.version && (s.ackedVersion >= view.version || s.pushedVersion >= view.version)) {
@@ -372,9 +373,16 @@ export class PushPipeline {
         held++;
         return false;
       }
-      return s.failures === 0 || deliveryGate(s, now) === 'ready';
+      if (s.failures === 0 || deliveryGate(s, now) === 'ready') return true;
+      // In backoff or silenced: it is due a retry of this datum when its gate opens.
+      gatedUntil = Math.min(gatedUntil, readyAt(s));
+      return false;
     };
     const plans = planPushes(subscribers, datum.publishers, datum.version, this.d.zone, eligible);
+    if (gatedUntil < Infinity) {
+      const due = this.retryIds.get(datum.dataInfoId);
+      if (due === undefined || gatedUntil < due) this.retryIds.set(datum.dataInfoId, gatedUntil);
+    }
     if (held > 0) this.m.held.inc(held);
     if (unchanged > 0) this.m.unchanged.inc(unchanged);
     for (const plan of plans) {

@@ -59,6 +59,11 @@ export function deliveryGate(h: DeliveryHealth, now: number): DeliveryGate {
   return 'ready';
 }
 
+/** When a subscriber with `h` may be pushed again (its gate is 'ready' from then on). */
+export function readyAt(h: DeliveryHealth): number {
+  return h.failures === 0 ? 0 : Math.max(h.retryAt, h.silencedUntil);
+}
+
 /**
  * The record after one more failure at `now`. The `breakerFailures`-th failure in a row opens the breaker
  * (silenced for `breakerOpenMs`); a failure after it closes (half-open) re-opens it at once.
