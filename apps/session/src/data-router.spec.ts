@@ -140,4 +140,16 @@ describe('DataRouter (real gRPC on loopback)', () => {
     a.release();
     await first;
   });
+
+  it('answers queued writes Closed on close, and sends nothing more', async () => {
+    a.hold = true;
+    const first = router.write(publish('r0', 'd0'), 'd0');
+    await until(() => a.calls.length === 1);
+    const queued = router.write(publish('r1', 'd1'), 'd1');
+    router.close();
+    expect(await queued).toMatchObject({ ok: false, error: { code: 'Closed' } });
+    a.release();
+    await first;
+    expect(a.ops()).toEqual(['r0']);
+  });
 });

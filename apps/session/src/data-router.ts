@@ -150,6 +150,7 @@ export class DataRouter {
   }
 
   private enqueue(p: PendingOp): void {
+    if (this.closed) return p.resolve(fail('Closed', 'session is shutting down'));
     const leader = this.leaderOfOp(p);
     if (!leader) return this.retryLater(p, fail('NotReady', 'no slot table yet'));
     let q = this.queues.get(leader);
@@ -172,7 +173,7 @@ export class DataRouter {
   /** Sends what is queued for `leader`, as far as its in-flight bound allows. */
   private sendQueued(leader: string): void {
     const q = this.queues.get(leader);
-    if (!q) return;
+    if (!q || this.closed) return;
     const epoch = this.opts.slotTable()?.epoch ?? 0;
     let n = this.inFlight.get(leader) ?? 0;
     const moved: PendingOp[] = [];
@@ -271,7 +272,9 @@ export class DataRouter {
           const res = await callUnary(client, client.getData, { dataInfoIds: ids, dataCenter: this.opts.dataCenter, slotTableEpoch: this.opts.slotTable()?.epoch ?? 0 });
           // A datum read from a server that stopped leading meanwhile may be behind the new leader: read again.
           for (const d of res.data) (this.leaderOf(d.dataInfoId) === leader ? data : failedData).push(d);
-          failed.push(...res.errors.map((e) => e.dataInfoId));
+          // An id the answer leaves out (neither a datum nor an error) failed too: the caller retries it.
+          const answered = new Set(res.data.map((d) => d.dataInfoId));
+          for (const id of ids) if (!answered.has(id)) failed.push(id);
         } catch (err) {
           this.opts.logger.warn({ leader, err: (err as Error).message, ids: ids.length }, 'fetching data failed');
           failed.push(...ids);
@@ -284,6 +287,8 @@ export class DataRouter {
 
   close(): void {
     this.closed = true;
+    for (const q of this.queues.values()) for (const p of q) p.resolve(fail('Closed', 'session is shutting down'));
+    this.queues.clear();
     for (const [p, timer] of this.backingOff) {
       clearTimeout(timer);
       p.resolve(fail('Closed', 'session is shutting down'));

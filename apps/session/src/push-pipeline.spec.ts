@@ -69,7 +69,7 @@ function setup(opts: { ackTimeoutMs?: number; breakerFailures?: number; scanInte
   };
   const pushes = (connectId: string) => (sent.get(connectId) ?? []).flatMap((m) => (m.body?.$case === 'push' ? [m.body.value] : []));
   const ackAll = (connectId: string) => {
-    for (const p of pushes(connectId)) pipeline.onPushAck(p.pushId);
+    for (const p of pushes(connectId)) pipeline.onPushAck(p.pushId, connectId);
   };
   /** Data changes the datum and notifies; then `ms` pass (enough by default for a merged fetch to run). */
   const change = async (d: Datum, ms = 120) => {
@@ -123,7 +123,7 @@ describe('PushPipeline', () => {
     expect(last.data?.version).toBe(2);
     expect(s1.pushedVersion).toBe(2);
     expect(s1.ackedVersion).toBe(1); // not before the ack
-    t.pipeline.onPushAck(last.pushId);
+    t.pipeline.onPushAck(last.pushId, 'c1');
     expect(s1.ackedVersion).toBe(2);
     t.pipeline.stop();
   });
@@ -173,6 +173,21 @@ describe('PushPipeline', () => {
     }
     expect(b.failures).toBeGreaterThanOrEqual(2);
     expect(t.pushes('c2').length).toBeGreaterThanOrEqual(3); // first push and at least two retries in 4 s
+    t.pipeline.stop();
+  });
+
+  it('takes a push acknowledgement only from the connection the push went to', async () => {
+    const t = setup();
+    t.connect('c1');
+    t.connect('c2');
+    const s1 = t.subscribe('s1', 'c1');
+    await settle(10);
+    const [push] = t.pushes('c1');
+    const before = s1.ackedVersion;
+    t.pipeline.onPushAck(push.pushId, 'c2');
+    expect(s1.ackedVersion).toBe(before);
+    t.pipeline.onPushAck(push.pushId, 'c1');
+    expect(s1.ackedVersion).toBe(1);
     t.pipeline.stop();
   });
 

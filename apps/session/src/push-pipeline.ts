@@ -174,9 +174,10 @@ export class PushPipeline {
   }
 
   /** A client acknowledged a push. */
-  onPushAck(pushId: number): void {
+  onPushAck(pushId: number, connectId: string): void {
     const p = this.pending.get(pushId);
-    if (!p) return;
+    // Only the connection the push went to can acknowledge it (push ids are one sequence per session).
+    if (!p || p.connectId !== connectId) return;
     this.pending.delete(pushId);
     this.m.ackLatency.observe((Date.now() - p.sentAt) / 1_000);
     for (const id of p.registerIds) {

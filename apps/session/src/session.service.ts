@@ -14,7 +14,7 @@ import {
   WatchConfigRequest,
 } from '@sofareg/contracts';
 import { ErrorCode, ErrorValue, PROVIDE_DATA_KEYS, Scope, TurnCoalescer, toDataInfoId, validatePublish, validateSubscribe } from '@sofareg/model';
-import { CONFIG, GrpcServerHandle, LOGGER, Logger, METRICS, MetaClient, Metrics, Readiness, grpc, startGrpcServer } from '@sofareg/server-kit';
+import { CONFIG, GrpcServerHandle, LOGGER, Logger, METRICS, MetaClient, Metrics, Readiness, callUnary, grpc, startGrpcServer } from '@sofareg/server-kit';
 import { randomUUID } from 'node:crypto';
 import { ClientConnection, Outbound, effectiveClientIp } from './client-connection';
 import { ConfigWatchers } from './core/config-watchers';
@@ -270,17 +270,15 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
       leaders.map(async (leader) => {
         const client = this.router.pool.get(leader);
         try {
-          await new Promise<void>((resolve, reject) =>
-            client.clientOff({ sessionAddress: this.selfAddress, slotTableEpoch: this.meta.slotTable?.epoch ?? 0, connectIds }, (err) => (err ? reject(err) : resolve())),
-          );
+          await callUnary(client, client.clientOff, { sessionAddress: this.selfAddress, slotTableEpoch: this.meta.slotTable?.epoch ?? 0, connectIds });
         } catch {
           failed.push(leader);
         }
       }),
     );
-    if ((failed.length > 0 || leaders.length === 0) && attempt < 20 && !this.stopping) {
-      setTimeout(() => void this.clientOff(connectIds, attempt + 1), Math.min(2_000, 100 * 2 ** attempt));
-    }
+    if ((failed.length === 0 && leaders.length > 0) || this.stopping) return;
+    if (attempt < 20) setTimeout(() => void this.clientOff(connectIds, attempt + 1), Math.min(2_000, 100 * 2 ** attempt));
+    else this.logger.error({ connections: connectIds.length, leaders: failed }, 'client-off not confirmed by every data leader after 20 attempts; digest repair removes the rest');
   }
 
   private onFrame(conn: ClientConnection, msg: ClientMessage): void {
@@ -332,7 +330,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
         return;
       }
       case 'pushAck':
-        this.pipeline.onPushAck(body.value.pushId);
+        this.pipeline.onPushAck(body.value.pushId, conn.connectId);
         return;
       case 'watchConfig':
         this.onWatchConfig(conn, body.value);
