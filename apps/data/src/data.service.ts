@@ -276,6 +276,7 @@ export class DataService implements OnApplicationBootstrap, OnApplicationShutdow
     this.pumping.add(follower);
     try {
       for (;;) {
+        if (this.stopped) return;
         const req = this.core.replicationBatch(follower);
         if (!req) return;
         let res: ReplicateResponse | undefined;
@@ -289,9 +290,10 @@ export class DataService implements OnApplicationBootstrap, OnApplicationShutdow
         }
         const fx = this.core.onReplicateResponse(follower, req, res);
         this.releaseWaits();
-        this.run({ ...fx, replicateTo: new Set() });
-        if (!res) {
-          // Back off before retrying a follower that did not answer; meta will evict it if it is dead.
+        this.run({ ...fx, replicateTo: new Set(), backoff: new Set() });
+        if (!res || fx.backoff.has(follower)) {
+          // Back off before retrying a follower that did not answer (meta will evict it if it is dead) or that
+          // answered "not yet" (still installing a snapshot).
           await new Promise((r) => setTimeout(r, 200).unref());
         }
       }

@@ -33,7 +33,7 @@ function page(publishers: Publisher[], snapshotTime: number, extra: Partial<Fetc
 /** Completes every sync task with what each session holds. */
 function syncAll(c: DataServerCore, fx: Effects, held: Record<string, Publisher[]>, now = 1_000): Effects {
   let pending = fx.sync;
-  const all: Effects = { notify: new Map(fx.notify), sync: [], snapshots: [...fx.snapshots], replicateTo: new Set(fx.replicateTo) };
+  const all: Effects = { notify: new Map(fx.notify), sync: [], snapshots: [...fx.snapshots], replicateTo: new Set(fx.replicateTo), backoff: new Set(fx.backoff) };
   while (pending.length > 0) {
     const next = [];
     for (const t of pending) {
@@ -184,6 +184,73 @@ describe('DataServerCore', () => {
     expect(b.slots.get(slotId)?.status).toBe('Following');
     expect(b.slots.get(slotId)?.store.get('svc-6')?.publishers.size).toBe(7);
     expect(b.slots.get(slotId)?.store.get('svc-6')?.version).toBe(a.slots.get(slotId)?.store.get('svc-6')?.version);
+  });
+
+  it('an op batch that reaches a follower before its snapshot does not stop replication to it', () => {
+    const a = core(A);
+    const b = core(B);
+    for (const c of [a, b]) c.onSessions([S1], 0);
+    const t1 = table(1, A, [B]);
+    syncAll(a, a.onSlotTable(t1, 0), {});
+    const slotId = slotOf('svc-9', SLOTS);
+    const task = b.onSlotTable(t1, 0).snapshots.find((t) => t.slotId === slotId);
+    if (!task) throw new Error('no snapshot task');
+    const snap = a.snapshot({ slotId, leaderEpoch: 1, follower: B }); // served; the answer is still on its way
+    a.write([publish(pub('svc-9', 'r1'))], 1, 1);
+    const req = a.replicationBatch(B);
+    if (!req) throw new Error('nothing to replicate');
+    const first = b.onReplicate(req); // arrives first: B is still Snapshotting
+    const sent = req.slots.find((so) => so.slotId === slotId);
+    expect(sent?.ops).toHaveLength(1);
+    expect(first.res.slots.find((ack) => ack.slotId === slotId)).toMatchObject({ ok: false, nextSeq: sent?.seq });
+    const fx = a.onReplicateResponse(B, req, first.res);
+    expect(fx.backoff.has(B)).toBe(true); // the pump waits before resending, no busy loop
+    expect(fx.replicateTo.has(B)).toBe(false);
+    expect(b.onSnapshot(task, snap)).toBe(true);
+    const { seqs } = a.write([publish(pub('svc-9', 'r2'))], 1, 2);
+    replicateAll(a, b, B);
+    expect([...(b.slots.get(slotId)?.store.get('svc-9')?.publishers.keys() ?? [])].sort()).toEqual(['r1', 'r2']);
+    expect(a.replicatedThrough(slotId)).toBeGreaterThanOrEqual(seqs.get(slotId) as number);
+  });
+
+  it('a leader restarted under the same leader epoch makes its followers resync and keeps replicating', () => {
+    let a = core(A);
+    const b = core(B);
+    for (const c of [a, b]) c.onSessions([S1], 0);
+    const t1 = table(1, A, [B]);
+    syncAll(a, a.onSlotTable(t1, 0), {});
+    for (const t of b.onSlotTable(t1, 0).snapshots) b.onSnapshot(t, a.snapshot({ slotId: t.slotId, leaderEpoch: t.leaderEpoch, follower: B }));
+    const r1 = pub('svc-10', 'r1');
+    a.write([publish(r1)], 1, 1);
+    replicateAll(a, b, B);
+    const slotId = slotOf('svc-10', SLOTS);
+    expect(b.slots.get(slotId)?.store.get('svc-10')?.publishers.size).toBe(1);
+
+    // kill -9 and restart of A within its lease: same table, same leader epoch; B still follows it.
+    a = core(A);
+    a.onSessions([S1], 2);
+    syncAll(a, a.onSlotTable(t1, 2), { [S1]: [r1] });
+    const { seqs } = a.write([publish(pub('svc-10', 'r2'))], 1, 4);
+    replicateAll(a, b, B);
+    expect(b.slots.get(slotId)?.status).toBe('Following');
+    expect([...(b.slots.get(slotId)?.store.get('svc-10')?.publishers.keys() ?? [])].sort()).toEqual(['r1', 'r2']);
+    expect(a.replicatedThrough(slotId)).toBeGreaterThanOrEqual(seqs.get(slotId) as number);
+    a.write([publish(pub('svc-10', 'r3'))], 1, 5);
+    replicateAll(a, b, B);
+    expect(b.slots.get(slotId)?.store.get('svc-10')?.publishers.size).toBe(3);
+  });
+
+  it('tells a follower to snapshot again when that call failed', () => {
+    const a = core(A);
+    const b = core(B);
+    for (const c of [a, b]) c.onSessions([S1], 0);
+    const t1 = table(1, A, [B]);
+    syncAll(a, a.onSlotTable(t1, 0), {});
+    const req = a.replicationBatch(B);
+    expect(req?.slots.map((s) => s.seq)).toEqual(Array.from({ length: SLOTS }, () => -1));
+    expect(a.replicationBatch(B)).toBeUndefined(); // told once
+    a.onReplicateResponse(B, req as NonNullable<typeof req>, undefined); // lost
+    expect(a.replicationBatch(B)?.slots.map((s) => s.seq)).toEqual(Array.from({ length: SLOTS }, () => -1));
   });
 
   it('continues above the versions sessions report having seen', () => {

@@ -26,8 +26,14 @@ import { DatumStore } from './datum-store';
 export type SlotStatus = 'Migrating' | 'Accept' | 'Snapshotting' | 'Following';
 
 interface FollowerProgress {
-  /** Next seq to send; -1 while the follower must (re)install a snapshot. */
+  /** Next seq to send; -1 while the follower must (re)install a snapshot (its fetch sets this). */
   nextSeq: number;
+  /**
+   * While nextSeq is -1: the follower has yet to be told to install a snapshot ({seq: -1} is sent once, and
+   * again if that call fails). A new leader starts so: a follower still following the same leader and epoch
+   * (the leader restarted within its lease) would never fetch one by itself.
+   */
+  tellSnapshot: boolean;
   inflight: boolean;
 }
 
@@ -75,6 +81,8 @@ export interface Effects {
   snapshots: SnapshotTask[];
   /** Followers that have ops to receive. */
   replicateTo: Set<string>;
+  /** Followers that answered "not yet" (still installing a snapshot): pump them again after a backoff, not at once. */
+  backoff: Set<string>;
 }
 
 /** Bounds of the core. */
@@ -94,7 +102,7 @@ export interface DataCoreOptions {
 }
 
 function emptyEffects(): Effects {
-  return { notify: new Map(), sync: [], snapshots: [], replicateTo: new Set() };
+  return { notify: new Map(), sync: [], snapshots: [], replicateTo: new Set(), backoff: new Set() };
 }
 
 /**
@@ -194,7 +202,7 @@ export class DataServerCore {
           for (const f of [...cur.progress.keys()]) if (!cur.followers.includes(f)) cur.progress.delete(f);
         }
         const slot = this.slots.get(t.id) as SlotReplicaState;
-        for (const f of slot.followers) if (!slot.progress.has(f)) slot.progress.set(f, { nextSeq: -1, inflight: false });
+        for (const f of slot.followers) if (!slot.progress.has(f)) slot.progress.set(f, { nextSeq: -1, tellSnapshot: true, inflight: false });
       } else if (t.followers.includes(self)) {
         keep.add(t.id);
         if (!cur || cur.role !== 'follower' || cur.leader !== t.leader || cur.leaderEpoch !== t.leaderEpoch) {
@@ -447,11 +455,17 @@ export class DataServerCore {
       if (slot.role !== 'leader') continue;
       const prog = slot.progress.get(follower);
       if (!prog || prog.inflight) continue;
-      if (prog.nextSeq < 0) continue; // waiting for the follower to fetch a snapshot
-      if (prog.nextSeq < slot.logStart) {
+      if (prog.nextSeq >= 0 && prog.nextSeq < slot.logStart) {
         // Too far behind: tell it to install a snapshot.
         prog.nextSeq = -1;
-        req.slots.push({ slotId: slot.id, leaderEpoch: slot.leaderEpoch, seq: -1, ops: [] });
+        prog.tellSnapshot = true;
+      }
+      if (prog.nextSeq < 0) {
+        // Waiting for the follower to fetch a snapshot; told to once.
+        if (prog.tellSnapshot) {
+          prog.tellSnapshot = false;
+          req.slots.push({ slotId: slot.id, leaderEpoch: slot.leaderEpoch, seq: -1, ops: [] });
+        }
         continue;
       }
       if (prog.nextSeq >= slot.seq) continue;
@@ -471,12 +485,24 @@ export class DataServerCore {
       const slot = this.slots.get(sent.slotId);
       const prog = slot?.role === 'leader' && slot.leaderEpoch === sent.leaderEpoch ? slot.progress.get(follower) : undefined;
       if (!slot || !prog) continue;
-      if (sent.seq >= 0) prog.inflight = false;
       const ack = acks.get(sent.slotId);
+      if (sent.seq < 0) {
+        // Told to snapshot: its fetch sets the progress (maybe already has). A failed call tells it again.
+        if (!ack && prog.nextSeq < 0) prog.tellSnapshot = true;
+        continue;
+      }
+      prog.inflight = false;
       if (!ack) continue; // call failed: resend from the same seq
-      if (ack.nextSeq < 0) prog.nextSeq = -1;
-      else if (ack.ok || ack.nextSeq >= 0) prog.nextSeq = ack.nextSeq;
-      if (prog.nextSeq >= 0 && prog.nextSeq < slot.seq) fx.replicateTo.add(follower);
+      if (prog.nextSeq !== sent.seq) continue; // a snapshot was served meanwhile and set the progress
+      if (ack.nextSeq < 0) {
+        prog.nextSeq = -1; // not following this leader at this epoch: it fetches a snapshot once it does
+      } else if (!ack.ok && ack.nextSeq === sent.seq) {
+        // Not yet: still installing the snapshot served to it. Keep the progress; resend after a backoff.
+        fx.backoff.add(follower);
+      } else {
+        prog.nextSeq = ack.nextSeq;
+      }
+      if (!fx.backoff.has(follower) && prog.nextSeq >= 0 && prog.nextSeq < slot.seq) fx.replicateTo.add(follower);
       this.trimLog(slot);
     }
     return fx;
@@ -516,7 +542,8 @@ export class DataServerCore {
         }
         return { slotId: so.slotId, ok: false, nextSeq: -1, error: undefined };
       }
-      if (slot.status === 'Snapshotting') return { slotId: so.slotId, ok: false, nextSeq: -1, error: undefined };
+      // Not yet: the snapshot this leader served is still on its way; the leader keeps its progress and retries.
+      if (slot.status === 'Snapshotting') return { slotId: so.slotId, ok: false, nextSeq: so.seq, error: undefined };
       if (so.seq !== slot.nextSeq) return { slotId: so.slotId, ok: false, nextSeq: slot.nextSeq, error: undefined };
       for (const op of so.ops) {
         const body = op.op;
@@ -541,6 +568,7 @@ export class DataServerCore {
     const prog = slot.progress.get(req.follower);
     if (prog) {
       prog.nextSeq = slot.seq;
+      prog.tellSnapshot = false;
       prog.inflight = false;
     }
     const data: Datum[] = [...slot.store.entries()].map((e) => ({ dataInfoId: e.dataInfoId, version: e.version, publishers: [...e.publishers.values()], dataCenter: this.opts.dataCenter }));

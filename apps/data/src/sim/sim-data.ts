@@ -144,8 +144,8 @@ export class SimData {
       (res) => {
         this.pumping.delete(follower);
         const fx = this.core.onReplicateResponse(follower, req, res);
-        this.run({ ...fx, replicateTo: new Set() });
-        if (res) this.pump(follower);
+        this.run({ ...fx, replicateTo: new Set(), backoff: new Set() });
+        if (res && !fx.backoff.has(follower)) this.pump(follower);
         else this.clock.after(50, () => this.pump(follower));
       },
     );
