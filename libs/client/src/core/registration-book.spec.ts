@@ -121,6 +121,20 @@ describe('RegistrationBook', () => {
     expect(book.onResult({ requestId: requestIdOf(third), registerId: 'a', ok: true, version: 3, error: undefined })).toEqual({ type: 'ignored' });
   });
 
+  it('retries a version refused for now only when no newer request of that registration is in flight', () => {
+    const book = new RegistrationBook(10, 'Z');
+    book.onConnected();
+    const [v1] = (book.add(pub('a')) as { messages: ClientMessage[] }).messages;
+    const [v2] = book.republish('a', ['a:2']);
+    const [v3] = book.republish('a', ['a:3']);
+    const busy = { code: ErrorCode.Unavailable, message: 'busy', field: '', leader: '' };
+    // v3 answered first; v2 is still in flight, so the refusal of v1 is not the last word.
+    expect(book.onResult({ requestId: requestIdOf(v3), registerId: 'a', ok: true, version: 3, error: undefined })).toMatchObject({ type: 'registered' });
+    expect(book.onResult({ requestId: requestIdOf(v1), registerId: 'a', ok: false, version: 0, error: busy })).toEqual({ type: 'ignored' });
+    // v2 is the last in flight: its refusal asks for a retry.
+    expect(book.onResult({ requestId: requestIdOf(v2), registerId: 'a', ok: false, version: 0, error: busy })).toMatchObject({ type: 'retry' });
+  });
+
   it('drops a registration refused for good, keeps one refused for now', () => {
     const book = new RegistrationBook(10, 'Z');
     book.onConnected();

@@ -109,6 +109,8 @@ export class RegistrationBook {
   private readonly records = new Map<string, RegistrationRecord>();
   private readonly offline = new Set<string>();
   private readonly pending = new Map<number, PendingRequest>();
+  /** Pending requestIds per registerId, ascending: "is a newer request in flight" without scanning them all. */
+  private readonly pendingOf = new Map<string, number[]>();
   private nextRequestId = 1;
   private connected = false;
 
@@ -207,7 +209,7 @@ export class RegistrationBook {
   /** A connection is established: returns the replay followed by the offline queue (see the file comment). */
   onConnected(): ClientMessage[] {
     this.connected = true;
-    this.pending.clear();
+    this.clearPending();
     const out: ClientMessage[] = [];
     for (const record of this.records.values()) {
       if (record.announced) out.push(this.registerMessage(record));
@@ -228,7 +230,7 @@ export class RegistrationBook {
     this.connected = false;
     const unregistered: string[] = [];
     for (const p of this.pending.values()) if (p.op === 'unregister') unregistered.push(p.registerId);
-    this.pending.clear();
+    this.clearPending();
     return unregistered;
   }
 
@@ -236,7 +238,7 @@ export class RegistrationBook {
   onResult(result: RegisterResult): ResultOutcome {
     const pending = this.pending.get(result.requestId);
     if (!pending || pending.registerId !== result.registerId) return { type: 'ignored' };
-    this.pending.delete(result.requestId);
+    this.untrack(pending);
     const error = result.ok ? undefined : toErrorValue(result.error);
     if (pending.op === 'unregister') {
       return error ? { type: 'unregisterFailed', registerId: pending.registerId, error } : { type: 'unregistered', registerId: pending.registerId };
@@ -313,14 +315,31 @@ export class RegistrationBook {
   }
 
   private hasNewerPending(registerId: string, requestId: number): boolean {
-    for (const p of this.pending.values()) if (p.registerId === registerId && p.requestId > requestId) return true;
-    return false;
+    const ids = this.pendingOf.get(registerId);
+    return ids !== undefined && ids[ids.length - 1] > requestId;
   }
 
   private track(registerId: string, op: PendingRequest['op'], kind: RegistrationRecord['kind'], version: number): number {
     const requestId = this.nextRequestId++;
     this.pending.set(requestId, { requestId, registerId, op, kind, version });
+    const ids = this.pendingOf.get(registerId);
+    if (ids) ids.push(requestId);
+    else this.pendingOf.set(registerId, [requestId]);
     return requestId;
+  }
+
+  private untrack(p: PendingRequest): void {
+    this.pending.delete(p.requestId);
+    const ids = this.pendingOf.get(p.registerId);
+    if (!ids) return;
+    const i = ids.indexOf(p.requestId);
+    if (i >= 0) ids.splice(i, 1);
+    if (ids.length === 0) this.pendingOf.delete(p.registerId);
+  }
+
+  private clearPending(): void {
+    this.pending.clear();
+    this.pendingOf.clear();
   }
 
   private registerMessage(record: RegistrationRecord): ClientMessage {
