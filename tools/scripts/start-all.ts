@@ -21,13 +21,13 @@ async function main(): Promise<void> {
   }
   console.log(`  clients connect to ${cluster.sessionAddresses[0]} (or discover sessions at http://127.0.0.1:${cluster.sessions[0].httpPort}/api/servers/query)`);
   let stopping = false;
-  const stop = async (signal: string) => {
+  const stop = async (signal: string, exitCode = 0) => {
     if (stopping) return;
     stopping = true;
     console.log(`sofareg: ${signal}: stopping ...`);
     await cluster.stop();
     console.log('sofareg: stopped');
-    process.exit(0);
+    process.exit(exitCode);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
       if (!n.process.running && !stopping) {
         console.error(`sofareg: ${role} exited unexpectedly; see var/logs/${role}-1.log`);
         clearInterval(watch);
-        void stop('failure').then(() => process.exit(1));
+        void stop('failure', 1);
       }
     }
   }, 500);

@@ -23,7 +23,8 @@ if (!fs.existsSync(path.join(dist, 'package.json'))) {
 const rootPkg = require(path.join(root, 'package.json'));
 const v = (name) => (rootPkg.dependencies ?? {})[name] ?? (rootPkg.devDependencies ?? {})[name];
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sofareg-client-pkg-'));
-const run = (cmd, args, cwd, env) => execFileSync(cmd, args, { cwd, env: env ?? process.env, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+// Every step has a deadline: a consumer that hangs fails the check instead of stalling CI.
+const run = (cmd, args, cwd, env) => execFileSync(cmd, args, { cwd, env: env ?? process.env, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', timeout: 300_000, killSignal: 'SIGKILL' });
 let cluster;
 
 /** Starts tools/scripts/test-cluster.ts and resolves with its session addresses. */

@@ -57,7 +57,7 @@ export class RoleProcess {
   async ready(timeoutMs = 60_000): Promise<void> {
     await waitFor(`${this.opts.role} on http port ${this.opts.httpPort} to be healthy (log: ${this.opts.logFile})`, async () => {
       if (!this.running) throw new Error(`${this.opts.role} exited; see ${this.opts.logFile}`);
-      const res = await fetch(`http://127.0.0.1:${this.opts.httpPort}/health/check`);
+      const res = await fetch(`http://127.0.0.1:${this.opts.httpPort}/health/check`, { signal: AbortSignal.timeout(2_000) });
       return res.status === 200;
     }, timeoutMs, 50);
   }
@@ -80,7 +80,7 @@ export class RoleProcess {
 
   /** GETs a path of its HTTP admin and parses JSON (or returns text). */
   async http<T = unknown>(pathAndQuery: string): Promise<T> {
-    const res = await fetch(`http://127.0.0.1:${this.opts.httpPort}${pathAndQuery}`);
+    const res = await fetch(`http://127.0.0.1:${this.opts.httpPort}${pathAndQuery}`, { signal: AbortSignal.timeout(10_000) });
     const text = await res.text();
     try {
       return JSON.parse(text) as T;
