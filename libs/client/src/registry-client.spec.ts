@@ -300,6 +300,20 @@ describe('RegistryClient', () => {
       await env.client.close();
     });
 
+    it('splits one turn of many messages into bounded batch frames', async () => {
+      const env = setup();
+      await settle();
+      const conn = env.transport.last;
+      conn.hello('conn-1', true);
+      await settle();
+      for (let i = 0; i < 300; i++) env.client.publish({ dataId: `svc${i}` }, `10.0.${i >> 8}.${i & 255}:12200`);
+      await settle();
+      const sizes = conn.frames.slice(1).map((f) => (f.body?.$case === 'batch' ? f.body.value.messages.length : 1));
+      expect(sizes).toEqual([256, 44]);
+      expect(conn.sentOf('publish')).toHaveLength(300);
+      await env.client.close();
+    });
+
     it('drops what was queued for a stream that ended, and replays it on the next', async () => {
       const env = setup();
       await settle();
