@@ -44,17 +44,6 @@ describe('DatumStore', () => {
     expect(versions[2]).toBeGreaterThan(versions[1]);
   });
 
-  it('removes a connection without tombstones, leaving a re-registration through another session alone', () => {
-    const s = new DatumStore();
-    s.publish(pub('r1', 1, 10), 1);
-    s.publish(pub('r2', 1, 10, ['b:1'], { sessionAddress: 's2:1', connectId: 'conn-9' }), 1);
-    const changed = s.removeWhere((p) => p.sessionAddress === 's1:1' && p.connectId === 'conn-1', 2);
-    expect([...changed.keys()]).toEqual([ID]);
-    expect([...(s.get(ID)?.publishers.keys() ?? [])]).toEqual(['r2']);
-    expect(s.publish(pub('r1', 1, 5, ['a:1'], { sessionAddress: 's2:1' }), 3).changed).toBe(true);
-    expect(s.publishers).toBe(2);
-  });
-
   it('compacts tombstones older than the bound', () => {
     const s = new DatumStore();
     s.publish(pub('r1', 1, 10), 1);

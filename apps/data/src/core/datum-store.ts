@@ -210,29 +210,6 @@ export class DatumStore {
     }
   }
 
-  /**
-   * Removes every publisher matching `predicate` (a client-off, or a dead session's publishers). No tombstone:
-   * a later re-registration of the same registerId through another session must be accepted.
-   * Returns the dataInfoIds that changed, with their new versions.
-   */
-  removeWhere(predicate: (p: Publisher) => boolean, nowMs: number): Map<string, number> {
-    const changed = new Map<string, number>();
-    for (const e of this.datums.values()) {
-      let removed = false;
-      for (const [id, p] of [...e.publishers]) {
-        if (predicate(p)) {
-          this.drop(e, id);
-          removed = true;
-        }
-      }
-      if (removed) {
-        e.version = nextDatumVersion(e.version, nowMs);
-        changed.set(e.dataInfoId, e.version);
-      }
-    }
-    return changed;
-  }
-
   /** Drops tombstones written before `beforeMs`, and datums left with nothing. Returns how many went. */
   compactTombstones(beforeMs: number): number {
     let n = 0;
