@@ -14,6 +14,45 @@ export interface ClusterNode {
   kv: KvStateMachine;
 }
 
+/**
+ * Holds a node's log appends while closed (a stuck fsync): a write started meanwhile resolves only once
+ * {@link release} is called. Open, it adds nothing (not even a microtask) to an append.
+ */
+export class AppendGate {
+  private held: { promise: Promise<void>; open: () => void } | undefined;
+  /** Appends waiting for {@link release}. */
+  waiting = 0;
+
+  hold(): void {
+    if (this.held) return;
+    let open = () => undefined as void;
+    const promise = new Promise<void>((r) => (open = r));
+    this.held = { promise, open };
+  }
+
+  release(): void {
+    const h = this.held;
+    this.held = undefined;
+    h?.open();
+  }
+
+  /** Routes `storage`'s log appends through this gate (in place). */
+  wrap(storage: RaftStorage): RaftStorage {
+    const log = storage.log;
+    const append = log.append.bind(log);
+    log.append = (entries) => {
+      const h = this.held;
+      if (!h) return append(entries);
+      this.waiting++;
+      return h.promise.then(() => {
+        this.waiting--;
+        return append(entries);
+      });
+    };
+    return storage;
+  }
+}
+
 const SILENT = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /**
@@ -24,6 +63,8 @@ export class LocalCluster {
   readonly net = new LocalNetwork();
   readonly nodes = new Map<NodeId, ClusterNode>();
   readonly peers: Record<NodeId, string>;
+  /** One per node id: hold it to make the node's writes hang. */
+  private readonly gates = new Map<NodeId, AppendGate>();
   private dirs = new Map<NodeId, string>();
   private root: string | undefined;
   private restarts = 0;
@@ -37,7 +78,18 @@ export class LocalCluster {
     this.peers = Object.fromEntries(ids.map((id, i) => [id, `127.0.0.1:${20000 + i}`]));
   }
 
+  /** The gate of node `id`'s log appends (open until held). */
+  gate(id: NodeId): AppendGate {
+    let g = this.gates.get(id);
+    if (!g) this.gates.set(id, (g = new AppendGate()));
+    return g;
+  }
+
   private async storage(id: NodeId): Promise<RaftStorage> {
+    return this.gate(id).wrap(await this.openStorage(id));
+  }
+
+  private async openStorage(id: NodeId): Promise<RaftStorage> {
     if (!this.durable) return createMemoryRaftStorage();
     this.root ??= await mkdtemp(join(tmpdir(), 'raft-shell-'));
     let dir = this.dirs.get(id);
@@ -95,6 +147,7 @@ export class LocalCluster {
   }
 
   async close(): Promise<void> {
+    for (const g of this.gates.values()) g.release();
     await Promise.allSettled([...this.nodes.values()].map((n) => n.node.stop()));
     this.nodes.clear();
     if (this.root) await rm(this.root, { recursive: true, force: true });

@@ -3,6 +3,7 @@ import { KvStateMachine } from '../testing/kv-state-machine';
 import { RaftNodeError } from './errors';
 import { type ClusterNode, LocalCluster, testSeed, waitUntil } from './local-cluster.spec-util';
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const put = (id: string, key: string, value: string) => KvStateMachine.encode({ op: 'put', id, key, value });
 
 describe.each([
@@ -77,7 +78,8 @@ describe.each([
     cluster.net.heal();
     expect(await lost).toMatchObject({ code: 'ProposalDropped' });
     await waitUntil('the old leader follows and converges', () => old.node.leaderId === next.id && old.kv.get('k') === 'after');
-    expect(old.node.status().raft.droppedStaleTerm + next.node.status().raft.droppedStaleTerm).toBeGreaterThanOrEqual(0);
+    // r0 applied; r1 was rejected (ProposalDropped) and nothing else.
+    expect(old.node.status().shell).toMatchObject({ proposalsApplied: 1, proposalsRejected: 1 });
   });
 
   it('snapshots, compacts, and catches a lagging follower up with InstallSnapshot', async () => {
@@ -166,6 +168,63 @@ describe.each([
     for (const id of cluster.ids) if (id !== leader.id) cluster.net.isolate(id, cluster.ids);
     await expect(leader.node.propose(put('r', 'k', 'v'))).rejects.toMatchObject({ code: 'Timeout' });
     expect(leader.node.status().shell.proposalsTimedOut).toBe(1);
+  });
+
+  it('times out proposals queued behind a Ready whose write does not complete', async () => {
+    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('queued-timeout'), { pipelining, proposalTimeoutMs: 200, electionTicks: 100 });
+    await cluster.startAll();
+    const leader = await cluster.leader();
+    await leader.node.propose(put('r0', 'k', 'v0'));
+    const gate = cluster.gate(leader.id);
+    gate.hold();
+    try {
+      const inReady = leader.node.propose(put('r1', 'k', 'v1')).catch((e: unknown) => e);
+      await waitUntil('the Ready writing r1 is stuck', () => gate.waiting > 0);
+      // The Ready loop is busy: this one waits in the queue, never reaching the core.
+      const queued = leader.node.propose(put('r2', 'k', 'v2')).catch((e: unknown) => e);
+      expect(await Promise.race([queued, sleep(2_000).then(() => 'still waiting after 2 s')])).toMatchObject({ code: 'Timeout' });
+      expect(await inReady).toMatchObject({ code: 'Timeout' });
+      expect(leader.node.status().shell.proposalsTimedOut).toBe(2);
+      expect(leader.node.status().pendingProposals).toBe(0);
+    } finally {
+      gate.release();
+    }
+    // The expired proposal was never proposed.
+    await leader.node.propose(put('r3', 'k3', 'v3'));
+    expect(leader.kv.get('k')).toBe('v1');
+  });
+
+  it('times out each read of a batch by its own deadline, not by the oldest', async () => {
+    const readTimeoutMs = 400;
+    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('read-deadlines'), { pipelining, readTimeoutMs, electionTicks: 100 });
+    await cluster.startAll();
+    const leader = await cluster.leader();
+    await leader.node.propose(put('r0', 'k', 'v0')); // the leader has committed in its term: reads are not deferred
+    const gate = cluster.gate(leader.id);
+    gate.hold();
+    let older: Promise<unknown>;
+    let newer: Promise<{ err: unknown; at: number }>;
+    let newerAt: number;
+    try {
+      void leader.node.propose(put('r1', 'k', 'v1')).catch(() => undefined);
+      await waitUntil('the Ready writing r1 is stuck', () => gate.waiting > 0);
+      // Both reads queue behind the stuck Ready, and reach the core together, as one batch.
+      older = leader.node.readIndex().catch((e: unknown) => e);
+      await sleep(readTimeoutMs / 2);
+      newerAt = Date.now();
+      newer = leader.node.readIndex().then(
+        () => ({ err: undefined, at: Date.now() }),
+        (err: unknown) => ({ err, at: Date.now() }),
+      );
+      cluster.net.isolate(leader.id, cluster.ids); // nobody confirms the batch
+    } finally {
+      gate.release();
+    }
+    expect(await older).toMatchObject({ code: 'Timeout' });
+    const { err, at } = await newer;
+    expect(err).toMatchObject({ code: 'Timeout' });
+    expect(at - newerAt).toBeGreaterThanOrEqual(readTimeoutMs);
+    expect(leader.node.status().shell.readIndexTimedOut).toBe(2);
   });
 
   it('reports leader changes to listeners', async () => {

@@ -185,7 +185,15 @@ interface QueuedProposal {
 
 interface ReadBatch {
   waiters: Deferred<void>[];
+  /** The earliest deadline of `waiters` (to skip the batch quickly); each waiter expires by its own. */
   deadline: number;
+}
+
+/** The earliest deadline of `ds` (a loop: a spread of a large array overflows the call stack). */
+function earliestDeadline(ds: readonly Deferred<unknown>[]): number {
+  let min = Infinity;
+  for (const d of ds) if (d.deadline < min) min = d.deadline;
+  return min;
 }
 
 interface AppliedWait {
@@ -772,7 +780,7 @@ export class RaftNode<R = unknown> {
       ctx.writeUInt32BE(Math.floor(this.readSeq / 2 ** 32), 8);
       ctx.writeUInt32BE(this.readSeq % 2 ** 32, 12);
       this.readSeq++;
-      this.readsInFlight.set(ctx.toString('hex'), { waiters, deadline: Math.min(...waiters.map((w) => w.deadline)) });
+      this.readsInFlight.set(ctx.toString('hex'), { waiters, deadline: earliestDeadline(waiters) });
       raw.readIndex(new Uint8Array(ctx.buffer, ctx.byteOffset, ctx.length));
     }
   }
@@ -791,7 +799,12 @@ export class RaftNode<R = unknown> {
     // A Ready whose hard state moved only its commit index writes nothing now (see DurableState).
     const writes = rd.snapshot !== undefined || rd.entries.length > 0 || durable.changesTermOrVote(rd.hardState);
     let persisting: Promise<void> | undefined;
-    if (writes || rd.hardState) persisting = this.persist(durable, rd);
+    if (writes || rd.hardState) {
+      persisting = this.persist(durable, rd);
+      // Awaited below, but only after the early apply: a failed write must not surface as an unhandled
+      // rejection meanwhile (the await still throws it).
+      persisting.catch(() => undefined);
+    }
     // 3. Apply: entries durable before this Ready (and not rewritten by it) need not wait for its fsync.
     const n = rd.committedEntries.length;
     const lastCommitted = n > 0 ? rd.committedEntries[n - 1].index : 0;
@@ -1020,6 +1033,19 @@ export class RaftNode<R = unknown> {
   // Deadlines and failure.
 
   private expireDeadlines(now: number): void {
+    // Proposals not yet handed to the core (the Ready loop is busy: a slow fsync, a slow apply) are in
+    // arrival order, which is deadline order: stop at the first one still in time. They were never proposed.
+    let expired = 0;
+    while (expired < this.queued.length && this.queued[expired].d.deadline <= now) expired++;
+    if (expired > 0) {
+      const late = this.queued.splice(0, expired);
+      this.counters.proposalsTimedOut += late.length;
+      const err = new RaftNodeError(
+        'Timeout',
+        `the proposal waited ${this.o.proposalTimeoutMs} ms for the node to take it (writes or applies are slow); it was not proposed`,
+      );
+      for (const q of late) q.d.reject(err);
+    }
     // Proposals are in index order, which is (nearly) deadline order: stop at the first one still in time.
     for (const [index, p] of this.pending) {
       if (p.d.deadline > now) break;
@@ -1036,8 +1062,15 @@ export class RaftNode<R = unknown> {
     }
     for (const [key, b] of this.readsInFlight) {
       if (b.deadline > now) continue;
-      this.readsInFlight.delete(key);
-      for (const d of b.waiters) this.timeoutRead(d);
+      // A batch mixes callers of different ages (reads queued behind a slow Ready, or moved from a previous
+      // leader): each expires by its own deadline, the others keep waiting for the batch's answer.
+      b.waiters = b.waiters.filter((d) => {
+        if (d.deadline > now) return true;
+        this.timeoutRead(d);
+        return false;
+      });
+      if (b.waiters.length === 0) this.readsInFlight.delete(key);
+      else b.deadline = earliestDeadline(b.waiters);
     }
     if (this.appliedWaits.some((w) => w.d.deadline <= now)) {
       this.appliedWaits = this.appliedWaits.filter((w) => {
