@@ -487,15 +487,26 @@ export class DataServerCore {
       if (!slot || !prog) continue;
       const ack = acks.get(sent.slotId);
       if (sent.seq < 0) {
-        // Told to snapshot: its fetch sets the progress (maybe already has). A failed call tells it again.
-        if (!ack && prog.nextSeq < 0) prog.tellSnapshot = true;
+        // Told to snapshot: its fetch sets the progress (maybe already has). A failed call tells it again, and
+        // so does a follower busy with an earlier fetch (after a backoff), unless a snapshot served since set it.
+        const busy = ack?.error?.code === 'NotReady';
+        if ((!ack || busy) && prog.nextSeq < 0) {
+          prog.tellSnapshot = true;
+          if (busy) fx.backoff.add(follower);
+        }
         continue;
       }
+      // A snapshot served while this batch was out set the progress (and cleared in-flight): the answer is stale,
+      // even when the seq it was sent at equals the snapshot's.
+      if (!prog.inflight) continue;
       prog.inflight = false;
       if (!ack) continue; // call failed: resend from the same seq
-      if (prog.nextSeq !== sent.seq) continue; // a snapshot was served meanwhile and set the progress
+      if (prog.nextSeq !== sent.seq) continue;
       if (ack.nextSeq < 0) {
-        prog.nextSeq = -1; // not following this leader at this epoch: it fetches a snapshot once it does
+        // Not following this leader at this epoch: it fetches a snapshot once it does. It may already, by the
+        // time this answer is read: tell it to snapshot, which it ignores (stale epoch) until it follows.
+        prog.nextSeq = -1;
+        prog.tellSnapshot = true;
       } else if (!ack.ok && ack.nextSeq === sent.seq) {
         // Not yet: still installing the snapshot served to it. Keep the progress; resend after a backoff.
         fx.backoff.add(follower);
@@ -536,10 +547,13 @@ export class DataServerCore {
         return { slotId: so.slotId, ok: false, nextSeq: -1, error: error('StaleEpoch', `not following slot ${so.slotId} of ${req.leader} at leader epoch ${so.leaderEpoch}`) };
       }
       if (so.seq < 0) {
-        if (slot.status !== 'Snapshotting') {
-          slot.status = 'Snapshotting';
-          fx.snapshots.push({ leader: slot.leader, slotId: slot.id, leaderEpoch: slot.leaderEpoch });
+        if (slot.status === 'Snapshotting') {
+          // A fetch is on its way, but the leader may have served it before it tracked this follower: say
+          // so, and the leader asks again once that fetch is in (a snapshot it served since counts instead).
+          return { slotId: so.slotId, ok: false, nextSeq: -1, error: error('NotReady', `slot ${so.slotId} is installing a snapshot`) };
         }
+        slot.status = 'Snapshotting';
+        fx.snapshots.push({ leader: slot.leader, slotId: slot.id, leaderEpoch: slot.leaderEpoch });
         return { slotId: so.slotId, ok: false, nextSeq: -1, error: undefined };
       }
       // Not yet: the snapshot this leader served is still on its way; the leader keeps its progress and retries.

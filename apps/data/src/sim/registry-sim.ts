@@ -1,6 +1,7 @@
 import { arrange, checkTable } from '@sofareg/consistent-hash';
 import type { Publisher, SlotTable } from '@sofareg/contracts';
 import { toDataInfoId } from '@sofareg/model';
+import type { DatumStore } from '../core/datum-store';
 import { SimData } from './sim-data';
 import { SeededRandom, SimClock, SimNetwork } from './sim-kernel';
 import { Oracle, SimSession } from './sim-session';
@@ -249,6 +250,24 @@ export function runRegistrySim(seed: number, options: Partial<RegistrySimOptions
       if (missing.length > 0 || extra.length > 0) {
         oracle.violations.push(`${name} ${id}: not converged after settling: missing/outdated [${missing.join(',')}], not live [${extra.join(',')}]`);
       }
+    }
+  }
+  // Every replica that is Following holds what its leader holds: same datum versions and publishers.
+  const summary = (store: DatumStore) =>
+    [...store.entries()]
+      .filter((e) => e.version > 0 || e.publishers.size > 0)
+      .map((e) => `${e.dataInfoId} v${e.version}: ${[...e.publishers.values()].map((p) => `${p.registerId}=${p.dataList.join(',')}`).sort().join(' ')}`)
+      .sort();
+  for (const d of dataServers.values()) {
+    for (const rep of d.core.slots.values()) {
+      if (rep.role !== 'follower' || rep.status !== 'Following') continue;
+      const lead = dataServers.get(rep.leader)?.core.slots.get(rep.id);
+      if (!lead || lead.role !== 'leader' || lead.leaderEpoch !== rep.leaderEpoch) continue;
+      const [mine, theirs] = [summary(rep.store), summary(lead.store)];
+      if (mine.join('\n') === theirs.join('\n')) continue;
+      const [mineSet, theirSet] = [new Set(mine), new Set(theirs)];
+      const diff = [...mine.filter((x) => !theirSet.has(x)).map((x) => `-${x}`), ...theirs.filter((x) => !mineSet.has(x)).map((x) => `+${x}`)];
+      oracle.violations.push(`${d.address} slot ${rep.id}: Following replica differs from its leader ${rep.leader} after settling: ${diff.slice(0, 4).join('; ')}`);
     }
   }
   return { seed, violations: oracle.violations, events, stats, trace };
