@@ -1,14 +1,17 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { LeaderDuties } from '@sofareg/meta-core';
 import { AdminController, CONFIG, LOGGER, METRICS, Logger, Metrics, READINESS } from '@sofareg/server-kit';
 import { MetaAdminController } from './meta-admin.controller';
 import { MetaConfig } from './meta-config';
 import { RaftMetaStore } from './meta-store';
+import { LeadershipService } from './leadership.service';
 import { MetaService } from './meta.service';
-import { META_STORE } from './meta.tokens';
+import { LEADER_DUTIES, META_STORE } from './meta.tokens';
+import { WatchHub } from './watch-hub.service';
 
 /**
- * Wires one meta node: its Raft-replicated store (a group of one without `--peers`), control plane, gRPC
- * service and HTTP admin.
+ * Wires one meta node: its Raft-replicated store (a group of one without `--peers`), the leader's duties and
+ * their driver, the watch streams, the gRPC service and the HTTP admin.
  */
 @Module({})
 export class MetaModule {
@@ -37,6 +40,20 @@ export class MetaModule {
               },
             }),
         },
+        {
+          provide: LEADER_DUTIES,
+          useFactory: () =>
+            new LeaderDuties({
+              leaseMs: config.leaseMs,
+              suspectMs: config.suspectMs,
+              warmupMs: config.warmupMs,
+              takeoverGraceMs: config.takeoverGraceMs,
+              slotCount: config.slots,
+              replicas: config.replicas,
+            }),
+        },
+        WatchHub,
+        LeadershipService,
         MetaService,
         { provide: READINESS, useExisting: MetaService },
       ],

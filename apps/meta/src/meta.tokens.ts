@@ -1,2 +1,4 @@
 /** The {@link MetaStore} this node runs on. */
 export const META_STORE = Symbol('sofareg.meta.store');
+/** The {@link LeaderDuties} of this node (the pure decisions of the meta leader). */
+export const LEADER_DUTIES = Symbol('sofareg.meta.leader-duties');

@@ -1,10 +1,8 @@
 import type { NodeInfo, SlotTable } from '@sofareg/contracts';
 import { checkTable } from '@sofareg/consistent-hash';
-import { MemoryStorage, type Message, type NodeId, RawNode, type Ready, Role, SeededRandom } from '@sofareg/raft';
+import { EntryType, MemoryStorage, type Message, type NodeId, RawNode, type Ready, Role, SeededRandom } from '@sofareg/raft';
 import { EventQueue } from '@sofareg/raft/testing';
-import { MetaLeader } from '../core/meta-leader';
-import type { MetaCommand } from '../core/meta-state';
-import { MetaStateMachine, encodeMetaCommand } from '../meta-store';
+import { LeaderDuties as MetaLeader, type MetaCommand, MetaStateMachine, encodeMetaCommand } from '@sofareg/meta-core';
 
 /** Knobs of one simulated run; everything not given is drawn from the seed. */
 export interface MetaSimOptions {
@@ -386,7 +384,7 @@ export class MetaSimulation {
     }
     for (const e of rd.committedEntries) {
       const before = n.sm.state.slotTable;
-      n.sm.apply(e);
+      n.sm.applyEntry(e.index, e.type === EntryType.Normal ? e.data : undefined);
       const after = n.sm.state.slotTable;
       if (after && after !== before) this.checkCommittedTable(n, after, before);
       this.settle(n, e.index, e.term);

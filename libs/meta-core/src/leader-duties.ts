@@ -3,8 +3,8 @@ import { arrange } from '@sofareg/consistent-hash';
 import { LeaseTable } from './lease-table';
 import { MetaCommand, MetaStateValue, knownServers, liveDataServers } from './meta-state';
 
-/** Settings of a {@link MetaLeader}. */
-export interface MetaLeaderOptions {
+/** Settings of a {@link LeaderDuties}. */
+export interface LeaderDutiesOptions {
   /** A server whose heartbeats stop this long is removed. */
   leaseMs: number;
   /** A server whose watch stream closed and did not reopen this long is removed (sooner than its lease). */
@@ -55,7 +55,7 @@ export type LeaderAction =
  *   current epoch and data servers (see `setSlotTable`), so a table committed after a concurrent change is
  *   ignored and arranged again.
  */
-export class MetaLeader {
+export class LeaderDuties {
   private readonly leases: LeaseTable;
   private phase: LeaderPhase = 'follower';
   private since = 0;
@@ -65,7 +65,7 @@ export class MetaLeader {
   private readonly evicting = new Set<string>();
   private readonly registering = new Map<string, string>();
 
-  constructor(private readonly o: MetaLeaderOptions) {
+  constructor(private readonly o: LeaderDutiesOptions) {
     this.leases = new LeaseTable(o.leaseMs);
   }
 
