@@ -8,3 +8,6 @@ export * from './metrics';
 export * from './pool';
 export * from './server-kit.tokens';
 export * from './stream-caller';
+export * from './meta-client.module';
+export { META_CLIENT_OPTIONS, META_CLIENT_OPTIONS_TYPE, META_CLIENT_ASYNC_OPTIONS_TYPE } from './meta-client.module-definition';
+export * from './meta-client.tokens';
