@@ -140,7 +140,16 @@ interface SimServer {
 export class MetaSimulation {
   private readonly rnd: SeededRandom;
   private readonly clock = new SimClock();
-  private readonly net: SimNetwork;
+  /**
+   * Between meta nodes (the Raft transport): delays, reorders, drops and duplicates (its queues drop under
+   * load and Raft retransmits), and partitions.
+   */
+  private readonly raftNet: SimNetwork;
+  /**
+   * Between servers and meta (gRPC over TCP): delays and cuts, never a silent loss or a duplicate: a lost
+   * call is a broken connection, which a cut or a crash models.
+   */
+  private readonly clientNet: SimNetwork;
   private readonly shape: MetaSimShape;
   private readonly metas = new Map<NodeId, SimMeta>();
   private readonly servers = new Map<string, SimServer>();
@@ -178,10 +187,12 @@ export class MetaSimulation {
   constructor(private readonly opts: MetaSimOptions) {
     this.rnd = new SeededRandom(opts.seed);
     this.shape = drawShape(this.rnd);
-    this.net = new SimNetwork(this.clock, this.rnd);
-    this.net.faults.dropRate = this.shape.dropRate;
-    this.net.faults.duplicateRate = this.shape.duplicateRate;
-    this.net.faults.maxDelayMs = this.shape.maxDelayMs;
+    this.raftNet = new SimNetwork(this.clock, this.rnd);
+    this.raftNet.faults.dropRate = this.shape.dropRate;
+    this.raftNet.faults.duplicateRate = this.shape.duplicateRate;
+    this.raftNet.faults.maxDelayMs = this.shape.maxDelayMs;
+    this.clientNet = new SimNetwork(this.clock, this.rnd);
+    this.clientNet.faults.maxDelayMs = 3;
     this.activeMs = opts.activeMs ?? 12_000;
     this.quietMs = opts.quietMs ?? LEASE_MS + 9_000;
     this.tracing = opts.trace ?? false;
@@ -265,10 +276,15 @@ export class MetaSimulation {
     } as Omit<SimMeta, 'sm'> as SimMeta;
     n.sm = this.newStateMachine(n);
     this.metas.set(id, n);
-    this.net.setUp(id, true);
+    this.setMetaUp(id, true);
     n.raw = this.newRaw(n);
     this.scheduleTicks(n);
     this.pump(n);
+  }
+
+  private setMetaUp(id: NodeId, up: boolean): void {
+    this.raftNet.setUp(id, up);
+    this.clientNet.setUp(id, up);
   }
 
   /** Runs `fn` `delayMs` from now if meta `n` is still the same incarnation and up. */
@@ -299,7 +315,7 @@ export class MetaSimulation {
     this.log(`CRASH meta ${n.id}`);
     // A crashed process resets its connections: every watch stream ends at its server at once.
     for (const [stream, w] of n.watchers) this.endAtServer(w.server, w.serverGen, stream, 1);
-    this.net.setUp(n.id, false);
+    this.setMetaUp(n.id, false);
     n.raw = undefined;
     n.gen++;
     n.fsyncPending = false;
@@ -319,7 +335,7 @@ export class MetaSimulation {
     n.sm = this.newStateMachine(n);
     const snap = n.storage.snapshot();
     if (snap && snap.meta.index > 0) n.sm.restore(snap.data);
-    this.net.setUp(n.id, true);
+    this.setMetaUp(n.id, true);
     n.raw = this.newRaw(n);
     this.log(`RESTART meta ${n.id} from snapshot ${snap?.meta.index ?? 0}`);
     this.scheduleTicks(n);
@@ -508,7 +524,7 @@ export class MetaSimulation {
   }
 
   private sendRaft(m: Message): void {
-    this.net.send(m.from, m.to, () => {
+    this.raftNet.send(m.from, m.to, () => {
       const n = this.metas.get(m.to);
       if (!n?.raw) return;
       n.raw.step(m);
@@ -613,8 +629,8 @@ export class MetaSimulation {
       heartbeatIntervalMs: HEARTBEAT_MS,
       random: this.rnd,
     });
-    this.net.setUp(s.address, true);
-    for (const m of this.cutFromServers) this.net.setCut(m, s.address, true);
+    this.clientNet.setUp(s.address, true);
+    for (const m of this.cutFromServers) this.clientNet.setCut(m, s.address, true);
     this.log(`START server ${s.address} (process ${s.gen}) metas [${s.metaAddresses}]`);
     this.runClient(s, s.core.start(this.now));
   }
@@ -623,7 +639,7 @@ export class MetaSimulation {
     this.stats.kills++;
     this.log(`KILL server ${s.address}`);
     s.alive = false;
-    this.net.setUp(s.address, false);
+    this.clientNet.setUp(s.address, false);
     const w = s.watch;
     s.watch = undefined;
     const n = w && this.metas.get(w.meta);
@@ -643,7 +659,12 @@ export class MetaSimulation {
     const gen = s.gen;
     switch (e.kind) {
       case 'heartbeat':
-        this.net.call(
+        if (!this.clientNet.isUp(e.address)) {
+          // Nothing listens there (the process is down): the connection is refused at once.
+          this.clock.after(1, () => this.atServer(s, gen, () => this.runClient(s, s.core.heartbeatFailed(e.address, 'refused'))));
+          return;
+        }
+        this.clientNet.call(
           s.address,
           e.address,
           () => this.answerHeartbeat(e.address, e.request),
@@ -686,10 +707,10 @@ export class MetaSimulation {
     s.watch = { id, meta: metaId, stream, floor: request.slotTableEpoch };
     const n = this.metas.get(metaId);
     if (!n?.raw) return this.endAtServer(s.address, s.gen, stream, 1); // connection refused
-    if (!this.net.connected(s.address, metaId)) return this.endAtServer(s.address, s.gen, stream, RPC_TIMEOUT_MS);
+    if (!this.clientNet.connected(s.address, metaId)) return this.endAtServer(s.address, s.gen, stream, RPC_TIMEOUT_MS);
     const gen = s.gen;
     this.atMeta(n, this.rnd.int(1, 3), () => {
-      if (!this.net.connected(s.address, metaId)) return this.endAtServer(s.address, gen, stream, 1);
+      if (!this.clientNet.connected(s.address, metaId)) return this.endAtServer(s.address, gen, stream, 1);
       if (!s.alive || s.gen !== gen || s.watch?.stream !== stream) return; // the client gave up on it
       this.acceptWatch(n, stream, s, gen, request);
     });
@@ -761,16 +782,16 @@ export class MetaSimulation {
     const ids = [...this.metas.keys()];
     if (this.rnd.chance(0.5)) {
       const victim = this.rnd.pick(ids);
-      for (const id of ids) if (id !== victim) this.net.setCut(victim, id, true);
+      for (const id of ids) if (id !== victim) this.raftNet.setCut(victim, id, true);
       this.cutFromServers = this.rnd.chance(0.5) ? new Set([victim]) : new Set();
       this.log(`PARTITION isolate ${victim}${this.cutFromServers.size ? ' (from servers too)' : ''}`);
     } else {
       const side = new Map(ids.map((id) => [id, this.rnd.int(0, 1)]));
-      for (const a of ids) for (const b of ids) if (a < b && side.get(a) !== side.get(b)) this.net.setCut(a, b, true);
+      for (const a of ids) for (const b of ids) if (a < b && side.get(a) !== side.get(b)) this.raftNet.setCut(a, b, true);
       this.cutFromServers = new Set();
       this.log(`PARTITION split ${ids.map((id) => `${id}:${side.get(id)}`).join(' ')}`);
     }
-    for (const m of this.cutFromServers) for (const s of this.servers.keys()) this.net.setCut(m, s, true);
+    for (const m of this.cutFromServers) for (const s of this.servers.keys()) this.clientNet.setCut(m, s, true);
     this.lastPartitionAt = this.now;
     this.breakCutStreams();
     const gen = this.partitionGen;
@@ -791,11 +812,12 @@ export class MetaSimulation {
   }
 
   private heal(): void {
-    if (this.net.faults.cut.size > 0) {
+    if (this.raftNet.faults.cut.size > 0 || this.clientNet.faults.cut.size > 0) {
       this.log('HEAL');
       this.lastPartitionAt = this.now;
     }
-    this.net.faults.cut.clear();
+    this.raftNet.faults.cut.clear();
+    this.clientNet.faults.cut.clear();
     this.cutFromServers = new Set();
   }
 
@@ -819,8 +841,8 @@ export class MetaSimulation {
     this.quiet = true;
     this.log('QUIET: heal everything, restart crashed metas');
     this.heal();
-    this.net.faults.dropRate = 0;
-    this.net.faults.duplicateRate = 0;
+    this.raftNet.faults.dropRate = 0;
+    this.raftNet.faults.duplicateRate = 0;
     for (const n of this.metas.values()) if (!n.raw) this.restartMeta(n);
   }
 
