@@ -1,4 +1,5 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { HashRing } from '@sofareg/hash-ring';
 import { LeaderDuties, MetaChange } from '@sofareg/meta-core';
 import { CONFIG, LOGGER, Logger, METRICS, Metrics } from '@sofareg/server-kit';
 import { MetaConfig } from './meta-config';
@@ -36,6 +37,7 @@ export class LeadershipService implements OnModuleInit {
     @Inject(META_STORE) private readonly store: MetaStore,
     @Inject(LEADER_DUTIES) private readonly duties: LeaderDuties,
     private readonly watches: WatchHub,
+    private readonly ring: HashRing,
   ) {
     this.evictions = metrics.counter('meta_evictions_total', 'servers removed because their lease expired', ['role']);
     this.leaderChanges = metrics.counter('meta_leader_changes_total', 'times this node saw the meta leader change');
@@ -124,6 +126,8 @@ export class LeadershipService implements OnModuleInit {
     const table = this.store.state.slotTable;
     for (const c of changes) {
       if (c.kind === 'slotTable' && table) {
+        // The ring holds the committed table (what was arranged becomes current only once applied).
+        this.ring.update(table);
         this.epochGauge.set(table.epoch);
         const dataServers = Object.keys(this.store.state.dataNodes).length;
         if (this.duties.ready) this.logger.info({ epoch: table.epoch, dataServers }, 'slot table published');

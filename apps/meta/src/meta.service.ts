@@ -1,14 +1,12 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import {
   Empty,
   GetProvideDataRequest,
   GetProvideDataResponse,
-  GetSlotTableRequest,
   HeartbeatRequest,
   HeartbeatResponse,
   LeaveRequest,
-  ListNodesRequest,
-  MetaServiceService,
+  ListNodesResponse,
   NodeInfo,
   SlotTable,
 } from '@sofareg/contracts';
@@ -21,27 +19,27 @@ import {
   refuseHeartbeat,
   refusedAnswer,
 } from '@sofareg/meta-core';
-import { CONFIG, GrpcServerHandle, LOGGER, Logger, METRICS, Metrics, Readiness, grpc, startGrpcServer } from '@sofareg/server-kit';
+import { CONFIG, GrpcJsTransport, LOGGER, Logger, METRICS, Metrics, Readiness } from '@sofareg/server-kit';
 import { LeadershipService } from './leadership.service';
 import { MetaConfig } from './meta-config';
-import { LEADER_DUTIES, META_STORE } from './meta.tokens';
+import { LEADER_DUTIES, META_STORE, META_TRANSPORTS } from './meta.tokens';
 import { MetaStoreError, type MetaStore } from './meta-store';
-import { WatchHub, type Watcher } from './watch-hub.service';
+import { WatchHub } from './watch-hub.service';
 
 /**
- * Meta's gRPC MetaService, which session and data servers heartbeat to and watch, around the Raft-replicated
- * {@link MetaStore}. The answers are decided in `@sofareg/meta-core`; the leader's duties run in
- * {@link LeadershipService}, the watch streams in {@link WatchHub}.
+ * What meta answers session and data servers (served by `MetaController`), around the Raft-replicated
+ * {@link MetaStore}, and the node's start and stop. The answers are decided in `@sofareg/meta-core`; the
+ * leader's duties run in {@link LeadershipService}, the watch streams in {@link WatchHub}.
  *
  * On a follower every call that needs the leader answers NotLeader with the leader's client address. A new
  * leader serves slot tables, opens watch streams (held until then) and evicts anyone only once caught up.
  */
 @Injectable()
-export class MetaService implements OnApplicationBootstrap, OnApplicationShutdown, Readiness {
-  private grpcServer: GrpcServerHandle | undefined;
+export class MetaService implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown, Readiness {
   private readonly heartbeats;
 
   constructor(
+    @Inject(META_TRANSPORTS) private readonly transports: readonly GrpcJsTransport[],
     @Inject(CONFIG) private readonly config: MetaConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(METRICS) metrics: Metrics,
@@ -73,11 +71,14 @@ export class MetaService implements OnApplicationBootstrap, OnApplicationShutdow
     };
   }
 
+  onModuleInit(): void {
+    // Nest closes transports before shutdown hooks run: end the long-lived watch streams first, or the
+    // transport's drain waits its whole grace for them.
+    for (const t of this.transports) t.onClose(() => this.watches.endAll());
+  }
+
   async onApplicationBootstrap(): Promise<void> {
     await this.store.start();
-    this.grpcServer = await startGrpcServer(this.config.host, this.config.port, [
-      { definition: MetaServiceService, implementation: this.grpcImplementation() },
-    ]);
     this.leadership.start();
     const c = this.config;
     this.logger.info(
@@ -96,7 +97,6 @@ export class MetaService implements OnApplicationBootstrap, OnApplicationShutdow
     this.logger.info({ signal }, 'meta shutting down');
     this.leadership.stop();
     this.watches.endAll();
-    await this.grpcServer?.shutdown();
     await this.store.stop();
   }
 
@@ -105,11 +105,17 @@ export class MetaService implements OnApplicationBootstrap, OnApplicationShutdow
     return this.store.propose(cmd);
   }
 
+  /** The registered servers of `role` as this node has applied them. */
+  listNodes(role: string): ListNodesResponse {
+    return listNodes(this.store.state, role, this.leaderAddress());
+  }
+
   private leaderAddress(): string {
     return this.store.leaderAddress() ?? '';
   }
 
-  private async heartbeat(req: HeartbeatRequest): Promise<HeartbeatResponse> {
+  /** A server's heartbeat: NotLeader on a follower; on the leader renews its lease and registers it if new. */
+  async heartbeat(req: HeartbeatRequest): Promise<HeartbeatResponse> {
     const leaseMs = this.config.leaseMs;
     if (!this.leadership.leads()) return notLeaderAnswer(this.leaderAddress(), leaseMs);
     const cluster = { slotCount: this.config.slots, replicas: this.config.replicas, hash: 'crc32c' };
@@ -136,7 +142,8 @@ export class MetaService implements OnApplicationBootstrap, OnApplicationShutdow
     return heartbeatAnswer(table, req.slotTableEpoch, this.leaderAddress(), leaseMs);
   }
 
-  private async leave(req: LeaveRequest): Promise<Empty> {
+  /** A server leaves: removed at once (on the leader; ignored elsewhere, its lease then runs out). */
+  async leave(req: LeaveRequest): Promise<Empty> {
     const node = req.node;
     if (!node || !this.leadership.leads()) return {};
     const cmd = this.duties.leave(node, this.store.state);
@@ -147,40 +154,16 @@ export class MetaService implements OnApplicationBootstrap, OnApplicationShutdow
     return {};
   }
 
-  private slotTable(): SlotTable {
+  /** The applied slot table (an empty epoch-0 table before the first). */
+  slotTable(): SlotTable {
     const empty = { epoch: 0, slotCount: this.config.slots, replicas: this.config.replicas, slots: [] };
     return this.store.state.slotTable ?? empty;
   }
 
-  private provideData(req: GetProvideDataRequest): GetProvideDataResponse {
+  /** The applied provide-data values of the keys asked for (all when none). */
+  provideData(req: GetProvideDataRequest): GetProvideDataResponse {
     const all = this.store.state.provideData;
     const keys = req.keys.length > 0 ? req.keys : Object.keys(all);
     return { values: keys.map((k) => all[k]).filter((v) => v !== undefined) };
-  }
-
-  private grpcImplementation(): grpc.UntypedServiceImplementation {
-    const unary =
-      <Req, Res>(fn: (req: Req) => Promise<Res> | Res) =>
-      (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => {
-        Promise.resolve()
-          .then(() => fn(call.request))
-          .then((res) => cb(null, res))
-          .catch((err: Error) => {
-            if (err instanceof MetaStoreError) {
-              cb({ code: grpc.status.UNAVAILABLE, details: `${err.code} ${err.leader}: ${err.message}` });
-            } else {
-              this.logger.error({ err }, 'meta call failed');
-              cb({ code: grpc.status.INTERNAL, details: err.message });
-            }
-          });
-      };
-    return {
-      heartbeat: unary((req: HeartbeatRequest) => this.heartbeat(req)),
-      getSlotTable: unary((_req: GetSlotTableRequest) => this.slotTable()),
-      listNodes: unary((req: ListNodesRequest) => listNodes(this.store.state, req.role, this.leaderAddress())),
-      getProvideData: unary((req: GetProvideDataRequest) => this.provideData(req)),
-      leave: unary((req: LeaveRequest) => this.leave(req)),
-      watch: (call: Watcher) => this.watches.open(call, this.leadership.leads()),
-    };
   }
 }

@@ -100,4 +100,17 @@ describe('LeaderDuties', () => {
     expect(l.tick(twoServers, 100_000)).toEqual([]);
     expect(l.caughtUp(twoServers, 0)).toBe(false);
   });
+  it('arranges with the arranger it was given (the shell passes its HashRing)', () => {
+    const calls: string[][] = [];
+    const l = leading(twoServers, 0, {
+      ...OPTS,
+      arrange: (prev, live) => {
+        calls.push([...live]);
+        return { epoch: (prev?.epoch ?? 0) + 1, slotCount: 16, replicas: 2, slots: [] };
+      },
+    });
+    const [a] = l.tick(twoServers, 1_000);
+    expect(calls).toEqual([['a:1', 'b:1']]);
+    expect(a).toMatchObject({ kind: 'arrange', epoch: 1, cmd: { type: 'setSlotTable', prevEpoch: 0, table: { epoch: 1, slots: [] } } });
+  });
 });

@@ -1,5 +1,6 @@
 import type { HeartbeatRequest, HeartbeatResponse, MetaEvent, NodeInfo, SlotTable, WatchRequest } from '@sofareg/contracts';
 import { checkTable } from '@sofareg/consistent-hash';
+import { HashRing } from '@sofareg/hash-ring';
 import {
   LeaderDuties,
   type MetaChange,
@@ -244,6 +245,8 @@ export class MetaSimulation {
 
   private newDuties(): LeaderDuties {
     const s = this.shape;
+    // As in MetaModule: the duties arrange through a HashRing configured with the cluster's slots and replicas.
+    const ring = new HashRing({ slots: s.slotCount, replicas: s.replicas });
     return new LeaderDuties({
       leaseMs: LEASE_MS,
       suspectMs: SUSPECT_MS,
@@ -251,6 +254,7 @@ export class MetaSimulation {
       takeoverGraceMs: TAKEOVER_GRACE_MS,
       slotCount: s.slotCount,
       replicas: s.replicas,
+      arrange: (prev, live) => ring.arrange(prev, live),
     });
   }
 
