@@ -4,6 +4,7 @@ export * from './lease-table';
 export * from './leader-duties';
 export * from './meta-answers';
 export * from './meta-client-core';
+export * from './meta-client-driver';
 export * from './meta-peers';
 export * from './meta-state';
 export * from './meta-state-machine';

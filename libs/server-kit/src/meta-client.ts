@@ -7,9 +7,9 @@ import {
   SlotSettings,
   SlotTable,
 } from '@sofareg/contracts';
-import { MetaClientCore, type MetaClientEffect, type MetaClientTimer } from '@sofareg/meta-core';
+import { MetaClientDriver, type MetaClientEvent, type MetaClientPort } from '@sofareg/meta-core';
 import type { Logger } from 'pino';
-import { callUnary, grpc } from './grpc';
+import { callUnary } from './grpc';
 import { ClientPool } from './pool';
 
 /** What a MetaClient needs to know. */
@@ -43,14 +43,12 @@ const LEAVE_TIMEOUT_MS = 1_000;
  * leader on NotLeader answers and rotates through the given addresses when one is unreachable. Holds the
  * latest slot table; never goes back in epoch.
  *
- * A thin driver over grpc-js: every decision is {@link MetaClientCore}'s; this class carries out its effects
- * (calls, the stream, timers, events, logs) and reports their outcomes back.
+ * A thin shell: every decision is meta-core's {@link MetaClientCore}, driven by {@link MetaClientDriver}
+ * through this class's grpc-js {@link MetaClientPort} (calls, the stream, timers, events, logs).
  */
 export class MetaClient extends EventEmitter<MetaClientEvents> {
   private readonly pool = new ClientPool(MetaServiceClient);
-  private readonly core: MetaClientCore;
-  private readonly timers = new Map<MetaClientTimer, NodeJS.Timeout>();
-  private watchCall: { id: number; call: grpc.ClientReadableStream<MetaEvent> } | undefined;
+  private readonly driver: MetaClientDriver;
   private leaving: Promise<unknown> | undefined;
   private firstTable!: () => void;
   /** Resolves once a slot table has been received. */
@@ -58,81 +56,73 @@ export class MetaClient extends EventEmitter<MetaClientEvents> {
 
   constructor(private readonly opts: MetaClientOptions) {
     super();
-    this.core = new MetaClientCore({ ...opts, random: { next: Math.random } });
+    this.driver = new MetaClientDriver({ ...opts, random: { next: Math.random } }, this.grpcPort());
   }
 
   get slotTable(): SlotTable | undefined {
-    return this.core.slotTable;
+    return this.driver.core.slotTable;
   }
   get dataNodes(): readonly NodeInfo[] {
-    return this.core.dataNodes;
+    return this.driver.core.dataNodes;
   }
   get sessionNodes(): readonly NodeInfo[] {
-    return this.core.sessionNodes;
+    return this.driver.core.sessionNodes;
   }
   provideData(key: string): ProvideData | undefined {
-    return this.core.provideData(key);
+    return this.driver.core.provideData(key);
   }
   allProvideData(): ProvideData[] {
-    return this.core.allProvideData();
+    return this.driver.core.allProvideData();
   }
 
   start(): void {
-    this.run(this.core.start(Date.now()));
+    this.driver.start();
   }
 
   /** Tells meta this server leaves (so its lease need not expire) and stops. */
   async stop(leave = true): Promise<void> {
-    this.run(this.core.stop(leave));
+    this.driver.stop(leave);
     await this.leaving;
     this.pool.closeAll();
   }
 
-  private run(effects: MetaClientEffect[]): void {
-    for (const e of effects) this.carryOut(e);
+  private grpcPort(): MetaClientPort {
+    return {
+      now: () => Date.now(),
+      heartbeat: (address, request, answered, failed) => {
+        const client = this.pool.get(address);
+        callUnary(client, client.heartbeat, request, HEARTBEAT_TIMEOUT_MS).then(answered, (err: Error) => failed(err.message));
+      },
+      watch: (address, request, handlers) => {
+        const call = this.pool.get(address).watch(request);
+        let open = true;
+        const ended = (why: string) => {
+          if (!open) return;
+          open = false;
+          handlers.ended(why);
+        };
+        call.on('data', (ev: MetaEvent) => handlers.event(ev));
+        call.on('error', (err) => ended(err.message));
+        call.on('end', () => ended('end'));
+        return () => {
+          open = false;
+          call.cancel();
+        };
+      },
+      leave: (address, request) => {
+        const client = this.pool.get(address);
+        this.leaving = callUnary(client, client.leave, request, LEAVE_TIMEOUT_MS).catch(() => undefined);
+      },
+      timer: (atMs, fire) => {
+        const t = setTimeout(fire, Math.max(0, atMs - Date.now()));
+        return () => clearTimeout(t);
+      },
+      emit: (event) => this.emitEvent(event),
+      log: (level, message, fields) => this.opts.logger[level](fields, message),
+    };
   }
 
-  private carryOut(e: MetaClientEffect): void {
-    switch (e.kind) {
-      case 'heartbeat': {
-        const client = this.pool.get(e.address);
-        callUnary(client, client.heartbeat, e.request, HEARTBEAT_TIMEOUT_MS).then(
-          (res) => this.run(this.core.heartbeatAnswered(e.address, e.attempt, res)),
-          (err: Error) => this.run(this.core.heartbeatFailed(e.address, err.message)),
-        );
-        return;
-      }
-      case 'openWatch':
-        return this.openWatch(e.address, e.watch, e.request);
-      case 'cancelWatch':
-        if (this.watchCall?.id === e.watch) this.watchCall.call.cancel();
-        this.watchCall = undefined;
-        return;
-      case 'leave': {
-        const client = this.pool.get(e.address);
-        this.leaving = callUnary(client, client.leave, e.request, LEAVE_TIMEOUT_MS).catch(() => undefined);
-        return;
-      }
-      case 'schedule': {
-        clearTimeout(this.timers.get(e.timer));
-        const due = () => this.run(e.timer === 'heartbeat' ? this.core.heartbeatDue(Date.now()) : this.core.watchDue());
-        this.timers.set(e.timer, setTimeout(due, Math.max(0, e.atMs - Date.now())));
-        return;
-      }
-      case 'cancelTimers':
-        for (const t of this.timers.values()) clearTimeout(t);
-        this.timers.clear();
-        return;
-      case 'emit':
-        this.emitEvent(e.event);
-        return;
-      case 'log':
-        this.opts.logger[e.level](e.fields, e.message);
-        return;
-    }
-  }
-
-  private emitEvent(event: Extract<MetaClientEffect, { kind: 'emit' }>['event']): void {
+  private emitEvent(event: MetaClientEvent): void {
     switch (event.name) {
       case 'slotTable':
         this.emit('slotTable', event.value);
@@ -149,17 +139,5 @@ export class MetaClient extends EventEmitter<MetaClientEvents> {
         this.emit('refused', event.value);
         return;
     }
-  }
-
-  private openWatch(address: string, id: number, request: Parameters<MetaServiceClient['watch']>[0]): void {
-    const call = this.pool.get(address).watch(request);
-    this.watchCall = { id, call };
-    call.on('data', (ev: MetaEvent) => this.run(this.core.watchEvent(id, ev)));
-    const ended = (why: string) => {
-      if (this.watchCall?.id === id) this.watchCall = undefined;
-      this.run(this.core.watchEnded(id, why, Date.now()));
-    };
-    call.on('error', (err) => ended(err.message));
-    call.on('end', () => ended('end'));
   }
 }

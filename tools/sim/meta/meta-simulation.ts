@@ -4,9 +4,9 @@ import { HashRing } from '@sofareg/hash-ring';
 import {
   LeaderDuties,
   type MetaChange,
-  MetaClientCore,
-  type MetaClientEffect,
-  type MetaClientTimer,
+  MetaClientDriver,
+  type MetaClientPort,
+  type MetaWatchHandlers,
   type MetaCommand,
   MetaStateMachine,
   changeEvents,
@@ -104,18 +104,16 @@ interface SimWatcher {
   lastDelivery: number;
 }
 
-/** One simulated data server: the real MetaClient core, its effects carried out on the simulated network. */
+/** One simulated data server: the real MetaClient driver and core, on the simulated network and clock. */
 interface SimServer {
   address: string;
   metaAddresses: NodeId[];
   alive: boolean;
   gen: number;
-  core: MetaClientCore;
-  /** The open watch stream: the core's id for it, its meta, the stream id, the newest epoch it carried. */
-  watch: { id: number; meta: NodeId; stream: number; floor: number } | undefined;
-  /** Timer tokens: a timer fires only if not replaced since (as the shell's clearTimeout does). */
-  timers: Record<MetaClientTimer, number>;
-  /** The newest table the core emitted. */
+  client: MetaClientDriver;
+  /** The open watch stream: its meta, the stream id, the newest epoch it carried, who it reports to. */
+  watch: { meta: NodeId; stream: number; floor: number; handlers: MetaWatchHandlers } | undefined;
+  /** The newest table the MetaClient emitted. */
   held: number;
   /** Process alive since (for the eviction check). */
   since: number;
@@ -125,7 +123,7 @@ interface SimServer {
  * A deterministic simulation of the meta cluster on the shipped code: Raft cores (`RawNode`) whose state
  * machine is meta's own ({@link MetaStateMachine}), the real {@link LeaderDuties} (read barrier, leases,
  * evictions, arrangement as compare-and-set) and the real answers of meta-core, and data servers that each run
- * the real {@link MetaClientCore} (heartbeats, NotLeader hints, rotation, watch reopening). Only the clock, the
+ * the real {@link MetaClientDriver} and its core (heartbeats, NotLeader hints, rotation, watch reopening). Only the clock, the
  * network and the disk are simulated: seeded virtual time, a lossy, reordering, duplicating network, meta
  * crashes (losing unsynced writes), partitions (isolating a meta from its peers, sometimes from servers too),
  * data servers joining, dying (kill -9: their watch stream closes at once) and restarting. Each seed draws its
@@ -590,7 +588,7 @@ export class MetaSimulation {
   }
 
   // -------------------------------------------------------------------------------------------------------
-  // Data servers: the real MetaClient core, its effects carried out here as the grpc-js shell does.
+  // Data servers: the real MetaClient driver and core, through an I/O port on the simulated network.
 
   private metaAddressesFor(): NodeId[] {
     const ids = [...this.metas.keys()];
@@ -622,21 +620,21 @@ export class MetaSimulation {
     s.alive = true;
     s.gen++;
     s.watch = undefined;
-    s.timers = { heartbeat: 0, watch: 0 };
     s.held = 0;
     s.since = this.now;
     const sh = this.shape;
-    s.core = new MetaClientCore({
+    const options = {
       metaAddresses: s.metaAddresses,
       node: this.nodeInfo(s),
       slotSettings: { slotCount: sh.slotCount, replicas: sh.replicas, hash: 'crc32c' },
       heartbeatIntervalMs: HEARTBEAT_MS,
       random: this.rnd,
-    });
+    };
+    s.client = new MetaClientDriver(options, this.clientPort(s));
     this.clientNet.setUp(s.address, true);
     for (const m of this.cutFromServers) this.clientNet.setCut(m, s.address, true);
     this.log(`START server ${s.address} (process ${s.gen}) metas [${s.metaAddresses}]`);
-    this.runClient(s, s.core.start(this.now));
+    s.client.start();
   }
 
   private killServer(s: SimServer): void {
@@ -650,74 +648,69 @@ export class MetaSimulation {
     if (n && w) this.endAtMeta(n, w.stream, 1);
   }
 
-  /** Runs `fn` if server `s` still runs the process `gen`. */
-  private atServer(s: SimServer, gen: number, fn: () => void): void {
-    if (s.alive && s.gen === gen) fn();
-  }
-
-  private runClient(s: SimServer, effects: MetaClientEffect[]): void {
-    for (const e of effects) this.carryOut(s, e);
-  }
-
-  private carryOut(s: SimServer, e: MetaClientEffect): void {
+  /**
+   * The MetaClient's I/O port on the simulated network and clock, for one process of server `s`: nothing
+   * reaches a process that was killed or replaced.
+   */
+  private clientPort(s: SimServer): MetaClientPort {
     const gen = s.gen;
-    switch (e.kind) {
-      case 'heartbeat':
-        if (!this.clientNet.isUp(e.address)) {
+    const live = () => s.alive && s.gen === gen;
+    return {
+      now: () => this.now,
+      heartbeat: (address, request, answered, failed) => {
+        if (!this.clientNet.isUp(address)) {
           // Nothing listens there (the process is down): the connection is refused at once.
-          this.clock.after(1, () => this.atServer(s, gen, () => this.runClient(s, s.core.heartbeatFailed(e.address, 'refused'))));
+          this.clock.after(1, () => live() && failed('refused'));
           return;
         }
-        this.clientNet.call(
-          s.address,
-          e.address,
-          () => this.answerHeartbeat(e.address, e.request),
-          (res) =>
-            this.atServer(s, gen, () => {
-              if (!res) return this.runClient(s, s.core.heartbeatFailed(e.address, 'deadline exceeded'));
-              if (res.slotTable) this.checkSentTable(s, res.slotTable, 'heartbeat', e.request.slotTableEpoch);
-              this.runClient(s, s.core.heartbeatAnswered(e.address, e.attempt, res));
-            }),
-          RPC_TIMEOUT_MS,
-        );
-        return;
-      case 'openWatch':
-        return this.openWatch(s, e.address, e.watch, e.request);
-      case 'cancelWatch':
-      case 'leave':
-      case 'cancelTimers':
-        return; // only on a graceful stop, which the simulated servers do not do (they are killed)
-      case 'schedule': {
-        const token = ++s.timers[e.timer];
-        this.clock.at(e.atMs, () =>
-          this.atServer(s, gen, () => {
-            if (s.timers[e.timer] !== token) return;
-            this.runClient(s, e.timer === 'heartbeat' ? s.core.heartbeatDue(this.now) : s.core.watchDue());
-          }),
-        );
-        return;
-      }
-      case 'emit':
-        if (e.event.name === 'slotTable') this.onTableEmitted(s, e.event.value);
-        return;
-      case 'log':
-        this.log(`${s.address} ${e.level}: ${e.message} ${JSON.stringify(e.fields)}`);
-        return;
-    }
+        const handle = () => this.answerHeartbeat(address, request);
+        const done = (res: HeartbeatResponse | undefined) => {
+          if (!live()) return;
+          if (!res) return failed('deadline exceeded');
+          if (res.slotTable) this.checkSentTable(s, res.slotTable, 'heartbeat', request.slotTableEpoch);
+          answered(res);
+        };
+        this.clientNet.call(s.address, address, handle, done, RPC_TIMEOUT_MS);
+      },
+      watch: (address, request, handlers) => this.openWatch(s, address, request, handlers),
+      leave: () => undefined, // simulated servers are killed, never stopped gracefully
+      timer: (atMs, fire) => {
+        let armed = true;
+        this.clock.at(atMs, () => armed && live() && fire());
+        return () => (armed = false);
+      },
+      emit: (event) => {
+        if (live() && event.name === 'slotTable') this.onTableEmitted(s, event.value);
+      },
+      log: (level, message, fields) => this.log(`${s.address} ${level}: ${message} ${JSON.stringify(fields)}`),
+    };
   }
 
-  private openWatch(s: SimServer, metaId: NodeId, id: number, request: WatchRequest): void {
+  private openWatch(s: SimServer, metaId: NodeId, request: WatchRequest, handlers: MetaWatchHandlers): () => void {
     const stream = this.nextStream++;
-    s.watch = { id, meta: metaId, stream, floor: request.slotTableEpoch };
-    const n = this.metas.get(metaId);
-    if (!n?.raw) return this.endAtServer(s.address, s.gen, stream, 1); // connection refused
-    if (!this.clientNet.connected(s.address, metaId)) return this.endAtServer(s.address, s.gen, stream, RPC_TIMEOUT_MS);
     const gen = s.gen;
+    s.watch = { meta: metaId, stream, floor: request.slotTableEpoch, handlers };
+    const cancel = () => {
+      if (s.watch?.stream !== stream) return;
+      s.watch = undefined;
+      const n = this.metas.get(metaId);
+      if (n) this.endAtMeta(n, stream, 1);
+    };
+    const n = this.metas.get(metaId);
+    if (!n?.raw) {
+      this.endAtServer(s.address, gen, stream, 1); // connection refused
+      return cancel;
+    }
+    if (!this.clientNet.connected(s.address, metaId)) {
+      this.endAtServer(s.address, gen, stream, RPC_TIMEOUT_MS);
+      return cancel;
+    }
     this.atMeta(n, this.rnd.int(1, 3), () => {
       if (!this.clientNet.connected(s.address, metaId)) return this.endAtServer(s.address, gen, stream, 1);
       if (!s.alive || s.gen !== gen || s.watch?.stream !== stream) return; // the client gave up on it
       this.acceptWatch(n, stream, s, gen, request);
     });
+    return cancel;
   }
 
   private onStreamEvent(address: string, gen: number, stream: number, ev: MetaEvent): void {
@@ -728,16 +721,16 @@ export class MetaSimulation {
       this.checkSentTable(s, e.value, 'watch', s.watch.floor);
       s.watch.floor = Math.max(s.watch.floor, e.value.epoch);
     }
-    this.runClient(s, s.core.watchEvent(s.watch.id, ev));
+    s.watch.handlers.event(ev);
   }
 
   private endAtServer(address: string, gen: number, stream: number, delayMs: number): void {
     this.clock.after(Math.max(1, delayMs), () => {
       const s = this.servers.get(address);
       if (!s || !s.alive || s.gen !== gen || s.watch?.stream !== stream) return;
-      const id = s.watch.id;
+      const { handlers } = s.watch;
       s.watch = undefined;
-      this.runClient(s, s.core.watchEnded(id, 'stream closed', this.now));
+      handlers.ended('stream closed');
     });
   }
 
@@ -878,7 +871,7 @@ export class MetaSimulation {
       this.violation(`after the calm: final table ${table.epoch} invalid for live servers: ${problems.slice(0, 3).map((p) => p.code).join(', ')}`);
     }
     for (const s of alive) {
-      const held = s.core.slotTable?.epoch ?? 0;
+      const held = s.client.core.slotTable?.epoch ?? 0;
       if (held !== table.epoch) this.violation(`after the calm: ${s.address} holds table ${held}, leader has ${table.epoch}`);
     }
     for (const n of this.metas.values()) {
