@@ -164,7 +164,9 @@ export class LeadershipService implements OnModuleInit {
       }
       this.store
         .propose(action.cmd)
-        .catch((err: Error) => this.logger.warn({ err: err.message, action: action.kind }, 'leader proposal failed; will retry'))
+        .catch((err: Error) => {
+          this.logger.warn({ err: err.message, action: action.kind }, 'leader proposal failed; will retry');
+        })
         .finally(() => {
           this.duties.settled(action.cmd);
           this.tickSoon();

@@ -8,5 +8,7 @@ void launchRole(
   'meta',
   () => parseMetaConfig(),
   (config, logger, transports) => MetaModule.forRoot(config, logger, transports),
-  (config, logger) => [new GrpcJsTransport({ host: config.host, port: config.port, services: [MetaServiceService], logger })],
+  (config, logger) => [
+    new GrpcJsTransport({ host: config.host, port: config.port, services: [MetaServiceService], logger }),
+  ],
 );

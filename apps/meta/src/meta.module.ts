@@ -1,7 +1,16 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { LeaderDuties } from '@sofareg/meta-core';
 import { HashRing, HashRingModule } from '@sofareg/hash-ring';
-import { AdminController, CONFIG, GrpcJsTransport, LOGGER, METRICS, Logger, Metrics, READINESS } from '@sofareg/server-kit';
+import {
+  AdminController,
+  CONFIG,
+  GrpcJsTransport,
+  LOGGER,
+  METRICS,
+  Logger,
+  Metrics,
+  READINESS,
+} from '@sofareg/server-kit';
 import { MetaAdminController } from './meta-admin.controller';
 import { MetaConfig } from './meta-config';
 import { RaftMetaStore } from './meta-store';

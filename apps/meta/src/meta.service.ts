@@ -100,7 +100,10 @@ export class MetaService implements OnModuleInit, OnApplicationBootstrap, OnAppl
     await this.store.stop();
   }
 
-  /** Proposes a change through the store (used by the admin API); rejects with MetaStoreError NotLeader on a follower. */
+  /**
+   * Proposes a change through the store (used by the admin API); rejects with MetaStoreError NotLeader on a
+   * follower.
+   */
   propose(cmd: MetaCommand): Promise<void> {
     return this.store.propose(cmd);
   }
@@ -132,7 +135,8 @@ export class MetaService implements OnModuleInit, OnApplicationBootstrap, OnAppl
         await this.store.propose(register);
       } catch (err) {
         // Leadership moved while registering: tell the server where to go (it registers there).
-        if (err instanceof MetaStoreError && err.code === 'NotLeader') return notLeaderAnswer(this.leaderAddress(), leaseMs);
+        const moved = err instanceof MetaStoreError && err.code === 'NotLeader';
+        if (moved) return notLeaderAnswer(this.leaderAddress(), leaseMs);
         throw err;
       } finally {
         this.duties.settled(register);

@@ -55,7 +55,8 @@ export type LeaderAction =
  *
  * Contracts:
  * - A new leader gives every known server a fresh lease (plus `takeoverGraceMs`) when it has caught up,
- *   before it evicts anyone; a server registered later (by an entry applied afterwards) gets its lease when first seen in the state.
+ *   before it evicts anyone; a server registered later (by an entry applied afterwards) gets its lease when first
+ *   seen in the state.
  * - At most one slot table and one removal per server are in flight at a time; a lost proposal is retried
  *   at the next tick.
  * - A slot table is arranged only `warmupMs` after this node started leading and while no removal is in
@@ -190,7 +191,8 @@ export class LeaderDuties {
     const live = liveDataServers(state);
     if (live.length === 0) return undefined;
     const prev = state.slotTable as ArrangedTable | undefined;
-    if (prev && (prev.slotCount !== this.options.slotCount || prev.replicas !== this.options.replicas)) return undefined;
+    const { slotCount, replicas } = this.options;
+    if (prev && (prev.slotCount !== slotCount || prev.replicas !== replicas)) return undefined;
     // arrange is a pure function of (table, live servers): once it kept a table, it keeps it until either
     // changes, so the tick every 100 ms does not re-run it (0.2-0.5 s at 65,536 slots).
     const liveKey = live.join('\n');
@@ -211,7 +213,9 @@ export class LeaderDuties {
   settled(cmd: MetaCommand): void {
     if (cmd.type === 'setSlotTable' && this.arranging === cmd.table.epoch) this.arranging = undefined;
     else if (cmd.type === 'removeNode') this.evicting.delete(cmd.address);
-    else if (cmd.type === 'registerNode' && this.registering.get(cmd.node.address) === cmd.node.processId) this.registering.delete(cmd.node.address);
+    else if (cmd.type === 'registerNode' && this.registering.get(cmd.node.address) === cmd.node.processId) {
+      this.registering.delete(cmd.node.address);
+    }
   }
 }
 
@@ -221,6 +225,11 @@ export function toWireTable(t: ArrangedTable): SlotTable {
     epoch: t.epoch,
     slotCount: t.slotCount,
     replicas: t.replicas,
-    slots: t.slots.map((s) => ({ id: s.id, leader: s.leader, leaderEpoch: s.leaderEpoch, followers: [...s.followers] })),
+    slots: t.slots.map((s) => ({
+      id: s.id,
+      leader: s.leader,
+      leaderEpoch: s.leaderEpoch,
+      followers: [...s.followers],
+    })),
   };
 }

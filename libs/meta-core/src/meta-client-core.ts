@@ -147,7 +147,12 @@ export class MetaClientCore {
       const code = res.error?.code ?? 'Refused';
       const message = res.error?.message ?? 'refused by meta';
       return [
-        { kind: 'log', level: 'error', message: 'meta refused this server', fields: { meta: address, error: res.error } },
+        {
+          kind: 'log',
+          level: 'error',
+          message: 'meta refused this server',
+          fields: { meta: address, error: res.error },
+        },
         { kind: 'emit', event: { name: 'refused', value: { code, message } } },
       ];
     }

@@ -5,7 +5,8 @@ import { META_CLIENT } from './meta-client.tokens';
 
 /**
  * Makes a {@link MetaClient} injectable under {@link META_CLIENT}:
- * `MetaClientModule.forRootAsync({ inject: [CONFIG, LOGGER], useFactory: (c, l) => ({ metaAddresses, node, logger }) })`.
+ * `MetaClientModule.forRootAsync({ inject: [CONFIG, LOGGER], useFactory: (c, l) => ({ metaAddresses, node,
+ * logger }) })`.
  * The client is created, not started: its owner calls `start()` once it knows what to register, and
  * `stop()` (which tells meta the server leaves) when it shuts down, before the rest of its teardown.
  */

@@ -23,7 +23,10 @@ export interface MetaClientOptions {
   logger: Logger;
 }
 
-/** Events: `slotTable` (SlotTable), `dataNodes` / `sessionNodes` (NodeInfo[]), `provideData` (ProvideData), `refused` (ErrorInfo). */
+/**
+ * Events: `slotTable` (SlotTable), `dataNodes` / `sessionNodes` (NodeInfo[]), `provideData` (ProvideData),
+ * `refused` (ErrorInfo).
+ */
 export interface MetaClientEvents {
   slotTable: [SlotTable];
   dataNodes: [NodeInfo[]];
@@ -91,7 +94,8 @@ export class MetaClient extends EventEmitter<MetaClientEvents> {
       now: () => Date.now(),
       heartbeat: (address, request, answered, failed) => {
         const client = this.pool.get(address);
-        callUnary(client, client.heartbeat, request, HEARTBEAT_TIMEOUT_MS).then(answered, (err: Error) => failed(err.message));
+        const call = callUnary(client, client.heartbeat, request, HEARTBEAT_TIMEOUT_MS);
+        call.then(answered, (err: Error) => failed(err.message));
       },
       watch: (address, request, handlers) => {
         const call = this.pool.get(address).watch(request);

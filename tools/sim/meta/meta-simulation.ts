@@ -1,4 +1,11 @@
-import type { HeartbeatRequest, HeartbeatResponse, MetaEvent, NodeInfo, SlotTable, WatchRequest } from '@sofareg/contracts';
+import type {
+  HeartbeatRequest,
+  HeartbeatResponse,
+  MetaEvent,
+  NodeInfo,
+  SlotTable,
+  WatchRequest,
+} from '@sofareg/contracts';
 import { checkTable } from '@sofareg/consistent-hash';
 import { HashRing } from '@sofareg/hash-ring';
 import {
@@ -123,11 +130,12 @@ interface SimServer {
  * A deterministic simulation of the meta cluster on the shipped code: Raft cores (`RawNode`) whose state
  * machine is meta's own ({@link MetaStateMachine}), the real {@link LeaderDuties} (read barrier, leases,
  * evictions, arrangement as compare-and-set) and the real answers of meta-core, and data servers that each run
- * the real {@link MetaClientDriver} and its core (heartbeats, NotLeader hints, rotation, watch reopening). Only the clock, the
- * network and the disk are simulated: seeded virtual time, a lossy, reordering, duplicating network, meta
- * crashes (losing unsynced writes), partitions (isolating a meta from its peers, sometimes from servers too),
- * data servers joining, dying (kill -9: their watch stream closes at once) and restarting. Each seed draws its
- * own fault mix and how servers are told the meta addresses (all, shuffled, or a single one).
+ * the real {@link MetaClientDriver} and its core (heartbeats, NotLeader hints, rotation, watch reopening). Only
+ * the clock, the network and the disk are simulated: seeded virtual time, a lossy, reordering, duplicating Raft
+ * network (client calls are lost only with their connection), meta crashes (losing unsynced writes), partitions
+ * (isolating a meta from its peers, sometimes from servers too), data servers joining, dying (kill -9: their
+ * watch stream closes at once) and restarting. Each seed draws its own fault mix and how servers are told the
+ * meta addresses (all, shuffled, or a single one).
  *
  * Checked: every slot table meta sends is the committed table of that epoch and newer than what the server
  * held; every table a MetaClient emits is newer than the last; every committed table satisfies `checkTable`;
@@ -213,7 +221,8 @@ export class MetaSimulation {
     this.clock.after(this.activeMs, () => this.onQuiet());
     this.stats.events = this.clock.runUntil(this.activeMs + this.quietMs);
     this.finalChecks();
-    return { seed: this.opts.seed, violations: this.violations, config: this.config, stats: this.stats, trace: this.trace };
+    const { violations, config, stats, trace } = this;
+    return { seed: this.opts.seed, violations, config, stats, trace };
   }
 
   private log(s: string): void {
@@ -541,7 +550,8 @@ export class MetaSimulation {
     const n = this.metas.get(metaId);
     if (!n?.raw) return undefined;
     if (!this.leads(n)) return notLeaderAnswer(n.raw.leader, LEASE_MS);
-    const refusal = refuseHeartbeat(req, { slotCount: this.shape.slotCount, replicas: this.shape.replicas, hash: 'crc32c' });
+    const cluster = { slotCount: this.shape.slotCount, replicas: this.shape.replicas, hash: 'crc32c' };
+    const refusal = refuseHeartbeat(req, cluster);
     if (refusal) return refusedAnswer(refusal, LEASE_MS);
     const register = n.duties.heartbeat(req.node as NodeInfo, n.sm.state, this.now);
     if (register) this.propose(n, register);
@@ -592,7 +602,8 @@ export class MetaSimulation {
 
   private metaAddressesFor(): NodeId[] {
     const ids = [...this.metas.keys()];
-    const mode = this.shape.addressing === 'mixed' ? this.rnd.pick(['all', 'shuffled', 'one'] as const) : this.shape.addressing;
+    const addressing = this.shape.addressing;
+    const mode = addressing === 'mixed' ? this.rnd.pick(['all', 'shuffled', 'one'] as const) : addressing;
     if (mode === 'all') return ids;
     if (mode === 'one') return [this.rnd.pick(ids)];
     const out = [...ids];
@@ -605,7 +616,8 @@ export class MetaSimulation {
 
   private nodeInfo(s: SimServer): NodeInfo {
     const processId = `${s.address}#${s.gen}`;
-    return { address: s.address, role: 'data', zone: 'z', dataCenter: 'dc', processId, startedAt: 0, httpAddress: '', syncAddress: '' };
+    const none = { startedAt: 0, httpAddress: '', syncAddress: '' };
+    return { address: s.address, role: 'data', zone: 'z', dataCenter: 'dc', processId, ...none };
   }
 
   private joinServer(): void {
@@ -744,12 +756,16 @@ export class MetaSimulation {
     if (this.committedTables.get(t.epoch) !== JSON.stringify(t)) {
       this.violation(`server ${s.address} received table ${t.epoch} via ${via} that is not the committed one`);
     }
-    if (t.epoch <= floor) this.violation(`server ${s.address} received table ${t.epoch} via ${via}, not newer than ${floor}`);
+    if (t.epoch <= floor) {
+      this.violation(`server ${s.address} received table ${t.epoch} via ${via}, not newer than ${floor}`);
+    }
   }
 
   /** What the MetaClient tells its owner never goes back in epoch. */
   private onTableEmitted(s: SimServer, t: SlotTable): void {
-    if (t.epoch <= s.held) this.violation(`MetaClient of ${s.address} emitted table ${t.epoch} after ${s.held}: back in epoch`);
+    if (t.epoch <= s.held) {
+      this.violation(`MetaClient of ${s.address} emitted table ${t.epoch} after ${s.held}: back in epoch`);
+    }
     s.held = Math.max(s.held, t.epoch);
   }
 
@@ -784,7 +800,9 @@ export class MetaSimulation {
       this.log(`PARTITION isolate ${victim}${this.cutFromServers.size ? ' (from servers too)' : ''}`);
     } else {
       const side = new Map(ids.map((id) => [id, this.rnd.int(0, 1)]));
-      for (const a of ids) for (const b of ids) if (a < b && side.get(a) !== side.get(b)) this.raftNet.setCut(a, b, true);
+      for (const a of ids) {
+        for (const b of ids) if (a < b && side.get(a) !== side.get(b)) this.raftNet.setCut(a, b, true);
+      }
       this.cutFromServers = new Set();
       this.log(`PARTITION split ${ids.map((id) => `${id}:${side.get(id)}`).join(' ')}`);
     }
@@ -856,10 +874,14 @@ export class MetaSimulation {
     const alive = [...this.servers.values()].filter((s) => s.alive);
     const registered = Object.keys(st.dataNodes).sort();
     const want = alive.map((s) => s.address).sort();
-    if (JSON.stringify(registered) !== JSON.stringify(want)) this.violation(`after the calm: registered [${registered}] but live [${want}]`);
+    if (JSON.stringify(registered) !== JSON.stringify(want)) {
+      this.violation(`after the calm: registered [${registered}] but live [${want}]`);
+    }
     for (const s of alive) {
       const n = st.dataNodes[s.address];
-      if (n && n.processId !== this.nodeInfo(s).processId) this.violation(`after the calm: ${s.address} registered with an old process`);
+      if (n && n.processId !== this.nodeInfo(s).processId) {
+        this.violation(`after the calm: ${s.address} registered with an old process`);
+      }
     }
     const table = st.slotTable;
     if (!table) {
@@ -868,15 +890,20 @@ export class MetaSimulation {
     }
     const problems = checkTable(table as never, want);
     if (problems.length > 0) {
-      this.violation(`after the calm: final table ${table.epoch} invalid for live servers: ${problems.slice(0, 3).map((p) => p.code).join(', ')}`);
+      const codes = problems.slice(0, 3).map((p) => p.code).join(', ');
+      this.violation(`after the calm: final table ${table.epoch} invalid for live servers: ${codes}`);
     }
     for (const s of alive) {
       const held = s.client.core.slotTable?.epoch ?? 0;
-      if (held !== table.epoch) this.violation(`after the calm: ${s.address} holds table ${held}, leader has ${table.epoch}`);
+      if (held !== table.epoch) {
+        this.violation(`after the calm: ${s.address} holds table ${held}, leader has ${table.epoch}`);
+      }
     }
     for (const n of this.metas.values()) {
       const epoch = n.sm.state.slotTable?.epoch;
-      if (epoch !== table.epoch) this.violation(`after the calm: meta ${n.id} applied table ${epoch}, leader ${table.epoch}`);
+      if (epoch !== table.epoch) {
+        this.violation(`after the calm: meta ${n.id} applied table ${epoch}, leader ${table.epoch}`);
+      }
     }
   }
 }

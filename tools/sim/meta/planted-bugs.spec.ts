@@ -14,7 +14,12 @@ function firstViolation(): { seed: number; violations: string[] } | undefined {
 }
 
 /** Runs `body` with `proto[key]` replaced by `make(original)`, and puts the original back. */
-function withPlanted<T extends object, K extends keyof T>(proto: T, key: K, make: (original: T[K]) => T[K], body: () => void): void {
+function withPlanted<T extends object, K extends keyof T>(
+  proto: T,
+  key: K,
+  make: (original: T[K]) => T[K],
+  body: () => void,
+): void {
   const original = proto[key];
   proto[key] = make(original);
   try {
