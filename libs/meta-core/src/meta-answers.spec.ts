@@ -7,7 +7,11 @@ const node = (address: string, role = 'data'): NodeInfo => ({
 });
 const table = (epoch: number): SlotTable => ({ epoch, slotCount: 16, replicas: 2, slots: [] });
 const cluster = { slotCount: 16, replicas: 2, hash: 'crc32c' };
-const req = (n: NodeInfo | undefined, slotSettings = cluster): HeartbeatRequest => ({ node: n, slotTableEpoch: 0, slotSettings });
+const req = (n: NodeInfo | undefined, slotSettings = cluster): HeartbeatRequest => ({
+  node: n,
+  slotTableEpoch: 0,
+  slotSettings,
+});
 
 describe('meta answers', () => {
   it('refuses a heartbeat without address or with an unknown role, and a data server with other slot settings', () => {
@@ -22,11 +26,12 @@ describe('meta answers', () => {
 
   it('sends a table only when newer than the one the server holds, and names the leader when not leading', () => {
     expect(heartbeatAnswer(table(3), 2, 'm1', 3_000).slotTable?.epoch).toBe(3);
-    expect(heartbeatAnswer(table(3), 3, 'm1', 3_000)).toMatchObject({ ok: true, slotTable: undefined, slotTableEpoch: 3 });
+    const held = heartbeatAnswer(table(3), 3, 'm1', 3_000);
+    expect(held).toMatchObject({ ok: true, slotTable: undefined, slotTableEpoch: 3 });
     expect(notLeaderAnswer('m2', 3_000)).toMatchObject({ ok: false, error: { code: 'NotLeader', leader: 'm2' } });
   });
 
-  it('opens a watch with the newer table, both node lists and every provide-data value, then one event per change', () => {
+  it('opens a watch with the newer table, both node lists and all provide-data, then one event per change', () => {
     let s = applyMetaCommand(EMPTY_META_STATE, { type: 'registerNode', node: node('b:1') }).state;
     s = applyMetaCommand(s, { type: 'registerNode', node: node('a:1') }).state;
     s = applyMetaCommand(s, { type: 'setSlotTable', table: table(2) }).state;
@@ -36,8 +41,13 @@ describe('meta answers', () => {
     ]);
     const held = initialWatchEvents(s, 2, 'm1');
     expect(held.map((e) => e.event?.$case)).toEqual(['dataNodes', 'sessionNodes', 'provideData']);
-    expect(held[0].event?.$case === 'dataNodes' && held[0].event.value.nodes.map((n) => n.address)).toEqual(['a:1', 'b:1']);
-    const changes = [{ kind: 'provideData', key: 'k' }, { kind: 'provideData', key: 'gone' }, { kind: 'slotTable' }] as const;
+    const first = held[0].event;
+    expect(first?.$case === 'dataNodes' && first.value.nodes.map((n) => n.address)).toEqual(['a:1', 'b:1']);
+    const changes = [
+      { kind: 'provideData', key: 'k' },
+      { kind: 'provideData', key: 'gone' },
+      { kind: 'slotTable' },
+    ] as const;
     expect(changeEvents(s, changes, 'm1').map((e) => e.event?.$case)).toEqual(['provideData', 'slotTable']);
   });
 });

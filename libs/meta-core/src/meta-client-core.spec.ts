@@ -2,14 +2,16 @@ import type { HeartbeatResponse, MetaEvent, NodeInfo, SlotTable } from '@sofareg
 import { MetaClientCore, MetaClientEffect } from './meta-client-core';
 
 const node: NodeInfo = {
-  address: 'd:1', role: 'data', zone: 'z', dataCenter: 'dc', processId: 'p', startedAt: 1, httpAddress: '', syncAddress: '',
+  address: 'd:1', role: 'data', zone: 'z', dataCenter: 'dc', processId: 'p',
+  startedAt: 1, httpAddress: '', syncAddress: '',
 };
 const table = (epoch: number): SlotTable => ({ epoch, slotCount: 4, replicas: 1, slots: [] });
 const ok = (leader: string, slotTable?: SlotTable): HeartbeatResponse => ({
   ok: true, error: undefined, slotTableEpoch: slotTable?.epoch ?? 0, slotTable, leader, leaseMs: 3_000,
 });
 const notLeader = (leader: string): HeartbeatResponse => ({
-  ok: false, error: { code: 'NotLeader', message: '', field: '', leader }, slotTableEpoch: 0, slotTable: undefined, leader, leaseMs: 0,
+  ok: false, error: { code: 'NotLeader', message: '', field: '', leader },
+  slotTableEpoch: 0, slotTable: undefined, leader, leaseMs: 0,
 });
 const fixed = (x: number) => ({ next: () => x });
 const core = (random = fixed(0)) => new MetaClientCore({ metaAddresses: ['m1', 'm2', 'm3'], node, random });
@@ -31,9 +33,10 @@ describe('MetaClientCore', () => {
   it('follows a NotLeader that names the leader with an immediate beat there, at most three times in a row', () => {
     const c = core();
     c.start(0);
-    expect(c.heartbeatAnswered('m1', 0, notLeader('m2'))).toMatchObject([{ kind: 'heartbeat', address: 'm2', attempt: 1 }]);
-    expect(c.heartbeatAnswered('m2', 1, notLeader('m3'))).toMatchObject([{ kind: 'heartbeat', address: 'm3', attempt: 2 }]);
-    expect(c.heartbeatAnswered('m3', 2, notLeader('m1'))).toMatchObject([{ kind: 'heartbeat', address: 'm1', attempt: 3 }]);
+    const beat = (address: string, attempt: number) => [{ kind: 'heartbeat', address, attempt }];
+    expect(c.heartbeatAnswered('m1', 0, notLeader('m2'))).toMatchObject(beat('m2', 1));
+    expect(c.heartbeatAnswered('m2', 1, notLeader('m3'))).toMatchObject(beat('m3', 2));
+    expect(c.heartbeatAnswered('m3', 2, notLeader('m1'))).toMatchObject(beat('m1', 3));
     expect(c.heartbeatAnswered('m1', 3, notLeader('m2'))).toEqual([]);
     expect(c.address).toBe('m2');
   });
@@ -71,7 +74,8 @@ describe('MetaClientCore', () => {
     expect(emitted(c.watchEvent(1, pd(2)))).toEqual(['provideData']);
     expect(emitted(c.watchEvent(1, pd(1)))).toEqual([]);
     expect(c.provideData('k')?.version).toBe(2);
-    expect(emitted(c.watchEvent(1, ev({ $case: 'dataNodes', value: { nodes: [node], version: 0, leader: '' } })))).toEqual(['dataNodes']);
+    const nodes = ev({ $case: 'dataNodes', value: { nodes: [node], version: 0, leader: '' } });
+    expect(emitted(c.watchEvent(1, nodes))).toEqual(['dataNodes']);
     expect(c.dataNodes).toEqual([node]);
   });
 
@@ -104,7 +108,8 @@ describe('MetaClientCore', () => {
   it('reports a refusal other than NotLeader', () => {
     const c = core();
     c.start(0);
-    const refused: HeartbeatResponse = { ...notLeader(''), error: { code: 'SlotSettingsMismatch', message: 'differ', field: '', leader: '' } };
+    const error = { code: 'SlotSettingsMismatch', message: 'differ', field: '', leader: '' };
+    const refused: HeartbeatResponse = { ...notLeader(''), error };
     expect(c.heartbeatAnswered('m1', 0, refused)).toContainEqual({
       kind: 'emit', event: { name: 'refused', value: { code: 'SlotSettingsMismatch', message: 'differ' } },
     });

@@ -2,7 +2,7 @@ import { MetaChange } from './meta-state';
 import { MetaStateMachine, encodeMetaCommand } from './meta-state-machine';
 
 describe('MetaStateMachine', () => {
-  it('applies commands, ignores empty and non-command entries, and restores from its snapshot with every change reported', () => {
+  it('applies commands, ignores empty and non-command entries, restores its snapshot reporting every change', () => {
     const seen: MetaChange[][] = [];
     const sm = new MetaStateMachine((c) => seen.push(c));
     sm.applyEntry(1, new Uint8Array());

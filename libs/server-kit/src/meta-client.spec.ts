@@ -17,7 +17,8 @@ import { MetaClientModule } from './meta-client.module';
 import { META_CLIENT } from './meta-client.tokens';
 
 const node: NodeInfo = {
-  address: '127.0.0.1:1', role: 'data', zone: 'z', dataCenter: 'dc', processId: 'p1', startedAt: 1, httpAddress: '', syncAddress: '',
+  address: '127.0.0.1:1', role: 'data', zone: 'z', dataCenter: 'dc', processId: 'p1',
+  startedAt: 1, httpAddress: '', syncAddress: '',
 };
 const table = (epoch: number): SlotTable => ({ epoch, slotCount: 4, replicas: 1, slots: [] });
 
@@ -32,11 +33,15 @@ async function metaNode(leader: string | undefined) {
     {
       definition: MetaServiceService,
       implementation: {
-        heartbeat: (call: grpc.ServerUnaryCall<HeartbeatRequest, HeartbeatResponse>, cb: grpc.sendUnaryData<HeartbeatResponse>) => {
+        heartbeat: (
+          call: grpc.ServerUnaryCall<HeartbeatRequest, HeartbeatResponse>,
+          cb: grpc.sendUnaryData<HeartbeatResponse>,
+        ) => {
           seen.heartbeats++;
           const self = `127.0.0.1:${handle.port}`;
-          if (leader) cb(null, { ok: false, error: notLeader, slotTableEpoch: 0, slotTable: undefined, leader, leaseMs: 0 });
-          else cb(null, { ok: true, error: undefined, slotTableEpoch: 1, slotTable: table(1), leader: self, leaseMs: 3_000 });
+          const answer = { slotTableEpoch: 1, leaseMs: 3_000 };
+          if (leader) cb(null, { ...answer, ok: false, error: notLeader, slotTable: undefined, leader });
+          else cb(null, { ...answer, ok: true, error: undefined, slotTable: table(1), leader: self });
         },
         watch: (call: grpc.ServerWritableStream<WatchRequest, MetaEvent>) => {
           seen.watches++;
