@@ -5,7 +5,7 @@ import { MetaServiceClient, MetaServiceService, SlotTable } from '@sofareg/contr
 import { RegistryError } from '@sofareg/model';
 import { IsString, MaxLength } from 'class-validator';
 import { Observable, from } from 'rxjs';
-import { CLIENT_CHANNEL_OPTIONS, grpc } from '../grpc';
+import { CLIENT_CHANNEL_OPTIONS, bindInsecure, grpc } from '../grpc';
 import { GrpcJsTransport } from './grpc-js.transport';
 import { useGrpcTransports } from './use-grpc-transports';
 
@@ -241,11 +241,7 @@ describe('GrpcJsTransport', () => {
     expect(hooked).toEqual(['streams open: 1']);
     await expect(ended).resolves.toMatch(/error|end/);
     const again = new grpc.Server();
-    await new Promise<number>((resolve, reject) =>
-      again.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
-        err ? reject(err) : resolve(bound),
-      ),
-    );
+    await expect(bindInsecure(again, `127.0.0.1:${port}`)).resolves.toBe(port);
     again.forceShutdown();
   });
 
