@@ -278,3 +278,35 @@ describe('GrpcJsTransport with an rxjs stream handler', () => {
     await app.close();
   });
 });
+
+@Controller()
+class NamedController {
+  @GrpcMethod('Legacy', 'Say')
+  say(req: Text): Text {
+    return { text: `legacy:${req.text}` };
+  }
+}
+
+describe('GrpcJsTransport with a named service definition', () => {
+  it('serves handlers declared under the extra name', async () => {
+    const moduleRef = await Test.createTestingModule({ controllers: [NamedController] }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    const transport = new GrpcJsTransport({
+      host: '127.0.0.1',
+      port: 0,
+      services: [{ name: 'Legacy', definition: { say: EchoService.say } }],
+    });
+    useGrpcTransports(app, [transport]);
+    await app.startAllMicroservices();
+    const client = new EchoClient(`127.0.0.1:${transport.port}`, grpc.credentials.createInsecure()) as Client;
+    try {
+      const answer = new Promise((resolve, reject) =>
+        client.say({ text: 'x' }, (err: grpc.ServiceError | null, res: Text) => (err ? reject(err) : resolve(res))),
+      );
+      await expect(answer).resolves.toEqual({ text: 'legacy:x' });
+    } finally {
+      client.close();
+      await app.close();
+    }
+  });
+});
