@@ -1,6 +1,14 @@
 import 'reflect-metadata';
-import { launchRole } from '@sofareg/server-kit';
+import { MetaServiceService } from '@sofareg/contracts';
+import { GrpcJsTransport, launchRole } from '@sofareg/server-kit';
 import { parseMetaConfig } from './meta-config';
 import { MetaModule } from './meta.module';
 
-void launchRole('meta', () => parseMetaConfig(), (config, logger) => MetaModule.forRoot(config, logger));
+void launchRole(
+  'meta',
+  () => parseMetaConfig(),
+  (config, logger, transports) => MetaModule.forRoot(config, logger, transports),
+  (config, logger) => [
+    new GrpcJsTransport({ host: config.host, port: config.port, services: [MetaServiceService], logger }),
+  ],
+);

@@ -1,6 +1,6 @@
 import { MAX_SLOT_COUNT, isValidSlotCount } from '@sofareg/consistent-hash';
 import { CommonConfig, parsePositiveInt, parseRoleConfig } from '@sofareg/server-kit';
-import { MetaPeers, MetaPeersError, parseMetaPeers } from './core/meta-peers';
+import { MetaPeers, MetaPeersError, parseMetaPeers } from '@sofareg/meta-core';
 
 /** Meta's settings, validated once at boot. */
 export interface MetaConfig extends CommonConfig {

@@ -2,27 +2,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { freePort, waitFor } from '@sofareg/testing';
-import { parseMetaPeers } from './core/meta-peers';
-import { MetaChange } from './core/meta-state';
-import { MetaStateMachine, MetaStoreError, RaftMetaStore, encodeMetaCommand } from './meta-store';
+import { parseMetaPeers } from '@sofareg/meta-core';
+import { MetaStoreError, RaftMetaStore } from './meta-store';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
-
-describe('MetaStateMachine', () => {
-  it('applies commands, ignores empty and membership entries, and restores from its snapshot with every change reported', () => {
-    const seen: MetaChange[][] = [];
-    const sm = new MetaStateMachine((c) => seen.push(c));
-    sm.apply({ index: 1, term: 1, type: 0, data: new Uint8Array() });
-    sm.apply({ index: 2, term: 1, type: 0, data: encodeMetaCommand({ type: 'putProvideData', key: 'k', value: 'v' }) });
-    expect(sm.appliedIndex).toBe(2);
-    expect(seen).toEqual([[{ kind: 'provideData', key: 'k' }]]);
-    const copy = new MetaStateMachine((c) => seen.push(c));
-    copy.restore(sm.snapshot());
-    expect(copy.state).toEqual(sm.state);
-    expect(copy.appliedIndex).toBe(2);
-    expect(seen[1]).toEqual([{ kind: 'dataNodes' }, { kind: 'sessionNodes' }, { kind: 'provideData', key: 'k' }]);
-  });
-});
 
 describe('RaftMetaStore', () => {
   const dirs: string[] = [];

@@ -11,8 +11,14 @@ import {
   createRaftNode,
   isRaftNodeError,
 } from '@sofareg/raft';
-import { MetaChange, MetaCommand, MetaStateValue, EMPTY_META_STATE, allChanges, applyMetaCommand } from './core/meta-state';
-import type { MetaPeers } from './core/meta-peers';
+import {
+  type MetaChange,
+  type MetaCommand,
+  type MetaPeers,
+  MetaStateMachine,
+  type MetaStateValue,
+  encodeMetaCommand,
+} from '@sofareg/meta-core';
 
 /** Events of a {@link MetaStore}. */
 export interface MetaStoreEvents {
@@ -69,49 +75,16 @@ export interface MetaStore extends EventEmitter<MetaStoreEvents> {
   stop(): Promise<void>;
 }
 
-const enc = new TextEncoder();
-const dec = new TextDecoder();
-
-/** Serializes a command into a Raft entry. */
-export function encodeMetaCommand(cmd: MetaCommand): Uint8Array {
-  return enc.encode(JSON.stringify(cmd));
-}
-
-/** Reads a command back from a Raft entry. */
-export function decodeMetaCommand(data: Uint8Array): MetaCommand {
-  return JSON.parse(dec.decode(data)) as MetaCommand;
-}
-
 /**
- * Meta's state as a Raft {@link StateMachine}: entries are JSON {@link MetaCommand}s applied with
- * `applyMetaCommand`; a snapshot is the JSON of the whole state. Every apply and restore is reported to
- * `onApplied` with what changed, in log order.
+ * The meta state machine as the Raft shell's {@link StateMachine}: application entries carry a command; the
+ * leader's empty entries and membership changes only advance the applied index.
  */
-export class MetaStateMachine implements StateMachine<MetaChange[]> {
-  state: MetaStateValue = EMPTY_META_STATE;
-  appliedIndex = 0;
-
-  constructor(private readonly onApplied: (changes: MetaChange[]) => void) {}
-
-  apply(entry: AppliedEntry): MetaChange[] {
-    this.appliedIndex = entry.index;
-    if (entry.type !== EntryType.Normal || entry.data.length === 0) return [];
-    const { state, changes } = applyMetaCommand(this.state, decodeMetaCommand(entry.data));
-    this.state = state;
-    if (changes.length > 0) this.onApplied(changes);
-    return changes;
-  }
-
-  snapshot(): Uint8Array {
-    return enc.encode(JSON.stringify({ index: this.appliedIndex, state: this.state }));
-  }
-
-  restore(data: Uint8Array): void {
-    const img = JSON.parse(dec.decode(data)) as { index: number; state: MetaStateValue };
-    this.state = img.state;
-    this.appliedIndex = img.index;
-    this.onApplied(allChanges(this.state));
-  }
+function asRaftStateMachine(machine: MetaStateMachine): StateMachine<MetaChange[]> {
+  return {
+    apply: (entry: AppliedEntry) => machine.applyEntry(entry.index, entry.type === EntryType.Normal ? entry.data : undefined),
+    snapshot: () => machine.snapshot(),
+    restore: (data) => machine.restore(data),
+  };
 }
 
 /** Settings of a {@link RaftMetaStore}. */
@@ -178,7 +151,7 @@ export class RaftMetaStore extends EventEmitter<MetaStoreEvents> implements Meta
       id: this.o.nodeId,
       peers: raftPeers,
       dataDir: path.join(this.o.dataDir, 'raft'),
-      stateMachine: this.machine,
+      stateMachine: asRaftStateMachine(this.machine),
       listen: this.o.listen,
       node: {
         tickMs: this.o.tickMs ?? 50,

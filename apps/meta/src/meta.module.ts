@@ -1,23 +1,41 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { AdminController, CONFIG, LOGGER, METRICS, Logger, Metrics, READINESS } from '@sofareg/server-kit';
+import { LeaderDuties } from '@sofareg/meta-core';
+import { HashRing, HashRingModule } from '@sofareg/hash-ring';
+import {
+  AdminController,
+  CONFIG,
+  GrpcJsTransport,
+  LOGGER,
+  METRICS,
+  Logger,
+  Metrics,
+  READINESS,
+} from '@sofareg/server-kit';
 import { MetaAdminController } from './meta-admin.controller';
 import { MetaConfig } from './meta-config';
 import { RaftMetaStore } from './meta-store';
+import { LeadershipService } from './leadership.service';
 import { MetaService } from './meta.service';
-import { META_STORE } from './meta.tokens';
+import { MetaController } from './meta.controller';
+import { LEADER_DUTIES, META_STORE, META_TRANSPORTS } from './meta.tokens';
+import { WatchHub } from './watch-hub.service';
 
 /**
- * Wires one meta node: its Raft-replicated store (a group of one without `--peers`), control plane, gRPC
- * service and HTTP admin.
+ * Wires one meta node: its Raft-replicated store (a group of one without `--peers`), the leader's duties and
+ * their driver (arranging slots through the injected `HashRing`), the watch streams, the gRPC MetaService
+ * (`MetaController`, served by `GrpcJsTransport`) and the HTTP admin.
  */
 @Module({})
 export class MetaModule {
-  static forRoot(config: MetaConfig, logger: Logger): DynamicModule {
+  /** `transports`: the gRPC transports `launchRole` serves (MetaController's); their close ends the watch streams. */
+  static forRoot(config: MetaConfig, logger: Logger, transports: readonly GrpcJsTransport[] = []): DynamicModule {
     const raftLogger = logger.child({ component: 'raft' });
     return {
       module: MetaModule,
-      controllers: [AdminController, MetaAdminController],
+      imports: [HashRingModule.forRoot({ slots: config.slots, replicas: config.replicas })],
+      controllers: [AdminController, MetaAdminController, MetaController],
       providers: [
+        { provide: META_TRANSPORTS, useValue: transports },
         { provide: CONFIG, useValue: config },
         { provide: LOGGER, useValue: logger },
         { provide: METRICS, useValue: new Metrics('meta') },
@@ -37,6 +55,22 @@ export class MetaModule {
               },
             }),
         },
+        {
+          provide: LEADER_DUTIES,
+          inject: [HashRing],
+          useFactory: (ring: HashRing) =>
+            new LeaderDuties({
+              leaseMs: config.leaseMs,
+              suspectMs: config.suspectMs,
+              warmupMs: config.warmupMs,
+              takeoverGraceMs: config.takeoverGraceMs,
+              slotCount: config.slots,
+              replicas: config.replicas,
+              arrange: (prev, live) => ring.arrange(prev, live),
+            }),
+        },
+        WatchHub,
+        LeadershipService,
         MetaService,
         { provide: READINESS, useExisting: MetaService },
       ],

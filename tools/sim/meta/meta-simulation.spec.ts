@@ -7,21 +7,24 @@ import { runMetaSimulation } from './meta-simulation';
 const SEEDS = Number(process.env.META_SIM_SEEDS ?? 100);
 const FROM = Number(process.env.META_SIM_FROM ?? 1);
 
-describe('meta simulation (Raft group, data servers joining and dying, meta crashes and partitions)', () => {
-  it(`keeps slot tables committed, valid and never older, and converges after calm, over ${SEEDS} seeds from ${FROM}`, () => {
+describe('meta simulation (real Raft, meta and MetaClient cores; servers come and go, metas crash, partitions)', () => {
+  it(`keeps tables committed, valid, never older; converges after calm; ${SEEDS} seeds from ${FROM}`, () => {
     const failures: string[] = [];
-    const totals = { elections: 0, metaCrashes: 0, partitions: 0, kills: 0, evictions: 0, tables: 0, tablesReceived: 0 };
-    const started = Date.now();
+    const totals = {
+      elections: 0, metaCrashes: 0, partitions: 0, kills: 0, evictions: 0, tables: 0, tablesReceived: 0,
+    };
     for (let seed = FROM; seed < FROM + SEEDS; seed++) {
       const r = runMetaSimulation({ seed });
       for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += r.stats[k];
       if (r.violations.length > 0) {
-        failures.push(`seed ${seed} (${r.config}):\n  ${r.violations.slice(0, 5).join('\n  ')}\n  replay: node tools/scripts/run-ts.cjs apps/meta/src/sim/meta-sim-cli.ts --seed ${seed} --verbose`);
+        const replay = `npm run sim:meta -- --seed ${seed} --verbose`;
+        failures.push(`seed ${seed} (${r.config}):\n  ${r.violations.slice(0, 5).join('\n  ')}\n  replay: ${replay}`);
       }
     }
-    console.log(`meta-sim: ${SEEDS} seeds from ${FROM} in ${Date.now() - started} ms, ${failures.length} failing; ${JSON.stringify(totals)}`);
+    console.log(`meta-sim: ${SEEDS} seeds from ${FROM}, ${failures.length} failing; ${JSON.stringify(totals)}`);
     expect(failures.slice(0, 5)).toEqual([]);
-  }, 120_000);
+    expect(totals.tables).toBeGreaterThan(SEEDS);
+  });
 
   it('is deterministic: a seed replays to the same run', () => {
     const a = runMetaSimulation({ seed: 7, trace: true });

@@ -1,10 +1,10 @@
 import type { NodeInfo, SlotTable } from '@sofareg/contracts';
-import { arrange } from '@sofareg/consistent-hash';
+import { type SlotTable as ArrangedTable, arrange } from '@sofareg/consistent-hash';
 import { LeaseTable } from './lease-table';
 import { MetaCommand, MetaStateValue, knownServers, liveDataServers } from './meta-state';
 
-/** Settings of a {@link MetaLeader}. */
-export interface MetaLeaderOptions {
+/** Settings of a {@link LeaderDuties}. */
+export interface LeaderDutiesOptions {
   /** A server whose heartbeats stop this long is removed. */
   leaseMs: number;
   /** A server whose watch stream closed and did not reopen this long is removed (sooner than its lease). */
@@ -19,7 +19,15 @@ export interface MetaLeaderOptions {
   takeoverGraceMs?: number;
   slotCount: number;
   replicas: number;
+  /**
+   * Computes the next table for the live data servers after `prev` (pure). Default: consistent-hash's `arrange`
+   * with `slotCount` and `replicas`; the meta shell passes its `HashRing`'s, configured the same way.
+   */
+  arrange?: SlotArranger;
 }
+
+/** The next slot table for `live` (sorted addresses) after `prev`; returns `prev` itself when nothing moves. */
+export type SlotArranger = (prev: ArrangedTable | undefined, live: readonly string[]) => ArrangedTable;
 
 /**
  * Where a meta node stands as leader:
@@ -47,7 +55,8 @@ export type LeaderAction =
  *
  * Contracts:
  * - A new leader gives every known server a fresh lease (plus `takeoverGraceMs`) when it has caught up,
- *   before it evicts anyone; a server registered later (by an entry applied afterwards) gets its lease when first seen in the state.
+ *   before it evicts anyone; a server registered later (by an entry applied afterwards) gets its lease when first
+ *   seen in the state.
  * - At most one slot table and one removal per server are in flight at a time; a lost proposal is retried
  *   at the next tick.
  * - A slot table is arranged only `warmupMs` after this node started leading and while no removal is in
@@ -55,7 +64,7 @@ export type LeaderAction =
  *   current epoch and data servers (see `setSlotTable`), so a table committed after a concurrent change is
  *   ignored and arranged again.
  */
-export class MetaLeader {
+export class LeaderDuties {
   private readonly leases: LeaseTable;
   private phase: LeaderPhase = 'follower';
   private since = 0;
@@ -65,8 +74,8 @@ export class MetaLeader {
   private readonly evicting = new Set<string>();
   private readonly registering = new Map<string, string>();
 
-  constructor(private readonly o: MetaLeaderOptions) {
-    this.leases = new LeaseTable(o.leaseMs);
+  constructor(private readonly options: LeaderDutiesOptions) {
+    this.leases = new LeaseTable(options.leaseMs);
   }
 
   /** The current phase. */
@@ -98,7 +107,7 @@ export class MetaLeader {
     if (this.phase !== 'catching-up') return false;
     this.phase = 'leading';
     this.since = nowMs;
-    this.leases.renewAll(knownServers(state), nowMs + (this.o.takeoverGraceMs ?? 2_000));
+    this.leases.renewAll(knownServers(state), nowMs + (this.options.takeoverGraceMs ?? 2_000));
     return true;
   }
 
@@ -135,7 +144,7 @@ export class MetaLeader {
 
   /** A server's watch stream closed: it is removed after `suspectMs` unless it watches again. */
   watchClosed(address: string, nowMs: number): void {
-    this.leases.suspect(address, nowMs, this.o.suspectMs);
+    this.leases.suspect(address, nowMs, this.options.suspectMs);
   }
 
   /** A server leaves gracefully: forget its lease; returns the removal to propose (when known). */
@@ -178,38 +187,49 @@ export class MetaLeader {
 
   private arrangement(state: MetaStateValue, nowMs: number): LeaderAction | undefined {
     if (this.arranging !== undefined || this.evicting.size > 0) return undefined;
-    if (nowMs - this.since < this.o.warmupMs) return undefined;
+    if (nowMs - this.since < this.options.warmupMs) return undefined;
     const live = liveDataServers(state);
     if (live.length === 0) return undefined;
-    const prev = state.slotTable as Parameters<typeof arrange>[0] | undefined;
-    if (prev && (prev.slotCount !== this.o.slotCount || prev.replicas !== this.o.replicas)) return undefined;
+    const prev = state.slotTable as ArrangedTable | undefined;
+    const { slotCount, replicas } = this.options;
+    if (prev && (prev.slotCount !== slotCount || prev.replicas !== replicas)) return undefined;
     // arrange is a pure function of (table, live servers): once it kept a table, it keeps it until either
     // changes, so the tick every 100 ms does not re-run it (0.2-0.5 s at 65,536 slots).
     const liveKey = live.join('\n');
     if (prev && this.kept?.table === prev && this.kept.live === liveKey) return undefined;
-    const next = arrange(prev, live, { slotCount: this.o.slotCount, replicas: this.o.replicas });
+    const next = this.options.arrange
+      ? this.options.arrange(prev, live)
+      : arrange(prev, live, { slotCount: this.options.slotCount, replicas: this.options.replicas });
     if (next === prev) {
       this.kept = { table: prev, live: liveKey };
       return undefined;
     }
     this.arranging = next.epoch;
-    return { kind: 'arrange', epoch: next.epoch, cmd: { type: 'setSlotTable', table: toWireTable(next), prevEpoch: prev?.epoch ?? 0, live } };
+    const cmd: MetaCommand = { type: 'setSlotTable', table: toWireTable(next), prevEpoch: prev?.epoch ?? 0, live };
+    return { kind: 'arrange', epoch: next.epoch, cmd };
   }
 
   /** A proposal returned by {@link tick} or {@link heartbeat} finished (committed and applied, or failed). */
   settled(cmd: MetaCommand): void {
     if (cmd.type === 'setSlotTable' && this.arranging === cmd.table.epoch) this.arranging = undefined;
     else if (cmd.type === 'removeNode') this.evicting.delete(cmd.address);
-    else if (cmd.type === 'registerNode' && this.registering.get(cmd.node.address) === cmd.node.processId) this.registering.delete(cmd.node.address);
+    else if (cmd.type === 'registerNode' && this.registering.get(cmd.node.address) === cmd.node.processId) {
+      this.registering.delete(cmd.node.address);
+    }
   }
 }
 
 /** The wire (protobuf) form of a slot table from `arrange`. */
-export function toWireTable(t: ReturnType<typeof arrange>): SlotTable {
+export function toWireTable(t: ArrangedTable): SlotTable {
   return {
     epoch: t.epoch,
     slotCount: t.slotCount,
     replicas: t.replicas,
-    slots: t.slots.map((s) => ({ id: s.id, leader: s.leader, leaderEpoch: s.leaderEpoch, followers: [...s.followers] })),
+    slots: t.slots.map((s) => ({
+      id: s.id,
+      leader: s.leader,
+      leaderEpoch: s.leaderEpoch,
+      followers: [...s.followers],
+    })),
   };
 }

@@ -1,29 +1,29 @@
 import type { NodeInfo } from '@sofareg/contracts';
 import { checkTable } from '@sofareg/consistent-hash';
-import { MetaLeader, MetaLeaderOptions } from './meta-leader';
+import { LeaderDuties, LeaderDutiesOptions } from './leader-duties';
 import { EMPTY_META_STATE, MetaCommand, MetaStateValue, applyMetaCommand } from './meta-state';
 
 const node = (address: string, role = 'data', processId = 'p1'): NodeInfo => ({
   address, role, zone: 'z', dataCenter: 'dc', processId, startedAt: 1, httpAddress: '', syncAddress: '',
 });
-const OPTS: MetaLeaderOptions = { leaseMs: 3_000, suspectMs: 1_000, warmupMs: 1_000, takeoverGraceMs: 0, slotCount: 16, replicas: 2 };
+const OPTS: LeaderDutiesOptions = { leaseMs: 3_000, suspectMs: 1_000, warmupMs: 1_000, takeoverGraceMs: 0, slotCount: 16, replicas: 2 };
 
 function apply(state: MetaStateValue, cmds: MetaCommand[]): MetaStateValue {
   return cmds.reduce((s, c) => applyMetaCommand(s, c).state, state);
 }
 
-function leading(state: MetaStateValue, now = 0, opts = OPTS): MetaLeader {
-  const l = new MetaLeader(opts);
+function leading(state: MetaStateValue, now = 0, opts = OPTS): LeaderDuties {
+  const l = new LeaderDuties(opts);
   l.elected();
   l.caughtUp(state, now);
   return l;
 }
 
-describe('MetaLeader', () => {
+describe('LeaderDuties', () => {
   const twoServers = apply(EMPTY_META_STATE, [{ type: 'registerNode', node: node('a:1') }, { type: 'registerNode', node: node('b:1') }, { type: 'registerNode', node: node('s:1', 'session') }]);
 
   it('does nothing until caught up, then renews every known server before evicting anyone', () => {
-    const l = new MetaLeader(OPTS);
+    const l = new LeaderDuties(OPTS);
     expect(l.tick(twoServers, 100_000)).toEqual([]);
     l.elected();
     expect(l.state).toBe('catching-up');
@@ -99,5 +99,18 @@ describe('MetaLeader', () => {
     expect(l.ready).toBe(false);
     expect(l.tick(twoServers, 100_000)).toEqual([]);
     expect(l.caughtUp(twoServers, 0)).toBe(false);
+  });
+  it('arranges with the arranger it was given (the shell passes its HashRing)', () => {
+    const calls: string[][] = [];
+    const l = leading(twoServers, 0, {
+      ...OPTS,
+      arrange: (prev, live) => {
+        calls.push([...live]);
+        return { epoch: (prev?.epoch ?? 0) + 1, slotCount: 16, replicas: 2, slots: [] };
+      },
+    });
+    const [a] = l.tick(twoServers, 1_000);
+    expect(calls).toEqual([['a:1', 'b:1']]);
+    expect(a).toMatchObject({ kind: 'arrange', epoch: 1, cmd: { type: 'setSlotTable', prevEpoch: 0, table: { epoch: 1, slots: [] } } });
   });
 });

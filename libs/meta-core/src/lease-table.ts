@@ -21,8 +21,8 @@ export class LeaseTable {
 
   /**
    * A server's watch stream closed (its process died, or the connection broke): unless it opens a new one
-   * or heartbeats again, its lease ends `graceMs` from now, sooner than a full lease. A kill -9 closes the socket at once, so a
-   * dead server is evicted in about `graceMs` instead of the whole lease.
+   * or heartbeats again, its lease ends `graceMs` from now, sooner than a full lease. A kill -9 closes the
+   * socket at once, so a dead server is evicted in about `graceMs` instead of the whole lease.
    */
   suspect(address: string, nowMs: number, graceMs: number): void {
     if (this.lastSeen.has(address)) this.suspects.set(address, nowMs + graceMs);
@@ -33,7 +33,10 @@ export class LeaseTable {
     this.suspects.delete(address);
   }
 
-  /** Gives every listed server a fresh lease (as if heard from at `nowMs`, which may be in the future) and forgets any other. */
+  /**
+   * Gives every listed server a fresh lease (as if heard from at `nowMs`, which may be in the future) and
+   * forgets any other.
+   */
   renewAll(addresses: Iterable<string>, nowMs: number): void {
     this.lastSeen.clear();
     this.suspects.clear();

@@ -80,7 +80,10 @@ function nodesKey(role: string): 'dataNodes' | 'sessionNodes' | undefined {
  * every meta node. A slot table older than the current one is ignored, so epochs never go back. Deleting a
  * provide-data key keeps a tombstone value ('' with a higher version) so watchers see the removal.
  */
-export function applyMetaCommand(state: MetaStateValue, cmd: MetaCommand): { state: MetaStateValue; changes: MetaChange[] } {
+export function applyMetaCommand(
+  state: MetaStateValue,
+  cmd: MetaCommand,
+): { state: MetaStateValue; changes: MetaChange[] } {
   switch (cmd.type) {
     case 'registerNode': {
       const key = nodesKey(cmd.node.role);

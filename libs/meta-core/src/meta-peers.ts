@@ -28,7 +28,9 @@ export class MetaPeersError extends Error {
 
 function port(text: string, what: string): number {
   const n = Number(text);
-  if (!/^\d{1,5}$/.test(text) || n < 1 || n > 65535) throw new MetaPeersError(`--peers: ${what}: '${text}' is not a port (1-65535)`);
+  if (!/^\d{1,5}$/.test(text) || n < 1 || n > 65535) {
+    throw new MetaPeersError(`--peers: ${what}: '${text}' is not a port (1-65535)`);
+  }
   return n;
 }
 
@@ -66,7 +68,10 @@ export function parseMetaPeers(spec: string): MetaPeers {
     const raftPort = port(m[2], `node '${id}' raft`);
     const derived = (offset: number, what: string) => {
       const p = raftPort + offset;
-      if (p < 1 || p > 65535) throw new MetaPeersError(`--peers: node '${id}': cannot derive the ${what} port from raft port ${raftPort}; give it`);
+      if (p < 1 || p > 65535) {
+        const why = `cannot derive the ${what} port from raft port ${raftPort}; give it`;
+        throw new MetaPeersError(`--peers: node '${id}': ${why}`);
+      }
       return `${host}:${p}`;
     };
     const peer: MetaPeer = {
