@@ -197,7 +197,7 @@ export class MetaSimulation {
   run(): MetaSimResult {
     const ids = Array.from({ length: this.metaCount }, (_, i) => `m${i + 1}`);
     for (const id of ids) this.startMeta(id, ids);
-    const initialServers = this.rnd.range(1, 4);
+    const initialServers = this.rnd.int(1, 4);
     for (let i = 0; i < initialServers; i++) this.joinServer();
     this.q.push(this.faultEveryMs, { k: 'fault' });
     this.q.push(this.serverFaultEveryMs, { k: 'serverFault' });
@@ -290,7 +290,7 @@ export class MetaSimulation {
     return new RawNode({
       id: n.id,
       storage: n.storage,
-      random: new SeededRandom(this.rnd.int(2 ** 31)),
+      random: new SeededRandom(this.rnd.below(2 ** 31)),
       electionTick: 10,
       heartbeatTick: 1,
       applied: snap ? snap.meta.index : 0,
@@ -344,7 +344,7 @@ export class MetaSimulation {
     n.role = Role.Follower;
     n.leaderId = '';
     n.leader = this.newLeaderLogic();
-    this.q.push(this.now + this.rnd.range(100, 1_500), { k: 'restartMeta', meta: n.id, gen: n.gen });
+    this.q.push(this.now + this.rnd.int(100, 1_500), { k: 'restartMeta', meta: n.id, gen: n.gen });
   }
 
   private restartMeta(n: SimMeta): void {
@@ -370,7 +370,7 @@ export class MetaSimulation {
     if (!raw || n.fsyncPending || !raw.hasReady()) return;
     const rd = raw.ready();
     n.fsyncPending = true;
-    this.q.push(this.now + (rd.mustSync ? this.rnd.range(1, 3) : 0), { k: 'fsync', meta: n.id, gen: n.gen, rd });
+    this.q.push(this.now + (rd.mustSync ? this.rnd.int(1, 3) : 0), { k: 'fsync', meta: n.id, gen: n.gen, rd });
   }
 
   private onFsync(n: SimMeta, rd: Ready): void {
@@ -554,7 +554,7 @@ export class MetaSimulation {
 
   private send(m: Message): void {
     if (!this.quiet && this.rnd.chance(this.dropRate)) return;
-    this.q.push(this.now + this.rnd.range(1, this.maxDelay), { k: 'msg', m });
+    this.q.push(this.now + this.rnd.int(1, this.maxDelay), { k: 'msg', m });
   }
 
   private deliver(m: Message): void {
@@ -565,7 +565,7 @@ export class MetaSimulation {
   }
 
   private rpcDelay(): number {
-    return this.rnd.range(1, 3);
+    return this.rnd.int(1, 3);
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -573,7 +573,7 @@ export class MetaSimulation {
 
   private joinServer(): void {
     const address = `10.0.0.${this.nextServer++}:9620`;
-    const s: SimServer = { address, alive: false, gen: 0, hint: '', target: this.rnd.int(this.metaCount), held: 0, stream: undefined, watchPending: false, since: 0 };
+    const s: SimServer = { address, alive: false, gen: 0, hint: '', target: this.rnd.below(this.metaCount), held: 0, stream: undefined, watchPending: false, since: 0 };
     this.servers.set(address, s);
     this.stats.joins++;
     this.startServer(s);
@@ -763,7 +763,7 @@ export class MetaSimulation {
     this.rotate(s);
     if (!s.watchPending) {
       s.watchPending = true;
-      this.q.push(this.now + this.rnd.range(200, 400), { k: 'openWatch', server: address, gen });
+      this.q.push(this.now + this.rnd.int(200, 400), { k: 'openWatch', server: address, gen });
     }
   }
 
@@ -772,9 +772,9 @@ export class MetaSimulation {
 
   private onFault(): void {
     if (this.quiet) return;
-    this.q.push(this.now + this.rnd.range(this.faultEveryMs / 2, this.faultEveryMs * 1.5), { k: 'fault' });
+    this.q.push(this.now + this.rnd.int(this.faultEveryMs / 2, this.faultEveryMs * 1.5), { k: 'fault' });
     const ids = this.metaIds();
-    const r = this.rnd.int(10);
+    const r = this.rnd.below(10);
     if (r < 3) {
       const n = this.metas.get(this.rnd.pick(ids)) as SimMeta;
       // Prefer the leader: that is the interesting crash.
@@ -790,14 +790,14 @@ export class MetaSimulation {
         this.cutFromServers = this.rnd.chance(0.5) ? new Set([victim]) : new Set();
         this.log(`PARTITION isolate ${victim}${this.cutFromServers.size ? ' (from servers too)' : ''}`);
       } else {
-        for (const id of ids) groups.set(id, this.rnd.int(2));
+        for (const id of ids) groups.set(id, this.rnd.below(2));
         this.cutFromServers = new Set();
         this.log(`PARTITION split ${ids.map((id) => `${id}:${groups.get(id)}`).join(' ')}`);
       }
       this.groups = groups;
       this.lastPartitionAt = this.now;
       this.breakCutStreams();
-      this.q.push(this.now + this.rnd.range(200, 3_000), { k: 'heal', partition: this.partitionGen });
+      this.q.push(this.now + this.rnd.int(200, 3_000), { k: 'heal', partition: this.partitionGen });
     } else {
       this.heal();
     }
@@ -808,8 +808,8 @@ export class MetaSimulation {
     for (const id of this.cutFromServers) {
       const n = this.metas.get(id) as SimMeta;
       for (const [stream, w] of n.watchers) {
-        this.q.push(this.now + this.rnd.range(100, 1_500), { k: 'watchClosedAtMeta', meta: n.id, metaGen: n.gen, stream });
-        this.closeAtServer(w.server, w.serverGen, stream, this.rnd.range(100, 1_500));
+        this.q.push(this.now + this.rnd.int(100, 1_500), { k: 'watchClosedAtMeta', meta: n.id, metaGen: n.gen, stream });
+        this.closeAtServer(w.server, w.serverGen, stream, this.rnd.int(100, 1_500));
       }
     }
   }
@@ -825,11 +825,11 @@ export class MetaSimulation {
 
   private onServerFault(): void {
     if (this.quiet) return;
-    this.q.push(this.now + this.rnd.range(this.serverFaultEveryMs / 2, this.serverFaultEveryMs * 1.5), { k: 'serverFault' });
+    this.q.push(this.now + this.rnd.int(this.serverFaultEveryMs / 2, this.serverFaultEveryMs * 1.5), { k: 'serverFault' });
     const all = [...this.servers.values()];
     const alive = all.filter((s) => s.alive);
     const dead = all.filter((s) => !s.alive);
-    const r = this.rnd.int(10);
+    const r = this.rnd.below(10);
     if ((r < 3 && all.length < 8) || alive.length === 0) this.joinServer();
     else if (r < 6 && alive.length > 1) this.killServer(this.rnd.pick(alive));
     else if (r < 9 && dead.length > 0) {

@@ -17,6 +17,7 @@ import {
   Role,
   SeededRandom,
   type Snapshot,
+  applyReady,
   decodeConfChange,
 } from '../core';
 import type { LogStoreStats, RaftStorage } from '../storage';
@@ -744,9 +745,7 @@ export class RaftNode<R = unknown> {
     const raw = this.raw as RawNode;
     try {
       while (this.lifecycle === 'running' && raw.hasReady()) {
-        const rd = raw.ready();
-        await this.handleReady(rd);
-        raw.advance(rd);
+        await this.handleReady(raw, raw.ready());
         await this.maybeSnapshot();
         this.flushInputs();
       }
@@ -785,51 +784,65 @@ export class RaftNode<R = unknown> {
     }
   }
 
-  private async handleReady(rd: Ready): Promise<void> {
+  /**
+   * Handles one Ready through the core's {@link applyReady} (persist, send, apply, advance). The pipelined
+   * overlaps happen inside `persist`, which still resolves only once the Ready's writes are durable: a leader's
+   * messages leave while its own write runs, and committed entries that were durable before this Ready (and
+   * that it does not rewrite) are applied meanwhile. The later steps skip what was done early.
+   */
+  private async handleReady(raw: RawNode, rd: Ready): Promise<void> {
     this.counters.readyBatches++;
     const durable = this.durable as DurableState;
     const pipelining = this.o.pipelining && !rd.snapshot && !durable.changesTermOrVote(rd.hardState);
     // Index of the last entry durable before this Ready's writes.
     const durableLast = this.o.storage.log.lastIndex();
     for (const e of rd.entries) if (e.type === EntryType.ConfChange) this.learnAddress(e);
-    // 1. Persist (one log write and one fsync for the whole Ready) and 2. send: in this order, except that a
-    // pipelining leader sends at once.
-    const early = pipelining && rd.messages.length > 0 && this.raw?.role === Role.Leader;
-    if (early) this.send(rd.messages);
+    const sendEarly = pipelining && rd.messages.length > 0 && raw.role === Role.Leader;
     // A Ready whose hard state moved only its commit index writes nothing now (see DurableState).
     const writes = rd.snapshot !== undefined || rd.entries.length > 0 || durable.changesTermOrVote(rd.hardState);
-    let persisting: Promise<void> | undefined;
-    if (writes || rd.hardState) {
-      persisting = this.persist(durable, rd);
-      // Awaited below, but only after the early apply: a failed write must not surface as an unhandled
-      // rejection meanwhile (the await still throws it).
-      persisting.catch(() => undefined);
-    }
-    // 3. Apply: entries durable before this Ready (and not rewritten by it) need not wait for its fsync.
     const n = rd.committedEntries.length;
     const lastCommitted = n > 0 ? rd.committedEntries[n - 1].index : 0;
-    const applyEarly =
-      pipelining && writes && n > 0 && lastCommitted <= durableLast && (rd.entries.length === 0 || rd.entries[0].index > lastCommitted);
-    if (applyEarly) {
-      await new Promise<void>((r) => setImmediate(r)); // let the write start first
-      await this.applyCommitted(rd.committedEntries);
-    }
-    if (persisting) await persisting;
-    this.counters.entriesPersisted += rd.entries.length;
-    if (!early && rd.messages.length > 0) this.send(rd.messages);
-    if (rd.snapshot) await this.installSnapshot(rd.snapshot);
-    if (!applyEarly) await this.applyCommitted(rd.committedEntries);
-    if (rd.readStates.length > 0) {
-      for (const rs of rd.readStates) {
-        const key = Buffer.from(rs.context.buffer, rs.context.byteOffset, rs.context.byteLength).toString('hex');
-        const batch = this.readsInFlight.get(key);
-        if (!batch) continue;
-        this.readsInFlight.delete(key);
-        for (const d of batch.waiters) this.appliedWaits.push({ index: rs.index, d });
-      }
-    }
-    this.releaseAppliedWaits();
+    const rewritten = rd.entries.length > 0 && rd.entries[0].index <= lastCommitted;
+    const applyEarly = pipelining && writes && n > 0 && lastCommitted <= durableLast && !rewritten;
+    await applyReady(raw, rd, {
+      persist: async (r) => {
+        if (sendEarly) this.send(r.messages);
+        let persisting: Promise<void> | undefined;
+        if (writes || r.hardState) {
+          persisting = this.persist(durable, r);
+          // Awaited below, but only after the early apply: a failed write must not surface as an unhandled
+          // rejection meanwhile (the await still throws it).
+          persisting.catch(() => undefined);
+        }
+        if (applyEarly) {
+          await new Promise<void>((resolve) => setImmediate(resolve)); // let the write start first
+          await this.applyCommitted(r.committedEntries);
+        }
+        if (persisting) await persisting;
+        this.counters.entriesPersisted += r.entries.length;
+      },
+      send: (ms) => {
+        if (!sendEarly && ms.length > 0) this.send(ms);
+      },
+      apply: async (r) => {
+        if (r.snapshot) await this.installSnapshot(r.snapshot);
+        if (!applyEarly) await this.applyCommitted(r.committedEntries);
+        this.noteReadStates(r.readStates);
+        this.releaseAppliedWaits();
+      },
+    });
     if (rd.softState) this.onSoftState(rd.softState.leader, rd.softState.role);
+  }
+
+  /** Moves the callers of each confirmed read batch to wait for the state machine to reach its index. */
+  private noteReadStates(readStates: Ready['readStates']): void {
+    for (const rs of readStates) {
+      const key = Buffer.from(rs.context.buffer, rs.context.byteOffset, rs.context.byteLength).toString('hex');
+      const batch = this.readsInFlight.get(key);
+      if (!batch) continue;
+      this.readsInFlight.delete(key);
+      for (const d of batch.waiters) this.appliedWaits.push({ index: rs.index, d });
+    }
   }
 
   private async persist(durable: DurableState, rd: Ready): Promise<void> {
