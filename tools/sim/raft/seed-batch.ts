@@ -67,6 +67,8 @@ export function batchSummary(b: SeedBatch): string {
 
 /** One paragraph per failing seed (its configuration, violations and replay command), then the totals. */
 export function describeBatch(b: SeedBatch): string {
-  const lines = b.failed.map((f) => `seed ${f.seed} (${f.config}); replay: ${f.replay}\n  ${f.violations.join('\n  ')}`);
+  const lines = b.failed.map(
+    (f) => `seed ${f.seed} (${f.config}); replay: ${f.replay}\n  ${f.violations.join('\n  ')}`,
+  );
   return [...lines, batchSummary(b)].join('\n');
 }

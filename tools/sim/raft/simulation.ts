@@ -758,7 +758,8 @@ export class Simulation {
       if (!n?.raw) problems.push(`member ${id} is down`);
       else if (n.raw.commitIndex !== l.raw.commitIndex || n.kv.appliedIndex !== l.raw.commitIndex) {
         problems.push(
-          `${id} has commit ${n.raw.commitIndex} applied ${n.kv.appliedIndex}, leader ${l.id} commit ${l.raw.commitIndex}`,
+          `${id} has commit ${n.raw.commitIndex} applied ${n.kv.appliedIndex}, ` +
+            `leader ${l.id} commit ${l.raw.commitIndex}`,
         );
       }
     }

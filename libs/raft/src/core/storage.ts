@@ -36,7 +36,10 @@ export interface Storage {
   snapshot(): Snapshot | undefined;
 }
 
-const EMPTY_SNAPSHOT: Snapshot = { meta: { index: 0, term: 0, conf: { voters: [], learners: [] } }, data: new Uint8Array(0) };
+const EMPTY_SNAPSHOT: Snapshot = {
+  meta: { index: 0, term: 0, conf: { voters: [], learners: [] } },
+  data: new Uint8Array(0),
+};
 
 /**
  * An in-memory {@link Storage} with the write operations an application performs: the log since the last
@@ -144,7 +147,9 @@ export class MemoryStorage implements Storage {
     if (upTo > this.snap.meta.index) {
       throw new RaftError('ContractViolation', `compact(${upTo}) beyond the snapshot at ${this.snap.meta.index}`);
     }
-    if (upTo > this.lastIndex()) throw new RaftError('Unavailable', `compact(${upTo}) beyond last index ${this.lastIndex()}`);
+    if (upTo > this.lastIndex()) {
+      throw new RaftError('Unavailable', `compact(${upTo}) beyond last index ${this.lastIndex()}`);
+    }
     const t = this.term(upTo) as number;
     this.ents = this.ents.slice(upTo - this.base);
     this.base = upTo;
