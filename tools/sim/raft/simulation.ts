@@ -356,11 +356,7 @@ export class Simulation {
   private onFsync(n: SimNode, rd: Ready): void {
     const raw = n.raw as RawNode;
     applyReady(raw, rd, {
-      persist: (r) => {
-        if (r.snapshot) n.storage.applySnapshot(r.snapshot);
-        n.storage.append(r.entries);
-        if (r.hardState) n.storage.setHardState(r.hardState);
-      },
+      persist: (r) => n.storage.persist(r),
       send: (ms) => {
         for (const m of ms) this.send(m);
       },

@@ -105,6 +105,16 @@ describe('MemoryStorage against a naive log', () => {
     expect([s.firstIndex(), s.lastIndex(), s.term(10)]).toEqual([11, 10, 3]);
   });
 
+  it('persists a Ready: the snapshot first, then the entries after it, then the hard state', () => {
+    const s = new MemoryStorage();
+    s.append([entry(1, 1), entry(2, 1)]);
+    const snapshot = { meta: { index: 5, term: 2, conf: CONF }, data: new Uint8Array(0) };
+    s.persist({ snapshot, entries: [entry(6, 2), entry(7, 3)], hardState: { term: 3, vote: 'a', commit: 6 } });
+    expect([s.firstIndex(), s.lastIndex(), s.term(5), s.term(7), s.hardState().commit]).toEqual([6, 7, 2, 3, 6]);
+    s.persist({ entries: [] });
+    expect([s.lastIndex(), s.hardState().term]).toEqual([7, 3]);
+  });
+
   it('returns the hard state it saved, as a copy', () => {
     const s = new MemoryStorage();
     const hs = { term: 3, vote: 'a', commit: 2 };

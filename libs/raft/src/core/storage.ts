@@ -157,6 +157,16 @@ export class MemoryStorage implements Storage {
   }
 
   /**
+   * Saves what a Ready asks, in its order: the snapshot (if any), the entries, the hard state (if any). The
+   * persist step of a driver whose whole storage is this one.
+   */
+  persist(rd: { snapshot?: Snapshot; entries: readonly Entry[]; hardState?: HardState }): void {
+    if (rd.snapshot) this.applySnapshot(rd.snapshot);
+    this.append(rd.entries);
+    if (rd.hardState) this.setHardState(rd.hardState);
+  }
+
+  /**
    * Appends entries (what `Ready.entries` asks), replacing any existing entries at the same or later indexes.
    * Entries at or below the compaction point are skipped. Throws `ContractViolation` on a gap.
    */

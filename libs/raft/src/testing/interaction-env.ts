@@ -212,11 +212,7 @@ export class InteractionEnv {
     const rd = node.ready();
     const out = [`> ${id} handling Ready`, ...describeReady(rd)];
     applyReady(node, rd, {
-      persist: (r) => {
-        if (r.snapshot) en.storage.applySnapshot(r.snapshot);
-        en.storage.append(r.entries);
-        if (r.hardState) en.storage.setHardState(r.hardState);
-      },
+      persist: (r) => en.storage.persist(r),
       // Messages to a crashed node are lost.
       send: (ms) => {
         for (const m of ms) if (this.nodes.get(m.to)?.node !== undefined) this.mailbox.push(m);
