@@ -4,7 +4,7 @@
  * all gracefully.
  */
 import * as path from 'node:path';
-import { LocalCluster, WORKSPACE_ROOT } from '@sofareg/testing';
+import { LocalCluster, WORKSPACE_ROOT } from '@sofareg/launcher';
 
 async function main(): Promise<void> {
   const baseDir = path.join(WORKSPACE_ROOT, 'var');

@@ -4,7 +4,7 @@
  * one JSON line `{"sessions":["host:port",...]}` once ready, and stops everything on SIGTERM, SIGINT or when
  * its stdin closes (the parent went away).
  */
-import { LocalCluster } from '@sofareg/testing';
+import { LocalCluster } from '@sofareg/launcher';
 
 async function main(): Promise<void> {
   const cluster = await LocalCluster.start({ dataServers: 1, sessions: 2, metaArgs: ['--replicas', '1'], dataArgs: ['--replicas', '1'], env: { SOFAREG_LOG_LEVEL: 'warn' } });

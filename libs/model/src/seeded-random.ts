@@ -23,6 +23,11 @@ export class SeededRandom {
     return lo + Math.floor(this.next() * (hi - lo + 1));
   }
 
+  /** An integer in [0, n): an index into `n` things. */
+  below(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+
   /** True with probability `p`. */
   chance(p: number): boolean {
     return this.next() < p;

@@ -19,10 +19,11 @@ export interface RunRoleOptions {
 /**
  * Creates the role's Nest application, starts its gRPC transports (ports bound, so providers may read them with
  * `transport.port` from `onModuleInit`/`onApplicationBootstrap` on, and readiness is never reported before),
- * then initializes the app and serves its HTTP admin on host:httpPort. Shuts down gracefully on SIGTERM/SIGINT:
- * Nest closes the transports (their close hooks first, then a bounded drain), then runs the providers' shutdown
- * hooks (heartbeats stop, meta is told). RPCs may arrive before `onApplicationBootstrap` has run: handlers answer
- * NotReady until their service is.
+ * then initializes the app and serves its HTTP admin on host:httpPort. Shuts down gracefully on SIGTERM/SIGINT,
+ * in Nest's order: `onModuleDestroy` and `beforeApplicationShutdown` hooks, then the transports close (their close
+ * hooks first, then a bounded drain), then `onApplicationShutdown` hooks (heartbeats stop, meta is told). So what
+ * RPC handlers need must stop in `onApplicationShutdown`, not earlier. RPCs may arrive before
+ * `onApplicationBootstrap` has run: handlers answer NotReady until their service is.
  */
 export async function runRole(opts: RunRoleOptions): Promise<INestApplication> {
   process.on('unhandledRejection', (err) => opts.logger.error({ err }, 'unhandled rejection'));

@@ -50,24 +50,34 @@ export interface GrpcServerHandle {
 export async function startGrpcServer(host: string, port: number, services: ServiceBinding[]): Promise<GrpcServerHandle> {
   const server = new grpc.Server(SERVER_CHANNEL_OPTIONS);
   for (const s of services) server.addService(s.definition, s.implementation);
-  const bound = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  const bound = await bindInsecure(server, `${host}:${port}`);
+  return { server, port: bound, shutdown: (graceMs = 2_000) => shutdownWithin(server, graceMs) };
+}
+
+/** Binds a server to `host:port` without TLS; resolves with the port bound (the chosen one for port 0). */
+export function bindInsecure(server: grpc.Server, address: string): Promise<number> {
+  return new Promise<number>((resolve, reject) =>
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) =>
+      err ? reject(err) : resolve(port),
+    ),
   );
-  return {
-    server,
-    port: bound,
-    shutdown: (graceMs = 2_000) =>
-      new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      }),
-  };
+}
+
+/**
+ * Stops a server: no new calls, running ones may finish within `graceMs`, then the rest are cancelled
+ * (`forceShutdown`). Resolves once it stopped either way.
+ */
+export function shutdownWithin(server: grpc.Server, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 type UnaryMethod<Req, Res> = (

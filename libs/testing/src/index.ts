@@ -1,4 +1,2 @@
-export * from './local-cluster';
-export * from './ports';
-export * from './role-process';
-export * from './wait-for';
+// Specs start real servers with the launcher that `npm start` uses; test-only helpers go here.
+export * from '@sofareg/launcher';

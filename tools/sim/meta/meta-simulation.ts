@@ -25,7 +25,16 @@ import {
   refuseHeartbeat,
   refusedAnswer,
 } from '@sofareg/meta-core';
-import { EntryType, MemoryStorage, type Message, type NodeId, RawNode, type Ready, Role } from '@sofareg/raft';
+import {
+  EntryType,
+  MemoryStorage,
+  type Message,
+  type NodeId,
+  RawNode,
+  type Ready,
+  Role,
+  applyReady,
+} from '@sofareg/raft';
 import { SeededRandom, SimClock, SimNetwork } from '../kernel';
 import {
   BARRIER_RETRY_MS,
@@ -362,18 +371,13 @@ export class MetaSimulation {
     this.atMeta(n, rd.mustSync ? this.rnd.int(1, 3) : 0, () => this.handleReady(n, rd));
   }
 
-  /**
-   * One Ready, in the order Raft's safety needs: persist, send, apply, advance. (The one place a Ready is
-   * handled here: `applyReady` of `@sofareg/raft`, where available, takes these three steps as its `ReadyIo`.)
-   */
+  /** One Ready, handled by the library's `applyReady` (persist, send, apply, advance), as every driver does. */
   private handleReady(n: SimMeta, rd: Ready): void {
-    const raw = n.raw as RawNode;
-    if (rd.snapshot) n.storage.applySnapshot(rd.snapshot);
-    n.storage.append(rd.entries);
-    if (rd.hardState) n.storage.setHardState(rd.hardState);
-    for (const m of rd.messages) this.sendRaft(m);
-    this.applyReadyToMachine(n, rd);
-    raw.advance(rd);
+    applyReady(n.raw as RawNode, rd, {
+      persist: (ready) => n.storage.persist(ready),
+      send: (messages) => messages.forEach((m) => this.sendRaft(m)),
+      apply: (ready) => this.applyReadyToMachine(n, ready),
+    });
     n.fsyncPending = false;
     this.observeRole(n);
     this.maybeCatchUp(n);

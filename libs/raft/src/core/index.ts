@@ -9,3 +9,4 @@ export * from './storage';
 export { ReadOnlyOption, CAMPAIGN_TRANSFER } from './raft';
 export type { RaftConfig, ProposeResult, ProposeErrorCode, RaftCounters } from './raft';
 export * from './raw-node';
+export { applyReady, type ReadyIo } from './apply-ready';

@@ -20,13 +20,13 @@ describe(`RaftLog against a naive array model (seed ${SEED})`, () => {
       const model: number[] = [0]; // model[i] = term of entry i
       let term = 1;
       for (let op = 0; op < 50; op++) {
-        const r = rnd.int(10);
+        const r = rnd.below(10);
         const last = model.length - 1;
         if (r < 5) {
           // append a batch after a random point at or above the commit index
-          const after = log.committed + rnd.int(last - log.committed + 1);
+          const after = log.committed + rnd.below(last - log.committed + 1);
           if (rnd.chance(0.3)) term++;
-          const n = 1 + rnd.int(4);
+          const n = 1 + rnd.below(4);
           const es = Array.from({ length: n }, (_, i) => ent(after + 1 + i, term));
           const res = log.maybeAppend(after, model[after], log.committed, es);
           eq(res?.lastNew, after + n);
@@ -46,21 +46,21 @@ describe(`RaftLog against a naive array model (seed ${SEED})`, () => {
             log.stableTo(u[u.length - 1].index, u[u.length - 1].term);
           }
         } else if (r < 9) {
-          if (last > log.committed) log.commitTo(log.committed + 1 + rnd.int(last - log.committed));
+          if (last > log.committed) log.commitTo(log.committed + 1 + rnd.below(last - log.committed));
         } else {
           // a mismatching prev term must be refused
-          const at = rnd.int(last + 1);
+          const at = rnd.below(last + 1);
           eq(log.maybeAppend(at, model[at] + 100, log.committed, [ent(at + 1, 999)]), undefined);
         }
         eq(log.lastIndex(), model.length - 1);
         for (let i = 0; i < model.length; i++) eq(log.term(i), model[i]);
         eq(log.term(model.length), undefined);
-        const lo = 1 + rnd.int(model.length);
+        const lo = 1 + rnd.below(model.length);
         const got = log.slice(lo, model.length).map((e) => e.term);
         if (got.join() !== model.slice(lo).join()) throw new Error(`seed ${SEED} round ${round} op ${op}: slice mismatch`);
         // findConflictByTerm: largest i ≤ idx with term ≤ t
-        const idx = rnd.int(model.length);
-        const t = rnd.int(term + 1);
+        const idx = rnd.below(model.length);
+        const t = rnd.below(term + 1);
         let want = idx;
         while (want > 0 && model[want] > t) want--;
         eq(log.findConflictByTerm(idx, t).index, want);

@@ -12,22 +12,22 @@ describe(`progress tracking against naive models (seed ${SEED})`, () => {
   it('Inflights behaves as a bounded FIFO over 30,000 random operations', () => {
     const rnd = new SeededRandom(SEED);
     for (let round = 0; round < 300; round++) {
-      const cap = 1 + rnd.int(8);
+      const cap = 1 + rnd.below(8);
       const inf = new Inflights(cap);
       const model: number[] = [];
       let last = 0;
       for (let op = 0; op < 100; op++) {
-        const r = rnd.int(10);
+        const r = rnd.below(10);
         if (r < 5) {
           if (model.length === cap) {
             expect(() => inf.add(last + 1)).toThrow();
             continue;
           }
-          last += 1 + rnd.int(3);
+          last += 1 + rnd.below(3);
           inf.add(last);
           model.push(last);
         } else if (r < 9) {
-          const to = last - rnd.int(6);
+          const to = last - rnd.below(6);
           inf.freeLE(to);
           while (model.length > 0 && model[0] <= to) model.shift();
         } else {
@@ -45,27 +45,27 @@ describe(`progress tracking against naive models (seed ${SEED})`, () => {
   it('keeps match ≤ next-1 and never moves match backwards under random acks and rejections', () => {
     const rnd = new SeededRandom(SEED + 5);
     for (let round = 0; round < 2000; round++) {
-      const lastIndex = 5 + rnd.int(50);
-      const pr = new Progress(lastIndex + 1, 1 + rnd.int(4), false);
+      const lastIndex = 5 + rnd.below(50);
+      const pr = new Progress(lastIndex + 1, 1 + rnd.below(4), false);
       let match = 0;
       for (let op = 0; op < 30; op++) {
-        const r = rnd.int(6);
+        const r = rnd.below(6);
         if (r === 0) {
-          const n = rnd.int(lastIndex + 1);
+          const n = rnd.below(lastIndex + 1);
           const updated = pr.maybeUpdate(n);
           eq(updated, n > match);
           match = Math.max(match, n);
         } else if (r === 1) {
-          pr.maybeDecrTo(pr.next - 1, rnd.int(lastIndex + 1));
+          pr.maybeDecrTo(pr.next - 1, rnd.below(lastIndex + 1));
         } else if (r === 2 && !pr.isPaused()) {
-          const last = Math.min(lastIndex, pr.next + rnd.int(3));
+          const last = Math.min(lastIndex, pr.next + rnd.below(3));
           pr.sentEntries(last, last >= pr.next);
         } else if (r === 3) {
           pr.becomeProbe();
         } else if (r === 4 && pr.state === ProgressState.Probe) {
           pr.becomeReplicate();
         } else if (r === 5) {
-          pr.becomeSnapshot(match + rnd.int(10));
+          pr.becomeSnapshot(match + rnd.below(10));
           pr.becomeProbe();
         }
         eq(pr.match, match);

@@ -38,10 +38,10 @@ describe(`quorum against a naive oracle (seed ${SEED})`, () => {
   it('majorityCommitIndex matches the oracle on 50,000 random inputs', () => {
     const rnd = new SeededRandom(SEED);
     for (let iter = 0; iter < 50_000; iter++) {
-      const n = rnd.int(8);
+      const n = rnd.below(8);
       const voters = Array.from({ length: n }, (_, i) => `n${i}`);
       const match = new Map<string, number>();
-      for (const v of voters) if (rnd.chance(0.9)) match.set(v, rnd.int(rnd.chance(0.5) ? 5 : 1000));
+      for (const v of voters) if (rnd.chance(0.9)) match.set(v, rnd.below(rnd.chance(0.5) ? 5 : 1000));
       // Non-voters' progress must not count.
       match.set('outsider', 1_000_000);
       const got = majorityCommitIndex(voters, (id) => match.get(id));
@@ -53,11 +53,11 @@ describe(`quorum against a naive oracle (seed ${SEED})`, () => {
   it('voteResult matches the oracle on 50,000 random inputs', () => {
     const rnd = new SeededRandom(SEED + 1);
     for (let iter = 0; iter < 50_000; iter++) {
-      const n = rnd.int(8);
+      const n = rnd.below(8);
       const voters = Array.from({ length: n }, (_, i) => `n${i}`);
       const votes = new Map<string, boolean>();
       for (const v of voters) {
-        const r = rnd.int(3);
+        const r = rnd.below(3);
         if (r === 1) votes.set(v, true);
         else if (r === 2) votes.set(v, false);
       }
@@ -71,7 +71,7 @@ describe(`quorum against a naive oracle (seed ${SEED})`, () => {
   it('hasQuorum matches counting on 20,000 random inputs', () => {
     const rnd = new SeededRandom(SEED + 2);
     for (let iter = 0; iter < 20_000; iter++) {
-      const n = rnd.int(8);
+      const n = rnd.below(8);
       const voters = Array.from({ length: n }, (_, i) => `n${i}`);
       const active = new Set(voters.filter(() => rnd.chance(0.5)));
       const want = n === 0 || active.size > n / 2;

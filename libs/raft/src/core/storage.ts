@@ -1,6 +1,6 @@
 import { cloneConfState } from './conf-change';
 import { RaftError } from './errors';
-import { ConfState, EMPTY_HARD_STATE, Entry, EntryType, HardState, Snapshot, entrySize } from './types';
+import { ConfState, EMPTY_HARD_STATE, Entry, HardState, Snapshot, entrySize } from './types';
 
 /** What a node restarts from. */
 export interface InitialState {
@@ -36,15 +36,26 @@ export interface Storage {
   snapshot(): Snapshot | undefined;
 }
 
+const EMPTY_SNAPSHOT: Snapshot = {
+  meta: { index: 0, term: 0, conf: { voters: [], learners: [] } },
+  data: new Uint8Array(0),
+};
+
 /**
- * An in-memory {@link Storage} with the write operations an application performs. Used by tests, the
- * simulator, and as a cache in front of a durable store. Entry arrays are kept as given (not copied).
+ * An in-memory {@link Storage} with the write operations an application performs: the log since the last
+ * compaction point, the latest snapshot and the hard state. Serves tests and the simulations as the whole
+ * storage, and the shell as the synchronous mirror of its durable stores (it writes every durable change here
+ * too, in the same order, so the core reads exactly what is, or is being made, durable). Appends at the end
+ * are O(1) amortized; compaction copies the kept tail (once per snapshot). Entries are kept as given (not
+ * copied).
  */
 export class MemoryStorage implements Storage {
   private hard: HardState = { ...EMPTY_HARD_STATE };
-  private snap: Snapshot = { meta: { index: 0, term: 0, conf: { voters: [], learners: [] } }, data: new Uint8Array(0) };
-  /** ents[0] is a dummy entry standing for the snapshot (its index and term). */
-  private ents: Entry[] = [{ index: 0, term: 0, type: EntryType.Normal, data: new Uint8Array(0) }];
+  private snap: Snapshot = EMPTY_SNAPSHOT;
+  /** Compaction point: `ents[k].index === base + 1 + k`. */
+  private base = 0;
+  private baseTerm = 0;
+  private ents: Entry[] = [];
 
   /** The saved hard state and the snapshot's membership. */
   initialState(): InitialState {
@@ -61,33 +72,41 @@ export class MemoryStorage implements Storage {
     return { ...this.hard };
   }
 
-  private offset(): number {
-    return this.ents[0].index;
-  }
-
   entries(lo: number, hi: number, maxBytes = Infinity): Entry[] {
-    const off = this.offset();
-    if (lo <= off) throw new RaftError('Compacted', `entries(${lo}): compacted up to ${off}`);
-    if (hi > this.lastIndex() + 1) throw new RaftError('Unavailable', `entries(..${hi}): last index is ${this.lastIndex()}`);
-    return limitSize(this.ents.slice(lo - off, hi - off), maxBytes);
+    if (lo <= this.base) throw new RaftError('Compacted', `entries(${lo}): compacted up to ${this.base}`);
+    if (hi > this.lastIndex() + 1) {
+      throw new RaftError('Unavailable', `entries(..${hi}): last index is ${this.lastIndex()}`);
+    }
+    if (lo >= hi) return [];
+    return limitSize(this.ents.slice(lo - this.base - 1, hi - this.base - 1), maxBytes);
   }
 
   term(i: number): number | undefined {
-    const off = this.offset();
-    if (i < off || i - off >= this.ents.length) return undefined;
-    return this.ents[i - off].term;
+    if (i === this.base) return this.baseTerm;
+    if (i < this.base || i > this.base + this.ents.length) return undefined;
+    return this.ents[i - this.base - 1].term;
   }
 
   firstIndex(): number {
-    return this.offset() + 1;
+    return this.base + 1;
   }
 
   lastIndex(): number {
-    return this.offset() + this.ents.length - 1;
+    return this.base + this.ents.length;
   }
 
   snapshot(): Snapshot | undefined {
     return this.snap;
+  }
+
+  /** The latest snapshot's index (0 when none). */
+  snapshotIndex(): number {
+    return this.snap.meta.index;
+  }
+
+  /** Every entry held, oldest first (for scanning membership changes at start). Not a copy: do not modify. */
+  allEntries(): readonly Entry[] {
+    return this.ents;
   }
 
   /**
@@ -99,47 +118,70 @@ export class MemoryStorage implements Storage {
       throw new RaftError('SnapshotOutOfDate', `snapshot ${snap.meta.index} older than ${this.snap.meta.index}`);
     }
     this.snap = snap;
-    this.ents = [{ index: snap.meta.index, term: snap.meta.term, type: EntryType.Normal, data: new Uint8Array(0) }];
+    this.base = snap.meta.index;
+    this.baseTerm = snap.meta.term;
+    this.ents = [];
   }
 
   /**
    * Records a snapshot of the state machine at applied index `i` with membership `conf` (from
-   * `RawNode.confStateAt(i)`); the log is not compacted (see {@link compact}). Returns the snapshot.
+   * `RawNode.confStateAt(i)`); the log is not compacted (see {@link compact}). Returns the snapshot. Throws
+   * `SnapshotOutOfDate` unless it is newer than the one held, `Unavailable` when `i` is not in the log.
    */
   createSnapshot(i: number, conf: ConfState, data: Uint8Array): Snapshot {
-    if (i <= this.snap.meta.index) throw new RaftError('SnapshotOutOfDate', `snapshot ${i} not newer than ${this.snap.meta.index}`);
+    if (i <= this.snap.meta.index) {
+      throw new RaftError('SnapshotOutOfDate', `snapshot ${i} not newer than ${this.snap.meta.index}`);
+    }
     const t = this.term(i);
     if (t === undefined) throw new RaftError('Unavailable', `createSnapshot(${i}): index not in log`);
     this.snap = { meta: { index: i, term: t, conf: cloneConfState(conf) }, data };
     return this.snap;
   }
 
-  /** Discards entries before `compactIndex` (which must be ≤ the applied index and ≤ lastIndex). */
-  compact(compactIndex: number): void {
-    const off = this.offset();
-    if (compactIndex <= off) return;
-    if (compactIndex > this.lastIndex()) throw new RaftError('Unavailable', `compact(${compactIndex}) beyond last index`);
-    const i = compactIndex - off;
-    const head = this.ents[i];
-    this.ents = [{ index: head.index, term: head.term, type: EntryType.Normal, data: new Uint8Array(0) }, ...this.ents.slice(i + 1)];
+  /**
+   * Discards entries ≤ `upTo`, which must not exceed the latest snapshot's index (what is dropped must be
+   * covered by it). No-op at or below the compaction point.
+   */
+  compact(upTo: number): void {
+    if (upTo <= this.base) return;
+    if (upTo > this.snap.meta.index) {
+      throw new RaftError('ContractViolation', `compact(${upTo}) beyond the snapshot at ${this.snap.meta.index}`);
+    }
+    if (upTo > this.lastIndex()) {
+      throw new RaftError('Unavailable', `compact(${upTo}) beyond last index ${this.lastIndex()}`);
+    }
+    const t = this.term(upTo) as number;
+    this.ents = this.ents.slice(upTo - this.base);
+    this.base = upTo;
+    this.baseTerm = t;
+  }
+
+  /**
+   * Saves what a Ready asks, in its order: the snapshot (if any), the entries, the hard state (if any). The
+   * persist step of a driver whose whole storage is this one.
+   */
+  persist(rd: { snapshot?: Snapshot; entries: readonly Entry[]; hardState?: HardState }): void {
+    if (rd.snapshot) this.applySnapshot(rd.snapshot);
+    this.append(rd.entries);
+    if (rd.hardState) this.setHardState(rd.hardState);
   }
 
   /**
    * Appends entries (what `Ready.entries` asks), replacing any existing entries at the same or later indexes.
-   * Entries already compacted are skipped.
+   * Entries at or below the compaction point are skipped. Throws `ContractViolation` on a gap.
    */
   append(entries: readonly Entry[]): void {
     if (entries.length === 0) return;
-    const first = this.firstIndex();
-    const last = entries[0].index + entries.length - 1;
-    if (last < first) return;
     let es = entries;
-    if (first > es[0].index) es = es.slice(first - es[0].index);
-    const off = es[0].index - this.offset();
-    if (off > this.ents.length) {
-      throw new RaftError('ContractViolation', `append: gap between last index ${this.lastIndex()} and ${es[0].index}`);
+    if (es[0].index <= this.base) {
+      es = es.slice(this.base + 1 - es[0].index);
+      if (es.length === 0) return;
     }
-    this.ents = this.ents.slice(0, off).concat(es);
+    const from = es[0].index;
+    const last = this.lastIndex();
+    if (from > last + 1) throw new RaftError('ContractViolation', `append: gap between last index ${last} and ${from}`);
+    if (from <= last) this.ents.length = from - this.base - 1;
+    for (const e of es) this.ents.push(e);
   }
 }
 

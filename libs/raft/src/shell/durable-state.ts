@@ -1,6 +1,5 @@
-import type { HardState, Ready, Snapshot } from '../core';
+import { type HardState, MemoryStorage, type Ready, type Snapshot } from '../core';
 import type { RaftStorage } from '../storage';
-import { MirrorStorage } from './mirror-storage';
 
 /** What a node restarts from, as {@link DurableState.load} found it. */
 export interface LoadedState {
@@ -13,7 +12,7 @@ export interface LoadedState {
 
 /**
  * Persists what each Ready asks into the durable {@link RaftStorage} and mirrors it into the core's
- * synchronous {@link MirrorStorage}.
+ * synchronous {@link MemoryStorage} (`mirror`).
  *
  * Durability rules (etcd's): entries, snapshots, and changes of term or vote are fsynced before `persist`
  * resolves, so no message that depends on them leaves before they are on disk. A change of the commit index
@@ -21,7 +20,8 @@ export interface LoadedState {
  * lazily by {@link flushCommit}, at most one write in flight, and never ahead of the durable log.
  */
 export class DurableState {
-  readonly mirror = new MirrorStorage();
+  /** What the core reads: every durable change, mirrored in the same order. */
+  readonly mirror = new MemoryStorage();
   /** The newest hard state the core asked for. */
   private wanted: HardState;
   /** The newest hard state handed to the stable store. */
@@ -132,7 +132,7 @@ export class DurableState {
     const run = this.snapshotSaves.then(async () => {
       await this.storage.snapshots.save(snap);
       if (this.mirror.snapshotIndex() >= snap.meta.index) return;
-      this.mirror.createSnapshot(snap.meta.index, snap.meta.term, snap.meta.conf, snap.data);
+      this.mirror.createSnapshot(snap.meta.index, snap.meta.conf, snap.data);
       const upTo = Math.min(compactTo, snap.meta.index);
       if (upTo >= this.mirror.firstIndex()) {
         this.mirror.compact(upTo);

@@ -9,7 +9,6 @@ export type { GrpcTransportOptions } from './grpc-transport';
 export { messageToProto, messageFromProto } from './proto-codec';
 export { encodeSnapshotEnvelope, decodeSnapshotEnvelope } from './snapshot-envelope';
 export type { SnapshotEnvelope } from './snapshot-envelope';
-export { MirrorStorage } from './mirror-storage';
 export { RaftNode } from './raft-node';
 export type { RaftNodeOptions, RaftNodeStatus, RaftNodeState, RaftLogger, ShellCounters, LeaderChange } from './raft-node';
 export * from './nest';

@@ -36,7 +36,7 @@ describe.each([
         const r = rnd.next();
         if (r < 0.1) c.net.isolate(rnd.pick(c.ids), c.ids);
         else if (r < 0.2) c.net.heal();
-        const batch = Array.from({ length: rnd.range(1, 20) }, () => {
+        const batch = Array.from({ length: rnd.int(1, 20) }, () => {
           const key = `k${n++}`;
           const node = c.get(rnd.pick(c.ids)).node;
           return node.propose(put(key, key)).then(
@@ -47,7 +47,7 @@ describe.each([
           );
         });
         await Promise.all(batch);
-        await new Promise((res) => setTimeout(res, rnd.range(0, 30)));
+        await new Promise((res) => setTimeout(res, rnd.int(0, 30)));
       }
       c.net.heal();
       const leader = await c.leader(10_000);

@@ -124,7 +124,12 @@ describe.each([
     const d = await cluster.start('d', { join: true, peers: { d: dAddr } });
     const conf1 = await leader.node.addLearner('d', dAddr);
     expect(conf1).toEqual({ voters: ['a', 'b', 'c'], learners: ['d'] });
-    await waitUntil('the learner caught up', () => d.kv.get('k') === 'v');
+    // Caught up as the leader sees it (the learner applies before its acknowledgement reaches the leader).
+    const caughtUp = () => {
+      const st = leader.node.status();
+      return d.kv.get('k') === 'v' && (st.progress?.d?.match ?? 0) >= st.commit;
+    };
+    await waitUntil('the learner caught up', caughtUp);
     const conf2 = await leader.node.addVoter('d');
     expect(conf2.voters).toEqual(['a', 'b', 'c', 'd']);
     await leader.node.transferLeadership('d');

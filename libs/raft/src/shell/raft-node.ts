@@ -1,4 +1,4 @@
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   type ConfChange,
   ConfChangeType,
@@ -11,118 +11,26 @@ import {
   type ProgressStatus,
   type ProposeResult,
   type RaftCounters,
-  type RandomSource,
   RawNode,
   type Ready,
   Role,
-  SeededRandom,
   type Snapshot,
+  applyReady,
   decodeConfChange,
 } from '../core';
-import type { LogStoreStats, RaftStorage } from '../storage';
+import type { LogStoreStats } from '../storage';
 import { DurableState } from './durable-state';
 import { RaftNodeError, type RaftNodeErrorCode, notLeaderError } from './errors';
-import { type PeerAddresses, checkAddress } from './peers';
+import { PeerDirectory } from './peer-directory';
+import { checkAddress } from './peers';
+import { PendingRequests, type Waiter } from './pending-requests';
+import { type RaftNodeOptions, type ResolvedRaftNodeOptions, resolveRaftNodeOptions } from './raft-node-options';
+import { type ShellCounters, newShellCounters } from './shell-counters';
 import { decodeSnapshotEnvelope, encodeSnapshotEnvelope } from './snapshot-envelope';
-import type { StateMachine } from './state-machine';
-import type { RaftTransport, TransportStats } from './transport';
+import type { TransportStats } from './transport';
 
-/** A pino-compatible logger (only these methods are used). */
-export interface RaftLogger {
-  info(obj: Record<string, unknown>, msg: string): void;
-  warn(obj: Record<string, unknown>, msg: string): void;
-  error(obj: Record<string, unknown>, msg: string): void;
-}
-
-/** Settings of a {@link RaftNode}. Everything but `id`, `storage`, `transport`, `stateMachine` and `peers` has a default. */
-export interface RaftNodeOptions<R = unknown> {
-  /** This node's id: a key of `peers`. */
-  id: NodeId;
-  /** The node's durable state (`openRaftStorage(dir)`, or `createMemoryRaftStorage()` in tests). Owned: closed by `stop()`. */
-  storage: RaftStorage;
-  /** How messages reach the other nodes (`GrpcTransport`, or `LocalTransport` in tests). Owned: stopped by `stop()`. */
-  transport: RaftTransport;
-  /** The replicated application. */
-  stateMachine: StateMachine<R>;
-  /**
-   * Where the members listen, this node included (see `parsePeers`). For a brand-new group every initial
-   * member must be given the same ids: they become the first voters. A node joining later (`join`) must be
-   * given at least the current members, so it can answer them.
-   */
-  peers: PeerAddresses;
-  /**
-   * Start empty and wait to be added by the leader (`addVoter`/`addLearner`) instead of founding a group.
-   * Ignored once the storage holds state. Default false.
-   */
-  join?: boolean;
-  /**
-   * Milliseconds per Raft tick. Default 50: with the default 10-tick election timeout a follower campaigns
-   * 0.5–1 s after the leader's last heartbeat, so a new leader is elected well within 2 s.
-   */
-  tickMs?: number;
-  /** Ticks without a leader before campaigning (randomized in [n, 2n)). Default 10. */
-  electionTicks?: number;
-  /** Ticks between the leader's heartbeats. Default 1. */
-  heartbeatTicks?: number;
-  /** Take a snapshot and compact the log every this many applied entries; 0 disables. Default 10,000. */
-  snapshotEntries?: number;
-  /** Entries kept below a snapshot so slightly slow followers catch up from the log. Default 1,000. */
-  compactionKeepEntries?: number;
-  /** Deadline of a proposal (and of a membership change), after which it rejects with `Timeout`. Default 10 s. */
-  proposalTimeoutMs?: number;
-  /** Deadline of `readIndex()` and of `transferLeadership()`. Default 5 s. */
-  readTimeoutMs?: number;
-  /** Proposals (and, separately, read barriers) waiting before new ones are refused with `Backpressure`. Default 65,536. */
-  maxPendingProposals?: number;
-  /** Largest proposal, in bytes (`InvalidArgument` above). Default 4 MiB. */
-  maxProposalBytes?: number;
-  /** Byte bound of the entries in one append message. Default 1 MiB. */
-  maxSizePerMsg?: number;
-  /** Append messages in flight per follower. Default 256. */
-  maxInflightMsgs?: number;
-  /** Bytes of uncommitted entries the leader accepts before answering `Backpressure`. Default 64 MiB. */
-  maxUncommittedBytes?: number;
-  /**
-   * Overlap a Ready's fsync with the work that does not depend on it (etcd does both):
-   * - a leader sends the Ready's messages while its own entries are being fsynced (Raft thesis §10.2.1);
-   * - committed entries that were already durable before this Ready are applied (and their proposers
-   *   answered) while this Ready's entries are being fsynced.
-   * Nothing becomes visible early: the leader acknowledges no entry, and tells nobody of a commit, before its
-   * own write of that entry completed (the next Ready waits for it), and a Ready that changes the term or vote
-   * or carries a snapshot is handled strictly in order. The commit latency drops from two fsyncs plus a round
-   * trip to about one fsync plus a round trip. Default true; false handles every Ready strictly in order
-   * (persist, send, apply).
-   */
-  pipelining?: boolean;
-  /** Randomness for election timeouts. Default: seeded from the OS's cryptographic source. */
-  random?: RandomSource;
-  /** Where the node logs leader changes, snapshots and failures. Default: warnings and errors to stderr. */
-  logger?: RaftLogger;
-}
-
-/** Counters of the shell, monotonic since start. */
-export interface ShellCounters {
-  proposals: number;
-  proposalsApplied: number;
-  proposalsRejected: number;
-  proposalsTimedOut: number;
-  readyBatches: number;
-  entriesPersisted: number;
-  entriesApplied: number;
-  messagesSent: number;
-  messagesReceived: number;
-  readIndexRequests: number;
-  readIndexServed: number;
-  readIndexTimedOut: number;
-  snapshotsTaken: number;
-  snapshotsInstalled: number;
-  leaderChanges: number;
-  /** Ticks that came later than half an election timeout (the event loop was stalled). */
-  stalls: number;
-  /** Time spent making Readies durable, and the number of Readies that wrote (mean fsync wait = sum / count). */
-  persistMicros: number;
-  persists: number;
-}
+export type { RaftLogger, RaftNodeOptions } from './raft-node-options';
+export type { ShellCounters } from './shell-counters';
 
 /** Lifecycle of a {@link RaftNode}. */
 export type RaftNodeState = 'new' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
@@ -166,58 +74,6 @@ export interface LeaderChange {
   role: Role;
 }
 
-interface Deferred<T> {
-  resolve(v: T): void;
-  reject(e: unknown): void;
-  deadline: number;
-}
-
-interface PendingProposal {
-  term: number;
-  conf: boolean;
-  d: Deferred<unknown>;
-}
-
-interface QueuedProposal {
-  data: Uint8Array;
-  d: Deferred<unknown>;
-}
-
-interface ReadBatch {
-  waiters: Deferred<void>[];
-  /** The earliest deadline of `waiters` (to skip the batch quickly); each waiter expires by its own. */
-  deadline: number;
-}
-
-/** The earliest deadline of `ds` (a loop: a spread of a large array overflows the call stack). */
-function earliestDeadline(ds: readonly Deferred<unknown>[]): number {
-  let min = Infinity;
-  for (const d of ds) if (d.deadline < min) min = d.deadline;
-  return min;
-}
-
-interface AppliedWait {
-  index: number;
-  d: Deferred<void>;
-}
-
-const DEFAULTS = {
-  join: false,
-  tickMs: 50,
-  electionTicks: 10,
-  heartbeatTicks: 1,
-  snapshotEntries: 10_000,
-  compactionKeepEntries: 1_000,
-  proposalTimeoutMs: 10_000,
-  readTimeoutMs: 5_000,
-  maxPendingProposals: 65_536,
-  maxProposalBytes: 4 << 20,
-  maxSizePerMsg: 1 << 20,
-  maxInflightMsgs: 256,
-  maxUncommittedBytes: 64 << 20,
-  pipelining: true,
-};
-
 /**
  * How often a moved commit index (alone) is written. It is re-learned from the leader after a crash, so
  * rarely is enough; each write (a file replaced with two fsyncs) competes with the log's fsyncs.
@@ -225,16 +81,19 @@ const DEFAULTS = {
 const COMMIT_FLUSH_MS = 5_000;
 
 const enc = new TextEncoder();
-const dec = new TextDecoder();
-
-const STDERR_LOGGER: RaftLogger = {
-  info: () => undefined,
-  warn: (obj, msg) => process.stderr.write(`${JSON.stringify({ level: 'warn', msg, ...obj })}\n`),
-  error: (obj, msg) => process.stderr.write(`${JSON.stringify({ level: 'error', msg, ...obj })}\n`),
-};
 
 function isThenable<T>(v: unknown): v is PromiseLike<T> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/** A waiter for `resolve`/`reject` of a promise, expiring `ms` from now (wall clock). */
+function waiter<T>(resolve: (v: T) => void, reject: (e: unknown) => void, ms: number): Waiter<T> {
+  return { resolve, reject, deadline: Date.now() + ms };
+}
+
+/** The key of a read request's context (hex). */
+function contextKey(ctx: Uint8Array): string {
+  return Buffer.from(ctx.buffer, ctx.byteOffset, ctx.byteLength).toString('hex');
 }
 
 function errorText(e: unknown): string {
@@ -243,7 +102,7 @@ function errorText(e: unknown): string {
 
 /**
  * A production Raft node: drives the pure core ({@link RawNode}) on real time, with durable storage, a
- * transport and the application's {@link StateMachine}.
+ * transport and the application's `StateMachine`.
  *
  * Every Ready is handled in the core's documented order: (1) its snapshot, entries and hard state are made
  * durable (one log write and one fsync for the whole batch), (2) its messages are sent, (3) its snapshot and
@@ -255,28 +114,17 @@ function errorText(e: unknown): string {
  * are safe to call from anywhere on the event loop.
  */
 export class RaftNode<R = unknown> {
-  private readonly o: Required<Omit<RaftNodeOptions<R>, 'random' | 'logger'>> & { random: RandomSource; logger: RaftLogger };
+  private readonly o: ResolvedRaftNodeOptions<R>;
   private raw: RawNode | undefined;
   private durable: DurableState | undefined;
   private lifecycle: RaftNodeState = 'new';
   private failure: unknown;
   private ticker: NodeJS.Timeout | undefined;
-  private readonly addresses = new Map<NodeId, string>();
+  private readonly peers: PeerDirectory;
 
-  private queued: QueuedProposal[] = [];
-  private readonly pending = new Map<number, PendingProposal>();
-  private readQueue: Deferred<void>[] = [];
-  private readonly readsInFlight = new Map<string, ReadBatch>();
-  private appliedWaits: AppliedWait[] = [];
-  private leaderWaits: { to: NodeId; d: Deferred<void> }[] = [];
+  private readonly requests: PendingRequests;
   private readonly readCtxPrefix = randomBytes(8);
   private readSeq = 0;
-  /** Read callers sent to the leader or waiting for their index to be applied. */
-  private get readsWaiting(): number {
-    let n = this.appliedWaits.length;
-    for (const b of this.readsInFlight.values()) n += b.waiters.length;
-    return n;
-  }
 
   private applied = 0;
   private lastSnapshotIndex = 0;
@@ -289,49 +137,12 @@ export class RaftNode<R = unknown> {
   private role: Role = Role.Follower;
   private readonly listeners = new Set<(c: LeaderChange) => void>();
   private readonly failListeners = new Set<(e: unknown) => void>();
-  private readonly counters: ShellCounters = {
-    proposals: 0,
-    proposalsApplied: 0,
-    proposalsRejected: 0,
-    proposalsTimedOut: 0,
-    readyBatches: 0,
-    entriesPersisted: 0,
-    entriesApplied: 0,
-    messagesSent: 0,
-    messagesReceived: 0,
-    readIndexRequests: 0,
-    readIndexServed: 0,
-    readIndexTimedOut: 0,
-    snapshotsTaken: 0,
-    snapshotsInstalled: 0,
-    leaderChanges: 0,
-    persistMicros: 0,
-    persists: 0,
-    stalls: 0,
-  };
+  private readonly counters: ShellCounters = newShellCounters();
 
   constructor(options: RaftNodeOptions<R>) {
-    const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as RaftNodeOptions<R>;
-    this.o = {
-      ...DEFAULTS,
-      ...given,
-      random: options.random ?? new SeededRandom(randomInt(0, 2 ** 32)),
-      logger: options.logger ?? STDERR_LOGGER,
-    };
-    const o = this.o;
-    const bad = (msg: string) => new RaftNodeError('InvalidArgument', `RaftNode: ${msg}`);
-    if (typeof o.id !== 'string' || o.id.length === 0) throw bad('id must be a non-empty string');
-    if (!o.peers || typeof o.peers !== 'object') throw bad('peers must map node ids to host:port');
-    for (const [id, addr] of Object.entries(o.peers)) checkAddress(addr, `RaftNode: peer '${id}'`);
-    if (!(o.id in o.peers)) throw bad(`peers must include this node '${o.id}' (its listen address)`);
-    for (const k of ['tickMs', 'electionTicks', 'heartbeatTicks', 'proposalTimeoutMs', 'readTimeoutMs', 'maxPendingProposals', 'maxProposalBytes', 'maxSizePerMsg', 'maxInflightMsgs', 'maxUncommittedBytes'] as const) {
-      if (!Number.isSafeInteger(o[k]) || o[k] < 1) throw bad(`${k} must be a positive integer, got ${o[k]}`);
-    }
-    for (const k of ['snapshotEntries', 'compactionKeepEntries'] as const) {
-      if (!Number.isSafeInteger(o[k]) || o[k] < 0) throw bad(`${k} must be an integer ≥ 0, got ${o[k]}`);
-    }
-    if (o.electionTicks <= o.heartbeatTicks) throw bad('electionTicks must exceed heartbeatTicks');
-    for (const [id, addr] of Object.entries(o.peers)) this.addresses.set(id, addr);
+    this.o = resolveRaftNodeOptions(options);
+    this.peers = new PeerDirectory(this.o.peers, this.o.transport);
+    this.requests = new PendingRequests(this.o, this.counters);
   }
 
   /** This node's id. */
@@ -359,12 +170,12 @@ export class RaftNode<R = unknown> {
       const snapIndex = loaded.snapshot?.meta.index ?? 0;
       if (loaded.snapshot && snapIndex > 0) {
         const env = decodeSnapshotEnvelope(loaded.snapshot.data);
-        for (const [id, addr] of Object.entries(env.addresses)) if (!(id in this.o.peers)) this.addresses.set(id, addr);
+        this.peers.restore(env.addresses);
         await this.o.stateMachine.restore(env.data);
       }
       this.applied = snapIndex;
       this.lastSnapshotIndex = snapIndex;
-      for (const e of state.mirror.allEntries()) this.learnAddress(e);
+      for (const e of state.mirror.allEntries()) this.peers.learnFrom(e);
       const empty = loaded.lastIndex === 0 && loaded.hardState.term === 0;
       this.raw = new RawNode({
         id: this.id,
@@ -378,7 +189,7 @@ export class RaftNode<R = unknown> {
         maxUncommittedEntriesSize: this.o.maxUncommittedBytes,
         bootstrapVoters: empty && !this.o.join ? Object.keys(this.o.peers).sort() : undefined,
       });
-      for (const [id, addr] of this.addresses) this.o.transport.setPeer(id, addr);
+      this.peers.announceAll();
       await this.o.transport.start(this.id, {
         receive: (ms) => this.receive(ms),
         snapshotStatus: (to, ok) => this.snapshotStatus(to, ok),
@@ -421,7 +232,7 @@ export class RaftNode<R = unknown> {
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = undefined;
     await this.loop?.catch(() => undefined);
-    this.rejectAll(new RaftNodeError('Stopped', `Raft node '${this.id}' stopped; the outcome of pending proposals is unknown`));
+    this.requests.rejectAll(new RaftNodeError('Stopped', `Raft node '${this.id}' stopped; the outcome of pending proposals is unknown`));
     await this.o.transport.stop().catch((e) => this.o.logger.warn({ node: this.id, err: errorText(e) }, 'raft transport stop failed'));
     if (this.durable && !wasFailed) await this.durable.drain();
     await this.o.storage.close().catch((e) => this.o.logger.warn({ node: this.id, err: errorText(e) }, 'raft storage close failed'));
@@ -446,13 +257,13 @@ export class RaftNode<R = unknown> {
       this.counters.proposalsRejected++;
       return Promise.reject(this.notLeader());
     }
-    if (this.pending.size + this.queued.length >= this.o.maxPendingProposals) {
+    if (this.requests.proposalCount >= this.o.maxPendingProposals) {
       this.counters.proposalsRejected++;
       return Promise.reject(new RaftNodeError('Backpressure', `${this.o.maxPendingProposals} proposals are pending on '${this.id}'; retry later`));
     }
     this.counters.proposals++;
     return new Promise<R>((resolve, reject) => {
-      this.queued.push({ data, d: { resolve: resolve as (v: unknown) => void, reject, deadline: Date.now() + this.o.proposalTimeoutMs } });
+      this.requests.queueProposal(data, waiter(resolve as (v: unknown) => void, reject, this.o.proposalTimeoutMs));
       this.kick();
     });
   }
@@ -467,12 +278,12 @@ export class RaftNode<R = unknown> {
     if (err) return Promise.reject(err);
     const raw = this.raw as RawNode;
     if (raw.leader === NONE) return Promise.reject(this.notLeader());
-    if (this.readQueue.length + this.readsWaiting >= this.o.maxPendingProposals) {
+    if (this.requests.readCount >= this.o.maxPendingProposals) {
       return Promise.reject(new RaftNodeError('Backpressure', `${this.o.maxPendingProposals} reads are pending on '${this.id}'; retry later`));
     }
     this.counters.readIndexRequests++;
     return new Promise<void>((resolve, reject) => {
-      this.readQueue.push({ resolve, reject, deadline: Date.now() + this.o.readTimeoutMs });
+      this.requests.queueRead(waiter(resolve, reject, this.o.readTimeoutMs));
       this.kick();
     });
   }
@@ -489,7 +300,7 @@ export class RaftNode<R = unknown> {
     if (!conf.voters.includes(to)) return Promise.reject(new RaftNodeError('InvalidArgument', `transferLeadership: '${to}' is not a voter`));
     if (raw.leader === to) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      this.leaderWaits.push({ to, d: { resolve, reject, deadline: Date.now() + this.o.readTimeoutMs } });
+      this.requests.waitForLeader(to, waiter(resolve, reject, this.o.readTimeoutMs));
       raw.transferLeader(to);
       this.kick();
     });
@@ -522,8 +333,8 @@ export class RaftNode<R = unknown> {
     const base = {
       id: this.id,
       state: this.lifecycle,
-      peers: Object.fromEntries(this.addresses),
-      pendingProposals: this.pending.size + this.queued.length,
+      peers: this.peers.all(),
+      pendingProposals: this.requests.proposalCount,
       shell: { ...this.counters },
       transport,
       log,
@@ -559,7 +370,7 @@ export class RaftNode<R = unknown> {
       ...base,
       role: st.softState.role,
       leader: st.softState.leader,
-      leaderAddress: this.addresses.get(st.softState.leader) ?? '',
+      leaderAddress: this.peers.addressOf(st.softState.leader),
       term: st.hardState.term,
       vote: st.hardState.vote,
       commit: st.hardState.commit,
@@ -627,7 +438,7 @@ export class RaftNode<R = unknown> {
 
   private notLeader(): RaftNodeError {
     const leader = this.raw?.leader ?? NONE;
-    return notLeaderError(this.id, leader, this.addresses.get(leader) ?? '');
+    return notLeaderError(this.id, leader, this.peers.addressOf(leader));
   }
 
   private changeMembership(cc: ConfChange, address?: string): Promise<ConfState> {
@@ -641,7 +452,7 @@ export class RaftNode<R = unknown> {
         return Promise.reject(e);
       }
       cc.context = enc.encode(address);
-    } else if (cc.type !== ConfChangeType.RemoveNode && !this.addresses.has(cc.nodeId)) {
+    } else if (cc.type !== ConfChangeType.RemoveNode && !this.peers.has(cc.nodeId)) {
       return Promise.reject(new RaftNodeError('InvalidArgument', `the address of '${cc.nodeId}' is unknown: pass it`));
     }
     const raw = this.raw as RawNode;
@@ -649,29 +460,15 @@ export class RaftNode<R = unknown> {
     if (!r.ok) return Promise.reject(this.refused(r));
     this.kick();
     return new Promise<ConfState>((resolve, reject) => {
-      this.track(r.index, {
-        term: r.term,
-        conf: true,
-        d: { resolve: resolve as (v: unknown) => void, reject, deadline: Date.now() + this.o.proposalTimeoutMs },
-      });
+      const w = waiter(resolve as (v: unknown) => void, reject, this.o.proposalTimeoutMs);
+      this.requests.track(r.index, { term: r.term, conf: true, waiter: w });
     });
-  }
-
-  /** Tracks a proposal appended at `index`; one left there by an earlier term was overwritten in the log. */
-  private track(index: number, p: PendingProposal): void {
-    const old = this.pending.get(index);
-    if (old) {
-      this.pending.delete(index);
-      this.counters.proposalsRejected++;
-      old.d.reject(new RaftNodeError('ProposalDropped', `the proposal at index ${index} was replaced by a new leader's entry; retry it`));
-    }
-    this.pending.set(index, p);
   }
 
   private refused(r: Extract<ProposeResult, { ok: false }>): RaftNodeError {
     this.counters.proposalsRejected++;
     if (r.code === 'NotLeader') return this.notLeader();
-    return new RaftNodeError(r.code as RaftNodeErrorCode, r.message, { leaderId: r.leader, leaderAddress: this.addresses.get(r.leader) ?? '' });
+    return new RaftNodeError(r.code as RaftNodeErrorCode, r.message, { leaderId: r.leader, leaderAddress: this.peers.addressOf(r.leader) });
   }
 
   private receive(ms: Message[]): void {
@@ -711,7 +508,7 @@ export class RaftNode<R = unknown> {
       this.fail(e, 'tick');
       return;
     }
-    this.expireDeadlines(now);
+    this.requests.expire(now);
     if (now - this.lastCommitFlush >= COMMIT_FLUSH_MS) {
       this.lastCommitFlush = now;
       this.durable?.flushCommit()?.catch((e) => this.fail(e, 'saving the hard state'));
@@ -744,9 +541,7 @@ export class RaftNode<R = unknown> {
     const raw = this.raw as RawNode;
     try {
       while (this.lifecycle === 'running' && raw.hasReady()) {
-        const rd = raw.ready();
-        await this.handleReady(rd);
-        raw.advance(rd);
+        await this.handleReady(raw, raw.ready());
         await this.maybeSnapshot();
         this.flushInputs();
       }
@@ -758,77 +553,79 @@ export class RaftNode<R = unknown> {
   /** Hands queued proposals to the core as one batch, and queued reads as one read-index request. */
   private flushInputs(): void {
     const raw = this.raw as RawNode;
-    if (this.queued.length > 0) {
-      const batch = this.queued;
-      this.queued = [];
+    const batch = this.requests.takeQueuedProposals();
+    if (batch.length > 0) {
       const r = raw.proposeBatch(batch.map((q) => q.data));
       if (r.ok) {
         const first = r.index - batch.length + 1;
-        for (let i = 0; i < batch.length; i++) this.track(first + i, { term: r.term, conf: false, d: batch[i].d });
+        for (let i = 0; i < batch.length; i++) {
+          this.requests.track(first + i, { term: r.term, conf: false, waiter: batch[i].waiter });
+        }
       } else {
         const err = this.refused(r);
         this.counters.proposalsRejected += batch.length - 1;
-        for (const q of batch) q.d.reject(err);
+        for (const q of batch) q.waiter.reject(err);
       }
     }
     // Without a known leader the request would be dropped: keep the callers queued until one is known.
-    if (this.readQueue.length > 0 && raw.leader !== NONE) {
-      const waiters = this.readQueue;
-      this.readQueue = [];
+    if (this.requests.hasQueuedReads && raw.leader !== NONE) {
       const ctx = Buffer.alloc(16);
       this.readCtxPrefix.copy(ctx, 0);
       ctx.writeUInt32BE(Math.floor(this.readSeq / 2 ** 32), 8);
       ctx.writeUInt32BE(this.readSeq % 2 ** 32, 12);
       this.readSeq++;
-      this.readsInFlight.set(ctx.toString('hex'), { waiters, deadline: earliestDeadline(waiters) });
+      this.requests.sendQueuedReads(ctx.toString('hex'));
       raw.readIndex(new Uint8Array(ctx.buffer, ctx.byteOffset, ctx.length));
     }
   }
 
-  private async handleReady(rd: Ready): Promise<void> {
+  /**
+   * Handles one Ready through the core's {@link applyReady} (persist, send, apply, advance). The pipelined
+   * overlaps happen inside `persist`, which still resolves only once the Ready's writes are durable: a leader's
+   * messages leave while its own write runs, and committed entries that were durable before this Ready (and
+   * that it does not rewrite) are applied meanwhile. The later steps skip what was done early.
+   */
+  private async handleReady(raw: RawNode, rd: Ready): Promise<void> {
     this.counters.readyBatches++;
     const durable = this.durable as DurableState;
     const pipelining = this.o.pipelining && !rd.snapshot && !durable.changesTermOrVote(rd.hardState);
     // Index of the last entry durable before this Ready's writes.
     const durableLast = this.o.storage.log.lastIndex();
-    for (const e of rd.entries) if (e.type === EntryType.ConfChange) this.learnAddress(e);
-    // 1. Persist (one log write and one fsync for the whole Ready) and 2. send: in this order, except that a
-    // pipelining leader sends at once.
-    const early = pipelining && rd.messages.length > 0 && this.raw?.role === Role.Leader;
-    if (early) this.send(rd.messages);
+    for (const e of rd.entries) this.peers.learnFrom(e);
+    const sendEarly = pipelining && rd.messages.length > 0 && raw.role === Role.Leader;
     // A Ready whose hard state moved only its commit index writes nothing now (see DurableState).
     const writes = rd.snapshot !== undefined || rd.entries.length > 0 || durable.changesTermOrVote(rd.hardState);
-    let persisting: Promise<void> | undefined;
-    if (writes || rd.hardState) {
-      persisting = this.persist(durable, rd);
-      // Awaited below, but only after the early apply: a failed write must not surface as an unhandled
-      // rejection meanwhile (the await still throws it).
-      persisting.catch(() => undefined);
-    }
-    // 3. Apply: entries durable before this Ready (and not rewritten by it) need not wait for its fsync.
     const n = rd.committedEntries.length;
     const lastCommitted = n > 0 ? rd.committedEntries[n - 1].index : 0;
-    const applyEarly =
-      pipelining && writes && n > 0 && lastCommitted <= durableLast && (rd.entries.length === 0 || rd.entries[0].index > lastCommitted);
-    if (applyEarly) {
-      await new Promise<void>((r) => setImmediate(r)); // let the write start first
-      await this.applyCommitted(rd.committedEntries);
-    }
-    if (persisting) await persisting;
-    this.counters.entriesPersisted += rd.entries.length;
-    if (!early && rd.messages.length > 0) this.send(rd.messages);
-    if (rd.snapshot) await this.installSnapshot(rd.snapshot);
-    if (!applyEarly) await this.applyCommitted(rd.committedEntries);
-    if (rd.readStates.length > 0) {
-      for (const rs of rd.readStates) {
-        const key = Buffer.from(rs.context.buffer, rs.context.byteOffset, rs.context.byteLength).toString('hex');
-        const batch = this.readsInFlight.get(key);
-        if (!batch) continue;
-        this.readsInFlight.delete(key);
-        for (const d of batch.waiters) this.appliedWaits.push({ index: rs.index, d });
-      }
-    }
-    this.releaseAppliedWaits();
+    const rewritten = rd.entries.length > 0 && rd.entries[0].index <= lastCommitted;
+    const applyEarly = pipelining && writes && n > 0 && lastCommitted <= durableLast && !rewritten;
+    await applyReady(raw, rd, {
+      persist: async (r) => {
+        if (sendEarly) this.send(r.messages);
+        let persisting: Promise<void> | undefined;
+        if (writes || r.hardState) {
+          persisting = this.persist(durable, r);
+          // Awaited below, but only after the early apply: a failed write must not surface as an unhandled
+          // rejection meanwhile (the await still throws it).
+          persisting.catch(() => undefined);
+        }
+        if (applyEarly) {
+          await new Promise<void>((resolve) => setImmediate(resolve)); // let the write start first
+          await this.applyCommitted(r.committedEntries);
+        }
+        if (persisting) await persisting;
+        this.counters.entriesPersisted += r.entries.length;
+      },
+      send: (ms) => {
+        if (!sendEarly && ms.length > 0) this.send(ms);
+      },
+      apply: async (r) => {
+        if (r.snapshot) await this.installSnapshot(r.snapshot);
+        if (!applyEarly) await this.applyCommitted(r.committedEntries);
+        for (const rs of r.readStates) this.requests.readConfirmed(contextKey(rs.context), rs.index);
+        this.requests.applied(this.applied);
+      },
+    });
     if (rd.softState) this.onSoftState(rd.softState.leader, rd.softState.role);
   }
 
@@ -876,23 +673,7 @@ export class RaftNode<R = unknown> {
     this.applied = e.index;
     this.counters.entriesApplied++;
     // A membership change resolves its proposer with the new membership, whatever the state machine did.
-    if (e.type === EntryType.ConfChange) this.settle(e, (this.raw as RawNode).confStateAt(e.index), undefined);
-    else this.settle(e, result, error);
-  }
-
-  private settle(e: Entry, result: unknown, error: unknown): void {
-    const p = this.pending.get(e.index);
-    if (!p) return;
-    this.pending.delete(e.index);
-    if (p.term !== e.term) {
-      this.counters.proposalsRejected++;
-      p.d.reject(new RaftNodeError('ProposalDropped', `the proposal at index ${e.index} was replaced by a new leader's entry; retry it`));
-    } else if (error !== undefined) {
-      p.d.reject(new RaftNodeError('ApplyFailed', `the state machine failed to apply entry ${e.index}: ${errorText(error)}`, { cause: error }));
-    } else {
-      this.counters.proposalsApplied++;
-      p.d.resolve(result);
-    }
+    this.requests.settleApplied(e, result, error, () => (this.raw as RawNode).confStateAt(e.index));
   }
 
   private applyConfChange(e: Entry): void {
@@ -901,48 +682,22 @@ export class RaftNode<R = unknown> {
       if (cc.nodeId === this.id) {
         this.o.logger.warn({ node: this.id, index: e.index }, 'this node was removed from the Raft group; stop it');
       } else {
-        this.addresses.delete(cc.nodeId);
-        this.o.transport.removePeer(cc.nodeId);
+        this.peers.forget(cc.nodeId);
       }
     } else {
-      this.learnAddress(e);
+      this.peers.learnFrom(e);
     }
     this.o.logger.info({ node: this.id, index: e.index, change: ConfChangeType[cc.type], member: cc.nodeId }, 'membership change applied');
   }
 
-  /** Records the address carried by a membership-change entry (as soon as it is appended). */
-  private learnAddress(e: Entry): void {
-    if (e.type !== EntryType.ConfChange) return;
-    let cc: ConfChange;
-    try {
-      cc = decodeConfChange(e.data);
-    } catch {
-      return;
-    }
-    if (cc.type === ConfChangeType.RemoveNode || !cc.context || cc.context.length === 0) return;
-    const addr = dec.decode(cc.context);
-    if (this.addresses.get(cc.nodeId) === addr) return;
-    this.addresses.set(cc.nodeId, addr);
-    this.o.transport.setPeer(cc.nodeId, addr);
-  }
-
   private async installSnapshot(s: Snapshot): Promise<void> {
     const env = decodeSnapshotEnvelope(s.data);
-    for (const [id, addr] of Object.entries(env.addresses)) {
-      if (this.addresses.get(id) !== addr) {
-        this.addresses.set(id, addr);
-        this.o.transport.setPeer(id, addr);
-      }
-    }
+    this.peers.merge(env.addresses);
     await this.o.stateMachine.restore(env.data);
     this.applied = s.meta.index;
     this.lastSnapshotIndex = s.meta.index;
     this.counters.snapshotsInstalled++;
-    for (const [index, p] of this.pending) {
-      if (index > s.meta.index) continue;
-      this.pending.delete(index);
-      p.d.reject(new RaftNodeError('OutcomeUnknown', `entry ${index} was covered by a snapshot from the leader; check whether it took effect`));
-    }
+    this.requests.coveredBySnapshot(s.meta.index);
     this.o.logger.info({ node: this.id, index: s.meta.index, term: s.meta.term, bytes: s.data.length }, 'installed a snapshot from the leader');
   }
 
@@ -963,7 +718,7 @@ export class RaftNode<R = unknown> {
         'the state machine took long to snapshot: the node was deaf meanwhile (a leader may lose its leadership); serialize in slices or less often',
       );
     }
-    const snap: Snapshot = { meta, data: encodeSnapshotEnvelope({ addresses: Object.fromEntries(this.addresses), data }) };
+    const snap: Snapshot = { meta, data: encodeSnapshotEnvelope({ addresses: this.peers.all(), data }) };
     this.snapshotting = true;
     this.lastSnapshotIndex = index;
     const compactTo = index - this.o.compactionKeepEntries;
@@ -981,20 +736,6 @@ export class RaftNode<R = unknown> {
       });
   }
 
-  private releaseAppliedWaits(): void {
-    if (this.appliedWaits.length === 0) return;
-    const keep: AppliedWait[] = [];
-    for (const w of this.appliedWaits) {
-      if (w.index <= this.applied) {
-        this.counters.readIndexServed++;
-        w.d.resolve();
-      } else {
-        keep.push(w);
-      }
-    }
-    this.appliedWaits = keep;
-  }
-
   private onSoftState(leader: NodeId, role: Role): void {
     if (leader === this.leader && role === this.role) return;
     const changedLeader = leader !== this.leader;
@@ -1002,24 +743,10 @@ export class RaftNode<R = unknown> {
     this.role = role;
     if (changedLeader) this.counters.leaderChanges++;
     const raw = this.raw as RawNode;
-    const change: LeaderChange = { leader, leaderAddress: this.addresses.get(leader) ?? '', term: raw.term, role };
+    const change: LeaderChange = { leader, leaderAddress: this.peers.addressOf(leader), term: raw.term, role };
     if (changedLeader) this.o.logger.info({ node: this.id, leader, term: raw.term, role }, leader ? 'raft leader changed' : 'raft leader lost');
-    if (changedLeader && leader !== NONE && this.readsInFlight.size > 0) {
-      // Read requests sent to the previous leader will not be answered: ask the new one (a later read
-      // point is still linearizable for callers that started before).
-      for (const b of this.readsInFlight.values()) this.readQueue.push(...b.waiters);
-      this.readsInFlight.clear();
-      this.kick();
-    }
-    if (leader !== NONE && this.readQueue.length > 0) this.kick();
-    if (leader !== NONE && this.leaderWaits.length > 0) {
-      const keep = [];
-      for (const w of this.leaderWaits) {
-        if (w.to === leader) w.d.resolve();
-        else keep.push(w);
-      }
-      this.leaderWaits = keep;
-    }
+    this.requests.leaderChanged(leader, changedLeader);
+    if (leader !== NONE && this.requests.hasQueuedReads) this.kick();
     for (const l of this.listeners) {
       try {
         l(change);
@@ -1032,82 +759,6 @@ export class RaftNode<R = unknown> {
   // ---------------------------------------------------------------------------------------------------------
   // Deadlines and failure.
 
-  private expireDeadlines(now: number): void {
-    // Proposals not yet handed to the core (the Ready loop is busy: a slow fsync, a slow apply) are in
-    // arrival order, which is deadline order: stop at the first one still in time. They were never proposed.
-    let expired = 0;
-    while (expired < this.queued.length && this.queued[expired].d.deadline <= now) expired++;
-    if (expired > 0) {
-      const late = this.queued.splice(0, expired);
-      this.counters.proposalsTimedOut += late.length;
-      const err = new RaftNodeError(
-        'Timeout',
-        `the proposal waited ${this.o.proposalTimeoutMs} ms for the node to take it (writes or applies are slow); it was not proposed`,
-      );
-      for (const q of late) q.d.reject(err);
-    }
-    // Proposals are in index order, which is (nearly) deadline order: stop at the first one still in time.
-    for (const [index, p] of this.pending) {
-      if (p.d.deadline > now) break;
-      this.pending.delete(index);
-      this.counters.proposalsTimedOut++;
-      p.d.reject(new RaftNodeError('Timeout', `entry ${index} was not applied within ${this.o.proposalTimeoutMs} ms; it may still be`));
-    }
-    if (this.readQueue.some((d) => d.deadline <= now)) {
-      this.readQueue = this.readQueue.filter((d) => {
-        if (d.deadline > now) return true;
-        this.timeoutRead(d);
-        return false;
-      });
-    }
-    for (const [key, b] of this.readsInFlight) {
-      if (b.deadline > now) continue;
-      // A batch mixes callers of different ages (reads queued behind a slow Ready, or moved from a previous
-      // leader): each expires by its own deadline, the others keep waiting for the batch's answer.
-      b.waiters = b.waiters.filter((d) => {
-        if (d.deadline > now) return true;
-        this.timeoutRead(d);
-        return false;
-      });
-      if (b.waiters.length === 0) this.readsInFlight.delete(key);
-      else b.deadline = earliestDeadline(b.waiters);
-    }
-    if (this.appliedWaits.some((w) => w.d.deadline <= now)) {
-      this.appliedWaits = this.appliedWaits.filter((w) => {
-        if (w.d.deadline > now) return true;
-        this.timeoutRead(w.d);
-        return false;
-      });
-    }
-    if (this.leaderWaits.some((w) => w.d.deadline <= now)) {
-      this.leaderWaits = this.leaderWaits.filter((w) => {
-        if (w.d.deadline > now) return true;
-        w.d.reject(new RaftNodeError('Timeout', `leadership did not move to '${w.to}' within ${this.o.readTimeoutMs} ms`));
-        return false;
-      });
-    }
-  }
-
-  private timeoutRead(d: Deferred<void>): void {
-    this.counters.readIndexTimedOut++;
-    d.reject(new RaftNodeError('Timeout', `read barrier not confirmed within ${this.o.readTimeoutMs} ms (leader lost?); retry`));
-  }
-
-  private rejectAll(err: RaftNodeError): void {
-    for (const q of this.queued) q.d.reject(err);
-    this.queued = [];
-    for (const p of this.pending.values()) p.d.reject(err);
-    this.pending.clear();
-    for (const d of this.readQueue) d.reject(err);
-    this.readQueue = [];
-    for (const b of this.readsInFlight.values()) for (const d of b.waiters) d.reject(err);
-    this.readsInFlight.clear();
-    for (const w of this.appliedWaits) w.d.reject(err);
-    this.appliedWaits = [];
-    for (const w of this.leaderWaits) w.d.reject(err);
-    this.leaderWaits = [];
-  }
-
   private fail(e: unknown, during: string): void {
     if (this.lifecycle !== 'running') return;
     this.failure = e;
@@ -1115,7 +766,7 @@ export class RaftNode<R = unknown> {
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = undefined;
     this.o.logger.error({ node: this.id, during, err: errorText(e) }, 'raft node failed and stopped; restart it');
-    this.rejectAll(new RaftNodeError('Failed', `Raft node '${this.id}' failed while ${during}: ${errorText(e)}`, { cause: e }));
+    this.requests.rejectAll(new RaftNodeError('Failed', `Raft node '${this.id}' failed while ${during}: ${errorText(e)}`, { cause: e }));
     void this.o.transport.stop().catch(() => undefined);
     for (const l of this.failListeners) {
       try {

@@ -10,6 +10,8 @@ export { FileStableStore, MemoryStableStore, checkHardState, HARD_STATE_FILE, MA
 export type { StableStore } from './stable-store';
 export { FileSnapshotStore, MemorySnapshotStore, checkSnapshot, DEFAULT_SNAPSHOT_RETAIN } from './snapshot-store';
 export type { SnapshotStore, SnapshotStoreOptions } from './snapshot-store';
+/** Bytes the write-ahead log adds to each entry's data (for sizing benchmarks against a raw write). */
+export { RECORD_OVERHEAD as WAL_RECORD_OVERHEAD } from './wal-format';
 export { DirLock, LOCK_FILE } from './dir-lock';
 export type { LockHolder } from './dir-lock';
 export { openRaftStorage, createMemoryRaftStorage } from './raft-storage';

@@ -9,6 +9,7 @@ import {
   ReadOnlyOption,
   Role,
   SeededRandom,
+  applyReady,
 } from '../core';
 import { describeEntry, describeMessage, describeReady } from './describe';
 
@@ -210,18 +211,19 @@ export class InteractionEnv {
     if (!node || !node.hasReady()) return [];
     const rd = node.ready();
     const out = [`> ${id} handling Ready`, ...describeReady(rd)];
-    if (rd.snapshot) {
-      en.storage.applySnapshot(rd.snapshot);
-      en.applied = decodeApplied(rd.snapshot.data);
-    }
-    en.storage.append(rd.entries);
-    if (rd.hardState) en.storage.setHardState(rd.hardState);
-    for (const e of rd.committedEntries) {
-      if (e.type === EntryType.Normal && e.data.length > 0) en.applied.push({ index: e.index, value: dec.decode(e.data) });
-    }
-    // Messages to a crashed node are lost.
-    for (const m of rd.messages) if (this.nodes.get(m.to)?.node !== undefined) this.mailbox.push(m);
-    node.advance(rd);
+    applyReady(node, rd, {
+      persist: (r) => en.storage.persist(r),
+      // Messages to a crashed node are lost.
+      send: (ms) => {
+        for (const m of ms) if (this.nodes.get(m.to)?.node !== undefined) this.mailbox.push(m);
+      },
+      apply: (r) => {
+        if (r.snapshot) en.applied = decodeApplied(r.snapshot.data);
+        for (const e of r.committedEntries) {
+          if (e.type === EntryType.Normal && e.data.length > 0) en.applied.push({ index: e.index, value: dec.decode(e.data) });
+        }
+      },
+    });
     return out;
   }
 

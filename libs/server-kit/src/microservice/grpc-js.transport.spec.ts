@@ -1,10 +1,11 @@
-import { Controller, INestApplication } from '@nestjs/common';
-import { GrpcMethod, GrpcStreamCall, RpcException } from '@nestjs/microservices';
+import { Controller, INestApplication, UsePipes, ValidationPipe } from '@nestjs/common';
+import { GrpcMethod, GrpcStreamCall, GrpcStreamMethod, RpcException } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import { MetaServiceClient, MetaServiceService, SlotTable } from '@sofareg/contracts';
 import { RegistryError } from '@sofareg/model';
+import { IsString, MaxLength } from 'class-validator';
 import { Observable, from } from 'rxjs';
-import { CLIENT_CHANNEL_OPTIONS, grpc } from '../grpc';
+import { CLIENT_CHANNEL_OPTIONS, bindInsecure, grpc } from '../grpc';
 import { GrpcJsTransport } from './grpc-js.transport';
 import { useGrpcTransports } from './use-grpc-transports';
 
@@ -25,6 +26,7 @@ const method = (name: string, requestStream: boolean, responseStream: boolean) =
 const EchoService = {
   say: method('Say', false, false),
   fail: method('Fail', false, false),
+  check: method('Check', false, false),
   missing: method('Missing', false, false),
   chat: method('Chat', true, true),
   count: method('Count', false, true),
@@ -39,6 +41,12 @@ interface Text {
 }
 interface Total {
   total: number;
+}
+
+class TextDto {
+  @IsString()
+  @MaxLength(3)
+  text!: string;
 }
 
 /** How `Fail` fails, by request text. */
@@ -61,6 +69,12 @@ class EchoController {
   @GrpcMethod('Echo', 'Fail')
   async fail(req: Text): Promise<Text> {
     throw failures[req.text]();
+  }
+
+  @GrpcMethod('Echo', 'Check')
+  @UsePipes(new ValidationPipe())
+  check(req: TextDto): Text {
+    return { text: req.text };
   }
 
   @GrpcStreamCall('Echo', 'Chat')
@@ -169,6 +183,14 @@ describe('GrpcJsTransport', () => {
     await expect(unary(echoClient(), 'fail', { text: kind })).rejects.toMatchObject({ code, details });
   });
 
+  it('answers INVALID_ARGUMENT naming the field when a ValidationPipe refuses the request', async () => {
+    await expect(unary(echoClient(), 'check', { text: 'abc' })).resolves.toEqual({ text: 'abc' });
+    await expect(unary(echoClient(), 'check', { text: 'abcd' })).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: expect.stringMatching(/^text must be shorter than or equal to 3 characters/),
+    });
+  });
+
   it('answers UNIMPLEMENTED for a method without a handler and for a service another transport serves', async () => {
     const unimplemented = { code: grpc.status.UNIMPLEMENTED };
     await expect(unary(echoClient(), 'missing', { text: 'x' })).rejects.toMatchObject(unimplemented);
@@ -219,11 +241,7 @@ describe('GrpcJsTransport', () => {
     expect(hooked).toEqual(['streams open: 1']);
     await expect(ended).resolves.toMatch(/error|end/);
     const again = new grpc.Server();
-    await new Promise<number>((resolve, reject) =>
-      again.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
-        err ? reject(err) : resolve(bound),
-      ),
-    );
+    await expect(bindInsecure(again, `127.0.0.1:${port}`)).resolves.toBe(port);
     again.forceShutdown();
   });
 
@@ -238,5 +256,57 @@ describe('GrpcJsTransport', () => {
     await echo.close();
     // Resolves only on a clean end: collect() rejects when the stream fails (as a cancelled one does).
     await expect(answers).resolves.toEqual([{ text: 'echo:x' }]);
+  });
+});
+
+@Controller()
+class RxChatController {
+  @GrpcStreamMethod('Echo', 'Chat')
+  chat(messages: Observable<Text>): Observable<Text> {
+    return messages;
+  }
+}
+
+describe('GrpcJsTransport with an rxjs stream handler', () => {
+  it('refuses to start, pointing to @GrpcStreamCall', async () => {
+    const moduleRef = await Test.createTestingModule({ controllers: [RxChatController] }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    const transport = new GrpcJsTransport({ host: '127.0.0.1', port: 0, services: [EchoService] });
+    useGrpcTransports(app, [transport]);
+    await expect(app.startAllMicroservices()).rejects.toThrow(/@GrpcStreamMethod.*use @GrpcStreamCall/);
+    await expect(transport.bound()).rejects.toThrow(/@GrpcStreamMethod/);
+    await app.close();
+  });
+});
+
+@Controller()
+class NamedController {
+  @GrpcMethod('Legacy', 'Say')
+  say(req: Text): Text {
+    return { text: `legacy:${req.text}` };
+  }
+}
+
+describe('GrpcJsTransport with a named service definition', () => {
+  it('serves handlers declared under the extra name', async () => {
+    const moduleRef = await Test.createTestingModule({ controllers: [NamedController] }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    const transport = new GrpcJsTransport({
+      host: '127.0.0.1',
+      port: 0,
+      services: [{ name: 'Legacy', definition: { say: EchoService.say } }],
+    });
+    useGrpcTransports(app, [transport]);
+    await app.startAllMicroservices();
+    const client = new EchoClient(`127.0.0.1:${transport.port}`, grpc.credentials.createInsecure()) as Client;
+    try {
+      const answer = new Promise((resolve, reject) =>
+        client.say({ text: 'x' }, (err: grpc.ServiceError | null, res: Text) => (err ? reject(err) : resolve(res))),
+      );
+      await expect(answer).resolves.toEqual({ text: 'legacy:x' });
+    } finally {
+      client.close();
+      await app.close();
+    }
   });
 });

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { CustomTransportStrategy, GrpcMethodStreamingType, MessageHandler, ServerGrpc } from '@nestjs/microservices';
 import { EmptyError, Observable, firstValueFrom, isObservable } from 'rxjs';
 import type { Logger } from 'pino';
-import { SERVER_CHANNEL_OPTIONS } from '../grpc';
+import { SERVER_CHANNEL_OPTIONS, bindInsecure, shutdownWithin } from '../grpc';
 import { GrpcMethodRoute, candidatePatterns, grpcPattern, routesOf } from './grpc-routes';
 import { toGrpcStatus } from './grpc-status';
 
@@ -124,12 +124,7 @@ export class GrpcJsTransport extends ServerGrpc implements CustomTransportStrate
           : { definition: service as grpc.ServiceDefinition, name: undefined };
         server.addService(definition, this.implementationOf(definition, name));
       }
-      const address = `${this.settings.host}:${this.settings.port}`;
-      const port = await new Promise<number>((resolve, reject) =>
-        server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) =>
-          err ? reject(err) : resolve(bound),
-        ),
-      );
+      const port = await bindInsecure(server, `${this.settings.host}:${this.settings.port}`);
       this.server = server;
       this.boundPort = port;
       this.settleBound.resolve(port);
@@ -164,16 +159,7 @@ export class GrpcJsTransport extends ServerGrpc implements CustomTransportStrate
       }),
       grace,
     );
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        server.forceShutdown();
-        resolve();
-      }, grace);
-      server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await shutdownWithin(server, grace);
   }
 
   private implementationOf(definition: grpc.ServiceDefinition, extraName?: string): grpc.UntypedServiceImplementation {

@@ -1,14 +1,11 @@
 // Measures the durable log on this machine: appends/s and fsyncs/s at batch sizes 1, 16 and 256 entries of
 // 100 bytes (one append call at a time), group commit under concurrent writers, reads, and hard state saves.
-// Not a test. Run: node tools/scripts/run-ts.cjs libs/raft/src/storage/bench-storage.ts [--seconds=2] [--runs=3]
+// Not a test. Run: npm run bench:raft-storage -- [--seconds=2] [--runs=3]
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { type Entry, EntryType } from '../core/types';
-import { FileLogStore } from './file-log-store';
-import { FileStableStore } from './stable-store';
-import { RECORD_OVERHEAD } from './wal-format';
+import { type Entry, EntryType, FileLogStore, FileStableStore, WAL_RECORD_OVERHEAD } from '@sofareg/raft';
 
 const arg = (name: string, def: number) => {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
@@ -151,8 +148,8 @@ async function main(): Promise<void> {
   for (const writers of [16, 256]) row(`${writers} concurrent writers x 1`, await median(() => concurrent(writers)));
   row('read 100k entries, 1 MiB pages', await median(reads));
   for (const n of [1, 256]) {
-    const r = await median(() => rawDatasync(n * (ENTRY_BYTES + RECORD_OVERHEAD)));
-    console.log(`baseline: raw write of ${n * (ENTRY_BYTES + RECORD_OVERHEAD)} bytes + fdatasync: ${fmt(r.calls / r.seconds)}/s`);
+    const r = await median(() => rawDatasync(n * (ENTRY_BYTES + WAL_RECORD_OVERHEAD)));
+    console.log(`baseline: raw write of ${n * (ENTRY_BYTES + WAL_RECORD_OVERHEAD)} bytes + fdatasync: ${fmt(r.calls / r.seconds)}/s`);
   }
   const hs = await median(hardStateSaves);
   console.log(`hard state saves: ${fmt(hs.calls / hs.seconds)}/s (${fmt(hs.fsyncs / hs.seconds)} fsyncs/s)`);

@@ -1,4 +1,4 @@
-import { SeededRandom } from '../core';
+import { SeededRandom } from '../kernel';
 import { KvInput, KvOutput, kvModel } from './kv-model';
 import { Model, Operation, checkLinearizable } from './linearizability';
 
@@ -72,7 +72,7 @@ describe('linearizability checker', () => {
   it(`accepts 2,000 random histories produced by an atomic register with random latencies (seed ${SEED})`, () => {
     const rnd = new SeededRandom(SEED);
     for (let iter = 0; iter < 2000; iter++) {
-      const h = randomLinearizableHistory(rnd, 3 + rnd.int(4), 10 + rnd.int(20));
+      const h = randomLinearizableHistory(rnd, 3 + rnd.below(4), 10 + rnd.below(20));
       const r = checkLinearizable(kvModel, h);
       if (!r.ok) throw new Error(`seed ${SEED} iter ${iter}: a linearizable history was rejected: ${JSON.stringify(r)}`);
     }
@@ -82,12 +82,12 @@ describe('linearizability checker', () => {
     const rnd = new SeededRandom(SEED + 1);
     let rejected = 0;
     for (let iter = 0; iter < 500; iter++) {
-      const h = randomLinearizableHistory(rnd, 2 + rnd.int(2), 3 + rnd.int(4));
+      const h = randomLinearizableHistory(rnd, 2 + rnd.below(2), 3 + rnd.below(4));
       // Corrupt one read.
       const reads = h.filter((o) => o.input.op === 'get');
       if (reads.length === 0) continue;
       const victim = rnd.pick(reads);
-      victim.output = { value: rnd.chance(0.5) ? null : `v${rnd.int(6)}` };
+      victim.output = { value: rnd.chance(0.5) ? null : `v${rnd.below(6)}` };
       const want = bruteForce(kvModel, h);
       const got = checkLinearizable(kvModel, h).ok;
       if (got !== want) throw new Error(`seed ${SEED} iter ${iter}: checker says ${got}, brute force ${want}: ${JSON.stringify(h)}`);
@@ -107,14 +107,14 @@ function randomLinearizableHistory(rnd: SeededRandom, clients: number, opsTotal:
   // Generate effect instants in increasing order; each op gets a random interval around its instant.
   let t = 0;
   while (n < opsTotal) {
-    t += 1 + rnd.int(3);
-    const c = rnd.int(clients);
+    t += 1 + rnd.below(3);
+    const c = rnd.below(clients);
     if (free[c] > t) continue;
     const key = rnd.pick(keys);
-    const call = Math.max(free[c], t - rnd.int(6));
-    const ret = t + rnd.int(6);
+    const call = Math.max(free[c], t - rnd.below(6));
+    const ret = t + rnd.below(6);
     const cur = state.get(key) ?? null;
-    const r = rnd.int(10);
+    const r = rnd.below(10);
     let op: Op;
     if (r < 4) {
       const value = `v${n}`;
@@ -123,7 +123,7 @@ function randomLinearizableHistory(rnd: SeededRandom, clients: number, opsTotal:
     } else if (r < 7) {
       op = get(c, key, cur, call, ret);
     } else {
-      const expect = rnd.chance(0.5) ? cur : `v${rnd.int(n + 1)}`;
+      const expect = rnd.chance(0.5) ? cur : `v${rnd.below(n + 1)}`;
       const value = `v${n}`;
       const ok = cur === expect;
       if (ok) state.set(key, value);
