@@ -19,8 +19,7 @@ import {
 } from '@sofareg/contracts';
 import { CONFIG, ClientPool, GrpcServerHandle, LOGGER, Logger, METRICS, MetaClient, Metrics, Readiness, ServedStream, StreamCallers, callUnary, grpc, serveStreamCalls, startGrpcServer } from '@sofareg/server-kit';
 import { randomUUID } from 'node:crypto';
-import { ChangeBatcher } from './core/change-batcher';
-import { DataServerCore, Effects, SnapshotTask, SyncTask } from './core/data-server-core';
+import { ChangeBatcher, DataServerCore, Effects, SnapshotTask, SyncTask } from '@sofareg/data-core';
 import { DataConfig } from './data-config';
 
 const MAX_NOTIFY_BATCH = 1_000;

@@ -1,7 +1,7 @@
 import { arrange, checkTable } from '@sofareg/consistent-hash';
 import type { Publisher, SlotTable } from '@sofareg/contracts';
 import { toDataInfoId } from '@sofareg/model';
-import type { DatumStore } from '../core/datum-store';
+import type { DatumStore } from '@sofareg/data-core';
 import { SimData } from './sim-data';
 import { SeededRandom, SimClock, SimNetwork } from './sim-kernel';
 import { Oracle, SimSession } from './sim-session';

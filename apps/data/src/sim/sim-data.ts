@@ -1,5 +1,5 @@
 import type { GetDataResponse, ReplicateRequest, ReplicateResponse, SlotSnapshotResponse, SlotTable, WriteOp, WriteResponse } from '@sofareg/contracts';
-import { DataServerCore, Effects, SnapshotTask, SyncTask } from '../core/data-server-core';
+import { DataServerCore, Effects, SnapshotTask, SyncTask } from '@sofareg/data-core';
 import { SimClock, SimNetwork } from './sim-kernel';
 import type { SimSession } from './sim-session';
 

@@ -1,6 +1,7 @@
 import type { FetchSlotPublishersResponse, Publisher, SlotTable, WriteOp } from '@sofareg/contracts';
 import { slotOf } from '@sofareg/consistent-hash';
-import { DataServerCore, Effects } from './data-server-core';
+import { DataServerCore } from './data-server-core';
+import type { Effects } from './effects';
 
 const SLOTS = 4;
 const A = 'a:1';
