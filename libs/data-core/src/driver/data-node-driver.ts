@@ -189,8 +189,11 @@ export class DataNodeDriver {
     return res;
   }
 
-  /** A session watches changes: `send` gets batches until the returned function is called. */
-  watch(session: string, send: (batch: DataChangeBatch) => void): () => void {
+  /**
+   * A session watches changes: `send` gets batches until the returned function is called (it answers whether
+   * the watch was still on).
+   */
+  watch(session: string, send: (batch: DataChangeBatch) => void): () => boolean {
     const w: Watcher = { session, send, batcher: new ChangeBatcher(this.opts.maxNotifyBatch), scheduled: false };
     this.watchers.add(w);
     return () => this.watchers.delete(w);
