@@ -6,6 +6,7 @@ import type { Effects } from './effects';
 const SLOTS = 4;
 const A = 'a:1';
 const B = 'b:1';
+const C = 'c:1';
 const S1 = 's1:1';
 const S2 = 's2:1';
 
@@ -242,6 +243,30 @@ describe('DataServerCore', () => {
     a.write([publish(pub('svc-10', 'r3'))], 1, 5);
     replicateAll(a, b, B);
     expect(b.slots.get(slotId)?.store.get('svc-10')?.publishers.size).toBe(3);
+  });
+
+  it('a stale copy of a snapshot request served again does not skip the ops a following follower lacks', () => {
+    const a = core(A);
+    const b = core(B);
+    for (const c of [a, b]) c.onSessions([S1], 0);
+    const t1 = table(1, A, [B]);
+    syncAll(a, a.onSlotTable(t1, 0), {});
+    for (const t of b.onSlotTable(t1, 0).snapshots) b.onSnapshot(t, a.snapshot({ slotId: t.slotId, leaderEpoch: t.leaderEpoch, follower: B }));
+    a.write([publish(pub('svc-11', 'r1'))], 1, 1);
+    replicateAll(a, b, B);
+    const slotId = slotOf('svc-11', SLOTS);
+    a.write([publish(pub('svc-11', 'r2'))], 1, 2);
+    a.snapshot({ slotId, leaderEpoch: 1, follower: B }); // a late duplicate; its answer reaches nobody
+    replicateAll(a, b, B);
+    expect([...(b.slots.get(slotId)?.store.get('svc-11')?.publishers.keys() ?? [])].sort()).toEqual(['r1', 'r2']);
+  });
+
+  it('a leader pumps the followers of a new table at once, without waiting for a write', () => {
+    const a = core(A);
+    a.onSessions([S1], 0);
+    syncAll(a, a.onSlotTable(table(1, A, [B]), 0), {});
+    expect([...a.onSlotTable(table(2, A, [C], 1), 1).replicateTo]).toEqual([C]);
+    expect(a.replicationBatch(C)?.slots.map((so) => so.seq)).toEqual(Array.from({ length: SLOTS }, () => -1));
   });
 
   it('tells a follower to snapshot again when that call failed', () => {

@@ -92,7 +92,11 @@ export class DataServerCore {
     if (!started) return fx;
     for (const t of table.slots) {
       const slot = this.slots.get(t.id);
-      if (slot?.role === 'leader') this.replication.setFollowers(slot, t.followers);
+      if (slot?.role !== 'leader') continue;
+      this.replication.setFollowers(slot, t.followers);
+      // Pump every follower now, not at the next write: a new one must be told to snapshot (it may have
+      // fetched one before this leader tracked it), and a quiet slot may see no write for a long time.
+      for (const f of slot.followers) fx.replicateTo.add(f);
     }
     for (const slot of started) this.roles.startMigration(slot, this.leases.sessions, fx);
     return fx;

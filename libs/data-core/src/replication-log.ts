@@ -152,8 +152,11 @@ export class ReplicationLog {
       const message = `not the leader of slot ${req.slotId} at leader epoch ${req.leaderEpoch}`;
       return { slotId: req.slotId, leaderEpoch: req.leaderEpoch, nextSeq: -1, data: [], error: coreError('StaleEpoch', message) };
     }
+    // Only a follower waiting for a snapshot continues from this one. A follower already following is ahead of
+    // or at its progress, and its next answer says where it is; moving the progress to the snapshot's seq
+    // would skip the ops between when this request is a stale copy (a retry, a duplicate) of one it installed.
     const prog = slot.progress.get(req.follower);
-    if (prog) {
+    if (prog && prog.nextSeq < 0) {
       prog.nextSeq = slot.seq;
       prog.tellSnapshot = false;
       prog.inflight = false;

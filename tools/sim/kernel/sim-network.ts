@@ -100,4 +100,33 @@ export class SimNetwork {
       this.leg(to, from, () => finish(answer));
     });
   }
+
+  /**
+   * A call answered later: `handle` runs at `to` (once per delivered copy) and answers through `respond`
+   * whenever it is ready (a server that waits before answering); otherwise as {@link SimNetwork.call}. An
+   * answer from an incarnation of `to` that crashed meanwhile is not sent.
+   */
+  request<T>(
+    from: string,
+    to: string,
+    handle: (respond: (answer: T) => void) => void,
+    done: (answer: T | undefined) => void,
+    timeoutMs = 200,
+  ): void {
+    let settled = false;
+    const inc = this.incarnation.get(from);
+    const finish = (answer: T | undefined) => {
+      if (settled || !this.up.has(from) || this.incarnation.get(from) !== inc) return;
+      settled = true;
+      done(answer);
+    };
+    this.clock.after(timeoutMs, () => finish(undefined));
+    if (!this.up.has(from)) return;
+    this.leg(from, to, () => {
+      const server = this.incarnation.get(to);
+      handle((answer) => {
+        if (this.up.has(to) && this.incarnation.get(to) === server) this.leg(to, from, () => finish(answer));
+      });
+    });
+  }
 }

@@ -2,8 +2,8 @@ import { arrange, checkTable } from '@sofareg/consistent-hash';
 import type { Publisher, SlotTable } from '@sofareg/contracts';
 import { toDataInfoId } from '@sofareg/model';
 import type { DatumStore } from '@sofareg/data-core';
-import { SimData } from './sim-data';
-import { SeededRandom, SimClock, SimNetwork } from './sim-kernel';
+import { SeededRandom, SimClock, SimNetwork } from '../kernel';
+import { SimDataNode, SimWorld } from './sim-data-node';
 import { Oracle, SimSession } from './sim-session';
 
 /** The shape of one simulated run. */
@@ -63,8 +63,10 @@ export function runRegistrySim(seed: number, options: Partial<RegistrySimOptions
 
   const dataIds = Array.from({ length: o.dataIds }, (_, i) => toDataInfoId(`svc.${i}`));
   const sessionNames = Array.from({ length: o.sessions }, (_, i) => `session-${i + 1}`);
-  const dataServers = new Map<string, SimData>();
+  const dataServers = new Map<string, SimDataNode>();
   const sessions = new Map<string, SimSession>();
+  const world: SimWorld = { clock, net, dataNode: (a) => dataServers.get(a), session: (a) => sessions.get(a) };
+  const sessionEndpoints = sessionNames.map((address) => ({ address, syncAddress: address }));
   let nextData = 1;
 
   // ---- meta oracle ----
@@ -73,7 +75,7 @@ export function runRegistrySim(seed: number, options: Partial<RegistrySimOptions
   const broadcastTable = () => {
     if (!table) return;
     const t = table;
-    for (const d of dataServers.keys()) net.send('meta', d, () => dataServers.get(d)?.onTable(t));
+    for (const d of dataServers.keys()) net.send('meta', d, () => dataServers.get(d)?.driver.onSlotTable(t));
     for (const s of sessions.keys()) net.send('meta', s, () => sessions.get(s)?.onTable(t));
   };
   const rearrange = () => {
@@ -92,11 +94,11 @@ export function runRegistrySim(seed: number, options: Partial<RegistrySimOptions
   };
 
   const startData = (address: string) => {
-    const d = new SimData(address, clock, net, (a) => dataServers.get(a), (a) => sessions.get(a), () => sessionNames);
-    dataServers.set(address, d);
     net.setUp(address, true);
-    d.onSessions(sessionNames);
-    if (table) d.onTable(table);
+    const d = new SimDataNode(address, world, sessionNames);
+    dataServers.set(address, d);
+    d.driver.onSessionNodes(sessionEndpoints);
+    if (table) d.driver.onSlotTable(table);
     // Meta learns of it on its first heartbeat.
     clock.after(rnd.int(5, 50), () => {
       if (dataServers.get(address) !== d) return;
@@ -122,12 +124,13 @@ export function runRegistrySim(seed: number, options: Partial<RegistrySimOptions
 
   for (const s of sessionNames) {
     net.setUp(s, true);
-    sessions.set(s, new SimSession(s, dataIds, clock, net, rnd, (a) => dataServers.get(a), oracle));
+    sessions.set(s, new SimSession(s, dataIds, clock, net, rnd, (a) => dataServers.get(a)?.driver, oracle));
   }
   net.setUp('meta', true);
   for (let i = 0; i < o.dataServers; i++) startData(`data-${nextData++}`);
 
-  // Periodic work: meta re-sends the table (heartbeat answers), sessions scan versions, data compares digests.
+  // Periodic work: meta re-sends the table (heartbeat answers), sessions scan versions. Data servers run their
+  // own (lease expiry, digest rounds) on the virtual clock.
   const every = (ms: number, fn: () => void) => {
     const loop = () => {
       fn();
@@ -140,8 +143,6 @@ export function runRegistrySim(seed: number, options: Partial<RegistrySimOptions
     broadcastTable();
   });
   every(1_000, () => sessions.forEach((s) => s.tick()));
-  every(1_500, () => dataServers.forEach((d) => d.digestRound()));
-  every(500, () => dataServers.forEach((d) => d.tick()));
 
   // ---- workload and faults ----
   let reg = 0;
@@ -219,6 +220,7 @@ export function runRegistrySim(seed: number, options: Partial<RegistrySimOptions
       clock.after(rnd.int(100, 1_000), () => net.faults.cut.delete(cut));
     } else {
       net.faults.dropRate = rnd.chance(0.5) ? rnd.next() * 0.1 : 0;
+      net.faults.duplicateRate = rnd.chance(0.5) ? rnd.next() * 0.1 : 0;
       net.faults.maxDelayMs = rnd.int(2, 40);
     }
   };
@@ -227,6 +229,7 @@ export function runRegistrySim(seed: number, options: Partial<RegistrySimOptions
   let events = clock.runUntil(o.faultyMs);
   // Faults stop: every server comes back up, the network heals, and the cluster settles.
   net.faults.dropRate = 0;
+  net.faults.duplicateRate = 0;
   net.faults.maxDelayMs = 5;
   net.faults.cut.clear();
   events += clock.runUntil(o.faultyMs + o.settleMs);
