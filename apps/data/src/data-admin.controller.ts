@@ -1,11 +1,15 @@
 import { BadRequestException, Controller, Get, Inject, Query } from '@nestjs/common';
 import type { DataServerCore } from '@sofareg/data-core';
+import { HashRing } from '@sofareg/hash-ring';
 import { DATA_CORE } from './data.tokens';
 
 /** Data's HTTP admin, on SOFARegistry's paths. */
 @Controller()
 export class DataAdminController {
-  constructor(@Inject(DATA_CORE) private readonly core: DataServerCore) {}
+  constructor(
+    @Inject(DATA_CORE) private readonly core: DataServerCore,
+    private readonly ring: HashRing,
+  ) {}
 
   /** The publishers of one dataInfoId, with the datum version. */
   @Get('digest/datum/query')
@@ -30,7 +34,7 @@ export class DataAdminController {
 
   @Get('openapi/v1/slot/table/content')
   slotTable(): unknown {
-    return this.core.slotTable ?? { epoch: 0, slots: [] };
+    return this.ring.table ?? { epoch: 0, slots: [] };
   }
 
   /** Per slot this server holds: its role and state. */

@@ -34,7 +34,7 @@ export function selfAddress(config: DataConfig): string {
 
 /**
  * The meta client, the one provider of `META_CLIENT`: swapping in a meta-client module means replacing this
- * provider. Not started here (the data service starts it once its handlers are wired).
+ * provider. Not started here (the data node service starts it once its handlers are wired).
  */
 export const metaClientProvider: Provider = {
   provide: META_CLIENT,

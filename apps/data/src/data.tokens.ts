@@ -12,3 +12,5 @@ export const DRIVER_OBSERVER = Symbol('sofareg.data.driver-observer');
 export const DATA_NODE_DRIVER = Symbol('sofareg.data.node-driver');
 /** This data server's registration with meta (`MetaClient`). */
 export const META_CLIENT = Symbol('sofareg.data.meta-client');
+/** The gRPC transport serving `DataService` (`GrpcJsTransport`). */
+export const DATA_TRANSPORT = Symbol('sofareg.data.transport');
