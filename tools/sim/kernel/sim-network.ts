@@ -86,19 +86,7 @@ export class SimNetwork {
     done: (answer: T | undefined) => void,
     timeoutMs = 200,
   ): void {
-    let settled = false;
-    const inc = this.incarnation.get(from);
-    const finish = (answer: T | undefined) => {
-      if (settled || !this.up.has(from) || this.incarnation.get(from) !== inc) return;
-      settled = true;
-      done(answer);
-    };
-    this.clock.after(timeoutMs, () => finish(undefined));
-    if (!this.up.has(from)) return;
-    this.leg(from, to, () => {
-      const answer = handle();
-      this.leg(to, from, () => finish(answer));
-    });
+    this.request<T | undefined>(from, to, (respond) => respond(handle()), done, timeoutMs);
   }
 
   /**

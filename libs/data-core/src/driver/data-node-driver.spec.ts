@@ -75,7 +75,8 @@ function pub(dataInfoId: string, registerId: string): Publisher {
 }
 const emptyPage = (): FetchSlotPublishersResponse => ({ publishers: [], lastDataInfoId: '', done: true, sessionProcessId: '', snapshotTime: 0, versions: [] });
 
-function setup(followers: string[], opts: Partial<DataNodeDriverOptions> = {}) {
+/** A started driver of leader A of every slot, session S1 listed, its slot pages not answered yet. */
+function unsynced(followers: string[] = [], opts: Partial<DataNodeDriverOptions> = {}) {
   const scheduler = new ManualScheduler();
   const port = new HeldPort();
   const core = new DataServerCore({ self: A, dataCenter: 'dc', maxLogPerSlot: 100, maxOpsPerSlot: 10, sessionGraceMs: 1_000 });
@@ -85,9 +86,14 @@ function setup(followers: string[], opts: Partial<DataNodeDriverOptions> = {}) {
   driver.start();
   driver.onSessionNodes([{ address: S1, syncAddress: 'sync:1' }]);
   driver.onSlotTable(table(followers));
-  // Migration: answer each slot's first page from the session's sync address.
-  for (const p of port.pages.splice(0)) p.reply(emptyPage());
   return { scheduler, port, core, driver, timeouts };
+}
+
+/** The same, with every slot synced (S1 holds nothing). */
+function setup(followers: string[], opts: Partial<DataNodeDriverOptions> = {}) {
+  const made = unsynced(followers, opts);
+  for (const p of made.port.pages.splice(0)) p.reply(emptyPage());
+  return made;
 }
 
 function write(driver: DataNodeDriver, p: Publisher, answers: WriteResponse[]): void {
@@ -97,12 +103,7 @@ function write(driver: DataNodeDriver, p: Publisher, answers: WriteResponse[]): 
 
 describe('DataNodeDriver', () => {
   it('pages each slot from the session at its sync address and serves reads once every page is in', () => {
-    const scheduler = new ManualScheduler();
-    const port = new HeldPort();
-    const core = new DataServerCore({ self: A, dataCenter: 'dc', maxLogPerSlot: 100, maxOpsPerSlot: 10, sessionGraceMs: 1_000 });
-    const driver = new DataNodeDriver(core, port, scheduler, { ...DEFAULT_DRIVER_OPTIONS, digestIntervalMs: 1e9 });
-    driver.onSessionNodes([{ address: S1, syncAddress: 'sync:1' }]);
-    driver.onSlotTable(table([]));
+    const { port, driver } = unsynced();
     const read = () => driver.getData({ dataInfoIds: ['svc'], dataCenter: '', slotTableEpoch: 1 });
     expect(read().errors.map((e) => e.error?.code)).toEqual(['NotReady']);
     const pages = port.pages.splice(0);
@@ -112,12 +113,7 @@ describe('DataNodeDriver', () => {
   });
 
   it('retries a failed slot page after a backoff, not at once', () => {
-    const scheduler = new ManualScheduler();
-    const port = new HeldPort();
-    const core = new DataServerCore({ self: A, dataCenter: 'dc', maxLogPerSlot: 100, maxOpsPerSlot: 10, sessionGraceMs: 1_000 });
-    const driver = new DataNodeDriver(core, port, scheduler, { ...DEFAULT_DRIVER_OPTIONS, digestIntervalMs: 1e9 });
-    driver.onSessionNodes([{ address: S1, syncAddress: 'sync:1' }]);
-    driver.onSlotTable(table([]));
+    const { scheduler, port } = unsynced();
     expect(port.pages).toHaveLength(2);
     port.pages.splice(0).forEach((p) => p.reply(new Error('unavailable')));
     expect(port.pages).toHaveLength(0);
