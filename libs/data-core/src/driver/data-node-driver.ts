@@ -13,9 +13,12 @@ import type {
 } from '@sofareg/contracts';
 import { ChangeBatcher } from '../change-batcher';
 import type { DataServerCore } from '../data-server-core';
-import type { Effects, SnapshotTask, SyncTask } from '../effects';
+import type { Effects, SnapshotTask } from '../effects';
 import { DataNodePort, DriverLog, DriverObserver, DriverScheduler, SILENT_LOG } from './data-node-port';
+import { DigestRounds } from './digest-rounds';
+import type { DriverContext } from './driver-context';
 import { ReplicationWaits } from './replication-waits';
+import { SlotSyncQueue } from './slot-sync-queue';
 
 /** The driver's bounds and cadences. */
 export interface DataNodeDriverOptions {
@@ -77,9 +80,8 @@ export class DataNodeDriver {
   private readonly watchers = new Set<Watcher>();
   private readonly pumping = new Set<string>();
   private readonly waits: ReplicationWaits;
-  private readonly syncQueue: { task: SyncTask; attempt: number }[] = [];
-  private syncRunning = 0;
-  private digesting = false;
+  private readonly syncs: SlotSyncQueue;
+  private readonly digests: DigestRounds;
   /** Cancels the periodic timers (one cell each); retries check `stopped` instead. */
   private readonly periodic: (() => void)[] = [];
   private stopped = false;
@@ -94,6 +96,19 @@ export class DataNodeDriver {
   ) {
     const through = (slotId: number) => core.replicatedThrough(slotId);
     this.waits = new ReplicationWaits(scheduler, through, opts.replicationWaitMs, () => observer.replicationWaitTimedOut?.());
+    const ctx: DriverContext = {
+      core,
+      port,
+      scheduler,
+      log,
+      observer,
+      run: (fx) => this.run(fx),
+      later: (ms, fn) => this.later(ms, fn),
+      stopped: () => this.stopped,
+      syncAddressOf: (session) => this.syncAddresses.get(session),
+    };
+    this.syncs = new SlotSyncQueue(ctx, opts.syncPageSize, opts.syncConcurrency);
+    this.digests = new DigestRounds(ctx);
   }
 
   private get self(): string {
@@ -108,7 +123,7 @@ export class DataNodeDriver {
   start(): void {
     this.every(this.opts.tickMs, () => this.run(this.core.tick(this.scheduler.now())));
     this.every(this.opts.compactIntervalMs, () => this.core.compact(this.scheduler.now() - this.opts.tombstoneTtlMs));
-    this.every(this.opts.digestIntervalMs, () => this.digestRound());
+    this.every(this.opts.digestIntervalMs, () => this.digests.round());
   }
 
   /** Stops every timer and retry; later answers are ignored. Watchers are the caller's to end. */
@@ -204,7 +219,7 @@ export class DataNodeDriver {
   private run(fx: Effects): void {
     if (this.stopped) return;
     if (fx.notify.size > 0) this.notify(fx.notify);
-    for (const t of fx.sync) this.queueSync(t, 0);
+    for (const t of fx.sync) this.syncs.push(t);
     for (const t of fx.snapshots) this.fetchSnapshot(t, 0);
     for (const f of fx.replicateTo) this.pump(f);
   }
@@ -228,57 +243,6 @@ export class DataNodeDriver {
     if (changes.length === 0 || !this.watchers.has(w)) return;
     this.observer.notified?.(changes.length);
     w.send({ changes, slotTableEpoch: this.epoch, dataServer: this.self });
-  }
-
-  // ---- migration from sessions ----
-
-  private queueSync(task: SyncTask, attempt: number): void {
-    this.syncQueue.push({ task, attempt });
-    this.drainSync();
-  }
-
-  private drainSync(): void {
-    while (this.syncRunning < this.opts.syncConcurrency && this.syncQueue.length > 0) {
-      const next = this.syncQueue.shift() as { task: SyncTask; attempt: number };
-      this.syncRunning++;
-      this.syncPage(next.task, next.attempt, () => {
-        this.syncRunning--;
-        this.drainSync();
-      });
-    }
-  }
-
-  private syncPage(t: SyncTask, attempt: number, done: () => void): void {
-    if (this.stopped || !this.core.wantsSync(t)) return done();
-    const address = this.syncAddresses.get(t.session);
-    const table = this.core.slotTable;
-    const failed = (err: Error) => {
-      this.observer.syncPage?.(false);
-      const delay = Math.min(2_000, 50 * 2 ** Math.min(attempt, 6));
-      if (attempt % 10 === 0) {
-        const fields = { slot: t.slotId, session: t.session, err: err.message, attempt };
-        this.log.warn(fields, 'slot sync from session failed; retrying');
-      }
-      this.later(delay, () => this.queueSync(t, attempt + 1));
-      done();
-    };
-    if (!address || !table) return failed(new Error(`no sync address for session ${t.session}`));
-    const req = {
-      slotId: t.slotId,
-      slotTableEpoch: table.epoch,
-      afterDataInfoId: t.after,
-      maxPublishers: this.opts.syncPageSize,
-      dataInfoIds: [],
-      slotCount: table.slotCount,
-      requester: this.self,
-    };
-    this.port.fetchSlotPublishers(address, req, (page) => {
-      if (this.stopped) return done();
-      if (page instanceof Error) return failed(page);
-      this.observer.syncPage?.(true);
-      this.run(this.core.onSyncPage(t, page, this.scheduler.now()));
-      done();
-    });
   }
 
   // ---- snapshots ----
@@ -328,57 +292,5 @@ export class DataNodeDriver {
       if (!res || fx.backoff.has(follower)) this.later(this.opts.pumpBackoffMs, again);
       else again();
     });
-  }
-
-  // ---- digest repair ----
-
-  /** Compares every led, accepted slot with every session, one pair at a time; a round still running is kept. */
-  private digestRound(): void {
-    const table = this.core.slotTable;
-    const sessions = this.core.liveSessions;
-    if (!table || !sessions || this.stopped || this.digesting) return;
-    const pairs: { slotId: number; leaderEpoch: number; session: string; address: string }[] = [];
-    for (const slot of this.core.slots.values()) {
-      if (slot.role !== 'leader' || slot.status !== 'Accept') continue;
-      for (const session of sessions) {
-        const address = this.syncAddresses.get(session);
-        if (address) pairs.push({ slotId: slot.id, leaderEpoch: slot.leaderEpoch, session, address });
-      }
-    }
-    this.digesting = true;
-    const next = (i: number): void => {
-      if (i >= pairs.length || this.stopped) {
-        this.digesting = false;
-        return;
-      }
-      const { slotId, leaderEpoch, session, address } = pairs[i];
-      const failed = (err: Error) => {
-        this.log.debug({ slot: slotId, session, err: err.message }, 'digest comparison failed');
-        next(i + 1);
-      };
-      this.port.slotDigest(address, { slotId, slotTableEpoch: table.epoch, slotCount: table.slotCount }, (theirs) => {
-        if (theirs instanceof Error) return failed(theirs);
-        const differ = this.core.digestDiff(slotId, session, theirs);
-        if (differ.size === 0) return next(i + 1);
-        const req = {
-          slotId,
-          slotTableEpoch: table.epoch,
-          afterDataInfoId: '',
-          maxPublishers: 0,
-          dataInfoIds: [...differ],
-          slotCount: table.slotCount,
-          requester: this.self,
-        };
-        this.port.fetchSlotPublishers(address, req, (page) => {
-          if (page instanceof Error) return failed(page);
-          this.observer.repaired?.(differ.size);
-          this.log.info({ slot: slotId, session, dataInfoIds: differ.size }, 'digest differs; repairing from session');
-          const task: SyncTask = { session, slotId, leaderEpoch, after: '' };
-          this.run(this.core.onSyncPage(task, page, this.scheduler.now(), differ));
-          next(i + 1);
-        });
-      });
-    };
-    next(0);
   }
 }
