@@ -1,17 +1,22 @@
-import { BadRequestException, Controller, Get, Query } from '@nestjs/common';
-import { DataService } from './data.service';
+import { BadRequestException, Controller, Get, Inject, Query } from '@nestjs/common';
+import type { DataServerCore } from '@sofareg/data-core';
+import { HashRing } from '@sofareg/hash-ring';
+import { DATA_CORE } from './data.tokens';
 
 /** Data's HTTP admin, on SOFARegistry's paths. */
 @Controller()
 export class DataAdminController {
-  constructor(private readonly data: DataService) {}
+  constructor(
+    @Inject(DATA_CORE) private readonly core: DataServerCore,
+    private readonly ring: HashRing,
+  ) {}
 
   /** The publishers of one dataInfoId, with the datum version. */
   @Get('digest/datum/query')
   datum(@Query('dataInfoId') dataInfoId?: string): unknown {
     if (!dataInfoId) throw new BadRequestException('dataInfoId is required');
-    const slotId = this.data.core.slotIdOf(dataInfoId);
-    const slot = slotId === undefined ? undefined : this.data.core.slots.get(slotId);
+    const slotId = this.core.slotIdOf(dataInfoId);
+    const slot = slotId === undefined ? undefined : this.core.slots.get(slotId);
     const e = slot?.store.get(dataInfoId);
     return { dataInfoId, slot: slotId ?? null, role: slot?.role ?? null, version: e?.version ?? 0, publishers: e ? [...e.publishers.values()] : [] };
   }
@@ -20,7 +25,7 @@ export class DataAdminController {
   @Get('digest/datum/count')
   count(): { leader: { datums: number; publishers: number }; follower: { datums: number; publishers: number } } {
     const out = { leader: { datums: 0, publishers: 0 }, follower: { datums: 0, publishers: 0 } };
-    for (const s of this.data.core.slots.values()) {
+    for (const s of this.core.slots.values()) {
       out[s.role].datums += s.store.size;
       out[s.role].publishers += s.store.publishers;
     }
@@ -29,17 +34,17 @@ export class DataAdminController {
 
   @Get('openapi/v1/slot/table/content')
   slotTable(): unknown {
-    return this.data.slotTable ?? { epoch: 0, slots: [] };
+    return this.ring.table ?? { epoch: 0, slots: [] };
   }
 
   /** Per slot this server holds: its role and state. */
   @Get('openapi/v1/slot/table/status')
   slotStatus(): unknown {
-    const table = this.data.slotTable;
+    const table = this.core.slotTable;
     if (!table) return { epoch: 0, slots: [] };
     return {
       epoch: table.epoch,
-      slots: [...this.data.core.slots.values()]
+      slots: [...this.core.slots.values()]
         .sort((a, b) => a.id - b.id)
         .map((s) => ({
           id: s.id,

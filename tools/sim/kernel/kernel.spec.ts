@@ -74,6 +74,25 @@ describe('SimNetwork', () => {
     expect(settled).toBe(1);
   });
 
+  it('answers a request when its handler responds, not before, and never from a crashed server', () => {
+    const { clock, network } = net();
+    const answers: (string | undefined)[] = [];
+    let respond: ((x: string) => void) | undefined;
+    network.request<string>('a', 'b', (r) => (respond = r), (x) => answers.push(x), 1_000);
+    clock.runUntil(100);
+    expect(answers).toEqual([]);
+    respond?.('late');
+    clock.runUntil(200);
+    expect(answers).toEqual(['late']);
+    network.request<string>('a', 'b', (r) => (respond = r), (x) => answers.push(x), 500);
+    clock.runUntil(300);
+    network.setUp('b', false);
+    network.setUp('b', true);
+    respond?.('from the old incarnation');
+    clock.runUntil(1_000);
+    expect(answers).toEqual(['late', undefined]);
+  });
+
   it('is a pure function of its seed', () => {
     const run = (seed: number) => {
       const { clock, network } = net(seed);

@@ -86,6 +86,21 @@ export class SimNetwork {
     done: (answer: T | undefined) => void,
     timeoutMs = 200,
   ): void {
+    this.request<T | undefined>(from, to, (respond) => respond(handle()), done, timeoutMs);
+  }
+
+  /**
+   * A call answered later: `handle` runs at `to` (once per delivered copy) and answers through `respond`
+   * whenever it is ready (a server that waits before answering); otherwise as {@link SimNetwork.call}. An
+   * answer from an incarnation of `to` that crashed meanwhile is not sent.
+   */
+  request<T>(
+    from: string,
+    to: string,
+    handle: (respond: (answer: T) => void) => void,
+    done: (answer: T | undefined) => void,
+    timeoutMs = 200,
+  ): void {
     let settled = false;
     const inc = this.incarnation.get(from);
     const finish = (answer: T | undefined) => {
@@ -96,8 +111,10 @@ export class SimNetwork {
     this.clock.after(timeoutMs, () => finish(undefined));
     if (!this.up.has(from)) return;
     this.leg(from, to, () => {
-      const answer = handle();
-      this.leg(to, from, () => finish(answer));
+      const server = this.incarnation.get(to);
+      handle((answer) => {
+        if (this.up.has(to) && this.incarnation.get(to) === server) this.leg(to, from, () => finish(answer));
+      });
     });
   }
 }

@@ -3,9 +3,6 @@ export * from './describe';
 export * from './datadriven';
 export * from './interaction-env';
 export * from './kv-state-machine';
-// A timed event queue for the simulations still under apps/ (tools/sim has its own kernel, which a lib may not
-// import); it goes once they have moved to tools/sim.
-export { EventQueue } from './event-queue';
 // The core's internal classes, so a planted-bug test can swap one method of the real code for a buggy copy (and
 // restore it) to prove that a simulation catches the bug. Not an API: their members are private to the core.
 export { Raft } from '../core/raft';

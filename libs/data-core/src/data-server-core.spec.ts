@@ -1,10 +1,12 @@
 import type { FetchSlotPublishersResponse, Publisher, SlotTable, WriteOp } from '@sofareg/contracts';
 import { slotOf } from '@sofareg/consistent-hash';
-import { DataServerCore, Effects } from './data-server-core';
+import { DataServerCore } from './data-server-core';
+import type { Effects } from './effects';
 
 const SLOTS = 4;
 const A = 'a:1';
 const B = 'b:1';
+const C = 'c:1';
 const S1 = 's1:1';
 const S2 = 's2:1';
 
@@ -57,6 +59,21 @@ function replicateAll(leader: DataServerCore, follower: DataServerCore, follower
     leader.onReplicateResponse(followerAddress, req, res);
   }
   throw new Error('replication did not settle');
+}
+
+/** A synced leader A of every slot (session S1 holds nothing) and B, to follow it under table 1. */
+function leaderAndFollower(): { a: DataServerCore; b: DataServerCore; t1: SlotTable } {
+  const a = core(A);
+  const b = core(B);
+  for (const c of [a, b]) c.onSessions([S1], 0);
+  const t1 = table(1, A, [B]);
+  syncAll(a, a.onSlotTable(t1, 0), {});
+  return { a, b, t1 };
+}
+
+/** B takes the table and installs A's snapshot of every slot. */
+function installSnapshots(a: DataServerCore, b: DataServerCore, t1: SlotTable): void {
+  for (const t of b.onSlotTable(t1, 0).snapshots) b.onSnapshot(t, a.snapshot({ slotId: t.slotId, leaderEpoch: t.leaderEpoch, follower: B }));
 }
 
 describe('DataServerCore', () => {
@@ -142,11 +159,7 @@ describe('DataServerCore', () => {
   });
 
   it('replicates ops to a follower that starts from a snapshot, and the follower leads with the same data', () => {
-    const a = core(A);
-    const b = core(B);
-    for (const c of [a, b]) c.onSessions([S1], 0);
-    const t1 = table(1, A, [B]);
-    syncAll(a, a.onSlotTable(t1, 0), {});
+    const { a, b, t1 } = leaderAndFollower();
     const before = pub('svc-5', 'before');
     a.write([publish(before)], 1, 1);
     const fxB = b.onSlotTable(t1, 0);
@@ -172,12 +185,8 @@ describe('DataServerCore', () => {
   });
 
   it('sends a follower that fell behind the kept log to a snapshot', () => {
-    const a = core(A);
-    const b = core(B);
-    for (const c of [a, b]) c.onSessions([S1], 0);
-    const t1 = table(1, A, [B]);
-    syncAll(a, a.onSlotTable(t1, 0), {});
-    for (const t of b.onSlotTable(t1, 0).snapshots) b.onSnapshot(t, a.snapshot({ slotId: t.slotId, leaderEpoch: t.leaderEpoch, follower: B }));
+    const { a, b, t1 } = leaderAndFollower();
+    installSnapshots(a, b, t1);
     for (let i = 0; i < 300; i++) a.write([publish(pub('svc-6', `r${i % 7}`, S1, { dataList: [`v${i}`], version: i + 1 }))], 1, 10 + i);
     replicateAll(a, b, B);
     const slotId = slotOf('svc-6', SLOTS);
@@ -187,11 +196,7 @@ describe('DataServerCore', () => {
   });
 
   it('an op batch that reaches a follower before its snapshot does not stop replication to it', () => {
-    const a = core(A);
-    const b = core(B);
-    for (const c of [a, b]) c.onSessions([S1], 0);
-    const t1 = table(1, A, [B]);
-    syncAll(a, a.onSlotTable(t1, 0), {});
+    const { a, b, t1 } = leaderAndFollower();
     const slotId = slotOf('svc-9', SLOTS);
     const tasks = b.onSlotTable(t1, 0).snapshots;
     const task = tasks.find((t) => t.slotId === slotId);
@@ -243,12 +248,28 @@ describe('DataServerCore', () => {
     expect(b.slots.get(slotId)?.store.get('svc-10')?.publishers.size).toBe(3);
   });
 
-  it('tells a follower to snapshot again when that call failed', () => {
+  it('a stale copy of a snapshot request served again does not skip the ops a following follower lacks', () => {
+    const { a, b, t1 } = leaderAndFollower();
+    installSnapshots(a, b, t1);
+    a.write([publish(pub('svc-11', 'r1'))], 1, 1);
+    replicateAll(a, b, B);
+    const slotId = slotOf('svc-11', SLOTS);
+    a.write([publish(pub('svc-11', 'r2'))], 1, 2);
+    a.snapshot({ slotId, leaderEpoch: 1, follower: B }); // a late duplicate; its answer reaches nobody
+    replicateAll(a, b, B);
+    expect([...(b.slots.get(slotId)?.store.get('svc-11')?.publishers.keys() ?? [])].sort()).toEqual(['r1', 'r2']);
+  });
+
+  it('a leader pumps the followers of a new table at once, without waiting for a write', () => {
     const a = core(A);
-    const b = core(B);
-    for (const c of [a, b]) c.onSessions([S1], 0);
-    const t1 = table(1, A, [B]);
-    syncAll(a, a.onSlotTable(t1, 0), {});
+    a.onSessions([S1], 0);
+    syncAll(a, a.onSlotTable(table(1, A, [B]), 0), {});
+    expect([...a.onSlotTable(table(2, A, [C], 1), 1).replicateTo]).toEqual([C]);
+    expect(a.replicationBatch(C)?.slots.map((so) => so.seq)).toEqual(Array.from({ length: SLOTS }, () => -1));
+  });
+
+  it('tells a follower to snapshot again when that call failed', () => {
+    const { a } = leaderAndFollower();
     const req = a.replicationBatch(B);
     expect(req?.slots.map((s) => s.seq)).toEqual(Array.from({ length: SLOTS }, () => -1));
     expect(a.replicationBatch(B)).toBeUndefined(); // told once

@@ -1,8 +1,20 @@
 import { slotOf } from '@sofareg/consistent-hash';
-import type { Datum, FetchSlotPublishersResponse, GetDataResponse, Publisher, SlotDigestResponse, SlotTable, WriteOp, WriteResponse } from '@sofareg/contracts';
+import type {
+  DataChangeBatch,
+  Datum,
+  FetchSlotPublishersRequest,
+  FetchSlotPublishersResponse,
+  GetDataResponse,
+  Publisher,
+  SlotDigestRequest,
+  SlotDigestResponse,
+  SlotTable,
+  WriteOp,
+  WriteResponse,
+} from '@sofareg/contracts';
 import { digestRegistrations } from '@sofareg/model';
-import type { SimData } from './sim-data';
-import { SeededRandom, SimClock, SimNetwork } from './sim-kernel';
+import { SeededRandom, SimClock, SimNetwork } from '../kernel';
+import type { DataServerSeam, SessionSeam } from './seams';
 
 /** What every subscriber is checked against. */
 export interface Oracle {
@@ -30,7 +42,7 @@ interface View {
  * writes routed to slot leaders and retried, leader hints from syncing data servers, change notifications →
  * fetch → push, sync pages and digests served to data servers), over the simulated network.
  */
-export class SimSession {
+export class SimSession implements SessionSeam {
   table: SlotTable | undefined;
   private readonly hints = new Map<number, { epoch: number; leader: string }>();
   readonly publishers = new Map<string, Publisher>();
@@ -46,7 +58,7 @@ export class SimSession {
     private readonly clock: SimClock,
     private readonly net: SimNetwork,
     private readonly rnd: SeededRandom,
-    private readonly data: (address: string) => SimData | undefined,
+    private readonly data: (address: string) => DataServerSeam | undefined,
     private readonly oracle: Oracle,
   ) {
     for (const id of dataIds) this.views.set(id, { version: -1, publishers: new Map(), pushes: 0 });
@@ -107,7 +119,7 @@ export class SimSession {
     this.net.call(
       this.address,
       leader,
-      () => this.data(leader)?.clientOff(this.address, [connectId]),
+      () => this.data(leader)?.clientOff({ sessionAddress: this.address, slotTableEpoch: this.table?.epoch ?? 0, connectIds: [connectId] }),
       (ok) => {
         if (ok === undefined && attempt < 200) this.clock.after(50, () => this.clientOff(leader, connectId, attempt + 1));
       },
@@ -124,10 +136,10 @@ export class SimSession {
     const leader = this.leaderOf(p.dataInfoId);
     const retry = () => this.clock.after(this.rnd.int(10, 100), () => this.send(p));
     if (!leader) return retry();
-    this.net.call(
+    this.net.request(
       this.address,
       leader,
-      () => this.data(leader)?.write(this.address, this.table?.epoch ?? 0, [p.op]),
+      (respond: (res: WriteResponse) => void) => this.data(leader)?.write({ sessionAddress: this.address, sessionProcessId: '', slotTableEpoch: this.table?.epoch ?? 0, ops: [p.op], callId: 0 }, respond),
       (res: WriteResponse | undefined) => {
         const r = res?.results[0];
         if (r?.ok) {
@@ -140,7 +152,12 @@ export class SimSession {
 
   // ---- change notifications and pushes ----
 
-  onChange(dataInfoId: string, version: number): void {
+  /** A data server's change notification (the watch stream). */
+  onChanges(batch: DataChangeBatch): void {
+    for (const c of batch.changes) this.onChange(c.dataInfoId, c.version);
+  }
+
+  private onChange(dataInfoId: string, version: number): void {
     if ((this.cache.get(dataInfoId) ?? -1) < version) this.fetch(dataInfoId);
   }
 
@@ -155,7 +172,7 @@ export class SimSession {
     this.net.call(
       this.address,
       leader,
-      () => this.data(leader)?.getData([dataInfoId]),
+      () => this.data(leader)?.getData({ dataInfoIds: [dataInfoId], dataCenter: '', slotTableEpoch: this.table?.epoch ?? 0 }),
       (res: GetDataResponse | undefined) => {
         this.fetching.delete(dataInfoId);
         const d = res?.data[0];
@@ -186,7 +203,9 @@ export class SimSession {
 
   // ---- served to data servers ----
 
-  fetchSlot(slotId: number, slotCount: number, epoch: number, requester: string, after: string, max: number, ids?: string[]): FetchSlotPublishersResponse {
+  fetchSlotPublishers(req: FetchSlotPublishersRequest): FetchSlotPublishersResponse {
+    const { slotId, slotCount, slotTableEpoch: epoch, requester, afterDataInfoId: after, maxPublishers: max } = req;
+    const ids = req.dataInfoIds.length > 0 ? req.dataInfoIds : undefined;
     const t = this.table;
     if (t && epoch > t.epoch) {
       const h = this.hints.get(slotId);
@@ -215,8 +234,8 @@ export class SimSession {
     return res;
   }
 
-  digest(slotId: number, slotCount: number): SlotDigestResponse {
-    const byId = this.bySlot(slotId, slotCount);
+  slotDigest(req: SlotDigestRequest): SlotDigestResponse {
+    const byId = this.bySlot(req.slotId, req.slotCount);
     const digests = [...byId].filter(([, l]) => l.length > 0).map(([dataInfoId, l]) => ({ dataInfoId, ...digestRegistrations(l) }));
     return { digests, sessionProcessId: '', snapshotTime: this.clock.now };
   }

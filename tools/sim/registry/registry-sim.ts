@@ -1,9 +1,9 @@
 import { arrange, checkTable } from '@sofareg/consistent-hash';
 import type { Publisher, SlotTable } from '@sofareg/contracts';
 import { toDataInfoId } from '@sofareg/model';
-import type { DatumStore } from '../core/datum-store';
-import { SimData } from './sim-data';
-import { SeededRandom, SimClock, SimNetwork } from './sim-kernel';
+import type { DatumStore } from '@sofareg/data-core';
+import { SeededRandom, SimClock, SimNetwork } from '../kernel';
+import { SimDataNode, SimWorld } from './sim-data-node';
 import { Oracle, SimSession } from './sim-session';
 
 /** The shape of one simulated run. */
@@ -63,8 +63,10 @@ export function runRegistrySim(seed: number, options: Partial<RegistrySimOptions
 
   const dataIds = Array.from({ length: o.dataIds }, (_, i) => toDataInfoId(`svc.${i}`));
   const sessionNames = Array.from({ length: o.sessions }, (_, i) => `session-${i + 1}`);
-  const dataServers = new Map<string, SimData>();
+  const dataServers = new Map<string, SimDataNode>();
   const sessions = new Map<string, SimSession>();
+  const world: SimWorld = { clock, net, dataNode: (a) => dataServers.get(a), session: (a) => sessions.get(a) };
+  const sessionEndpoints = sessionNames.map((address) => ({ address, syncAddress: address }));
   let nextData = 1;
 
   // ---- meta oracle ----
@@ -73,7 +75,7 @@ export function runRegistrySim(seed: number, options: Partial<RegistrySimOptions
   const broadcastTable = () => {
     if (!table) return;
     const t = table;
-    for (const d of dataServers.keys()) net.send('meta', d, () => dataServers.get(d)?.onTable(t));
+    for (const d of dataServers.keys()) net.send('meta', d, () => dataServers.get(d)?.driver.onSlotTable(t));
     for (const s of sessions.keys()) net.send('meta', s, () => sessions.get(s)?.onTable(t));
   };
   const rearrange = () => {
@@ -92,11 +94,11 @@ export function runRegistrySim(seed: number, options: Partial<RegistrySimOptions
   };
 
   const startData = (address: string) => {
-    const d = new SimData(address, clock, net, (a) => dataServers.get(a), (a) => sessions.get(a), () => sessionNames);
-    dataServers.set(address, d);
     net.setUp(address, true);
-    d.onSessions(sessionNames);
-    if (table) d.onTable(table);
+    const d = new SimDataNode(address, world, sessionNames);
+    dataServers.set(address, d);
+    d.driver.onSessionNodes(sessionEndpoints);
+    if (table) d.driver.onSlotTable(table);
     // Meta learns of it on its first heartbeat.
     clock.after(rnd.int(5, 50), () => {
       if (dataServers.get(address) !== d) return;
@@ -122,12 +124,13 @@ export function runRegistrySim(seed: number, options: Partial<RegistrySimOptions
 
   for (const s of sessionNames) {
     net.setUp(s, true);
-    sessions.set(s, new SimSession(s, dataIds, clock, net, rnd, (a) => dataServers.get(a), oracle));
+    sessions.set(s, new SimSession(s, dataIds, clock, net, rnd, (a) => dataServers.get(a)?.driver, oracle));
   }
   net.setUp('meta', true);
   for (let i = 0; i < o.dataServers; i++) startData(`data-${nextData++}`);
 
-  // Periodic work: meta re-sends the table (heartbeat answers), sessions scan versions, data compares digests.
+  // Periodic work: meta re-sends the table (heartbeat answers), sessions scan versions. Data servers run their
+  // own (lease expiry, digest rounds) on the virtual clock.
   const every = (ms: number, fn: () => void) => {
     const loop = () => {
       fn();
@@ -140,8 +143,6 @@ export function runRegistrySim(seed: number, options: Partial<RegistrySimOptions
     broadcastTable();
   });
   every(1_000, () => sessions.forEach((s) => s.tick()));
-  every(1_500, () => dataServers.forEach((d) => d.digestRound()));
-  every(500, () => dataServers.forEach((d) => d.tick()));
 
   // ---- workload and faults ----
   let reg = 0;
@@ -193,40 +194,46 @@ export function runRegistrySim(seed: number, options: Partial<RegistrySimOptions
   };
   for (let t = rnd.int(10, 60); t < o.faultyMs; t += rnd.int(10, 80)) clock.after(t, step);
 
+  // Swarm testing: each seed draws its own fault mix (some kinds off altogether, rates and pace of its own), so
+  // that runs differ in kind as well as in order; a mix without crashes, say, lets replication run long.
+  const mix = drawFaultMix(rnd);
+  log(`fault mix ${JSON.stringify(mix)}`);
   const fault = () => {
-    const x = rnd.next();
+    const kind = mix.pick(rnd.next());
     const up = [...dataServers.keys()];
-    if (x < 0.35 && up.length > Math.max(1, o.replicas - 1)) {
+    if (kind === 'crash' && up.length > Math.max(1, o.replicas - 1)) {
       const victim = rnd.pick(up);
       crashData(victim);
-      if (rnd.chance(0.5)) clock.after(rnd.int(200, 2 * o.leaseMs), () => {
+      if (rnd.chance(mix.restartRate)) clock.after(rnd.int(200, 2 * o.leaseMs), () => {
         if (!dataServers.has(victim)) {
           stats.restarts++;
           log(`restart ${victim}`);
           startData(victim);
         }
       });
-    } else if (x < 0.5) {
+    } else if (kind === 'join') {
       const a = `data-${nextData++}`;
       stats.joins++;
       log(`join ${a}`);
       startData(a);
-    } else if (x < 0.7 && up.length > 0) {
+    } else if (kind === 'cut' && up.length > 0) {
       const cut = `${rnd.pick(up)}|${rnd.pick(sessionNames)}`;
       net.faults.cut.add(cut);
       stats.cuts++;
       log(`cut ${cut}`);
       clock.after(rnd.int(100, 1_000), () => net.faults.cut.delete(cut));
-    } else {
-      net.faults.dropRate = rnd.chance(0.5) ? rnd.next() * 0.1 : 0;
+    } else if (kind === 'network') {
+      net.faults.dropRate = rnd.chance(0.5) ? rnd.next() * mix.maxDropRate : 0;
+      net.faults.duplicateRate = rnd.chance(0.5) ? rnd.next() * mix.maxDuplicateRate : 0;
       net.faults.maxDelayMs = rnd.int(2, 40);
     }
   };
-  for (let t = rnd.int(300, 900); t < o.faultyMs - 500; t += rnd.int(400, 1_500)) clock.after(t, fault);
+  for (let t = rnd.int(300, 900); t < o.faultyMs - 500; t += rnd.int(mix.gapMs[0], mix.gapMs[1])) clock.after(t, fault);
 
   let events = clock.runUntil(o.faultyMs);
   // Faults stop: every server comes back up, the network heals, and the cluster settles.
   net.faults.dropRate = 0;
+  net.faults.duplicateRate = 0;
   net.faults.maxDelayMs = 5;
   net.faults.cut.clear();
   events += clock.runUntil(o.faultyMs + o.settleMs);
@@ -271,4 +278,41 @@ export function runRegistrySim(seed: number, options: Partial<RegistrySimOptions
     }
   }
   return { seed, violations: oracle.violations, events, stats, trace };
+}
+
+type FaultKind = 'crash' | 'join' | 'cut' | 'network';
+
+/** One seed's fault mix: how often each kind of fault is drawn, the network's worst rates, the pace of faults. */
+interface FaultMix {
+  weights: Record<FaultKind, number>;
+  restartRate: number;
+  maxDropRate: number;
+  maxDuplicateRate: number;
+  /** Bounds of the pause between two faults, ms. */
+  gapMs: [number, number];
+  /** The kind of fault for a uniform draw in [0, 1). */
+  pick(x: number): FaultKind;
+}
+
+/** Draws a seed's fault mix: each kind is off with probability 1/4, else weighted at random (never all off). */
+function drawFaultMix(rnd: SeededRandom): FaultMix {
+  const kinds: FaultKind[] = ['crash', 'join', 'cut', 'network'];
+  const weights = Object.fromEntries(kinds.map((k) => [k, rnd.chance(0.25) ? 0 : rnd.next()])) as Record<FaultKind, number>;
+  if (kinds.every((k) => weights[k] === 0)) weights.network = 1;
+  const total = kinds.reduce((n, k) => n + weights[k], 0);
+  return {
+    weights,
+    restartRate: rnd.pick([0, 0.5, 1]),
+    maxDropRate: rnd.pick([0, 0.05, 0.1, 0.2]),
+    maxDuplicateRate: rnd.pick([0, 0.05, 0.1, 0.3]),
+    gapMs: rnd.pick<[number, number]>([[400, 1_500], [150, 600]]),
+    pick: (x) => {
+      let left = x * total;
+      for (const k of kinds) {
+        if (left < weights[k]) return k;
+        left -= weights[k];
+      }
+      return 'network';
+    },
+  };
 }
