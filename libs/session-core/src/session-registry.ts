@@ -1,21 +1,14 @@
 import type { Publisher } from '@sofareg/contracts';
 import { Scope } from '@sofareg/model';
-import type { DeliveryHealth } from './push-retry';
+import type { DeliveryProgress } from './push-state';
 
-/** One subscriber as the session holds it, with the health of pushes to it (see push-retry). */
-export interface SubscriberState extends DeliveryHealth {
+/** One subscriber as the session holds it, with its delivery progress (written only by PushState). */
+export interface SubscriberState extends DeliveryProgress {
   readonly registerId: string;
   readonly dataInfoId: string;
   readonly connectId: string;
   readonly scope: Scope;
   readonly clientIp: string;
-  /**
-   * Highest datum version sent to it and not failed: in flight or acknowledged (-1: none yet). Never pushed
-   * anything not above this; set back to `ackedVersion` when a push fails, so that it is sent again.
-   */
-  pushedVersion: number;
-  /** Highest datum version it acknowledged (-1: none yet): the version it is known to hold. */
-  ackedVersion: number;
 }
 
 /** Registrations of one client connection. */

@@ -1,7 +1,12 @@
 import { DataServiceService, SlotTable, WriteOp, WriteRequest, WriteResponse } from '@sofareg/contracts';
 import { slotOf } from '@sofareg/consistent-hash';
-import { GrpcServerHandle, grpc, serveStreamCalls, startGrpcServer } from '@sofareg/server-kit';
-import { DataRouter } from './data-router';
+import { GrpcServerHandle, Metrics, grpc, serveStreamCalls, startGrpcServer } from '@sofareg/server-kit';
+import { DataRouter, systemScheduler } from '@sofareg/session-node';
+import { ClientConnections } from './client-connections';
+import { GrpcSessionPort } from './grpc-session-port';
+import { parseSessionConfig } from './session-config';
+import { SessionIdentity } from './session-identity';
+import { SessionMetrics } from './session-metrics';
 
 const SLOTS = 8;
 
@@ -66,13 +71,14 @@ const until = async (cond: () => boolean, ms = 5_000) => {
   }
 };
 
-describe('DataRouter (real gRPC on loopback)', () => {
+describe('DataRouter over the gRPC port (real gRPC on loopback)', () => {
   let a: FakeLeader;
   let b: FakeLeader;
   let addrA: string;
   let addrB: string;
   let current: SlotTable | undefined;
   let router: DataRouter;
+  let port: GrpcSessionPort;
   const batches: number[] = [];
 
   beforeEach(async () => {
@@ -82,7 +88,10 @@ describe('DataRouter (real gRPC on loopback)', () => {
     addrB = await b.start();
     current = table(1, addrA);
     batches.length = 0;
-    router = new DataRouter({
+    const identity = new SessionIdentity(parseSessionConfig([], {}));
+    port = new GrpcSessionPort(new ClientConnections(new SessionMetrics(new Metrics('session'))), identity);
+    router = new DataRouter(
+      {
       sessionAddress: 's:1',
       sessionProcessId: 'sp',
       dataCenter: 'dc',
@@ -93,11 +102,15 @@ describe('DataRouter (real gRPC on loopback)', () => {
       logger: { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined } as never,
       slotTable: () => current,
       onBatch: (n) => batches.push(n),
-    });
+      },
+      port,
+      systemScheduler,
+    );
   });
 
   afterEach(async () => {
     router.close();
+    port.close();
     await Promise.all([a.stop(), b.stop()]);
   });
 

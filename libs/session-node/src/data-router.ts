@@ -1,9 +1,7 @@
-import { DataServiceClient, Datum, ErrorInfo, SlotTable, WriteOp, WriteRequest, WriteResponse, WriteResult } from '@sofareg/contracts';
-import { slotOf } from '@sofareg/consistent-hash';
-import { ClientPool, Logger, StreamCallers, callUnary, isTransient } from '@sofareg/server-kit';
-
-/** How long one Write batch may wait for its answer before its ops are retried. */
-const WRITE_TIMEOUT_MS = 5_000;
+import type { Datum, SlotTable, WriteOp, WriteResult } from '@sofareg/contracts';
+import { Logger, isTransient } from '@sofareg/server-kit';
+import { RoutedOp, SlotRouting, leadersOf, shouldRetryWrite, writeFailure, writeRetryDelayMs } from '@sofareg/session-core';
+import type { ScheduledTask, Scheduler, SessionPort } from './session-port';
 
 /** Bounds of the write path. */
 export interface DataRouterOptions {
@@ -27,94 +25,64 @@ export interface DataRouterOptions {
   onBatch?: (ops: number) => void;
 }
 
-interface PendingOp {
-  op: WriteOp;
-  dataInfoId: string;
-  /** The op's slot under `slotCount` slots, computed once (a crc32c of the dataInfoId). */
-  slot: number;
-  slotCount: number;
-  deadline: number;
+/** A write waiting to be sent, in flight, or backing off; routed by its cached slot. */
+interface PendingOp extends RoutedOp {
+  readonly op: WriteOp;
+  readonly deadline: number;
   attempt: number;
   resolve: (r: WriteResult) => void;
 }
 
-const RETRY_CODES = new Set(['SlotMoved', 'NotReady', 'StaleEpoch', 'Unavailable']);
-
 /**
- * Sends publisher writes and datum reads to the data server that leads each dataInfoId's slot. Writes are
- * batched per leader on one Write stream (at most `maxInFlight` batches in flight per leader, each taking every
- * op queued for it up to `maxBatch`, sent at the end of the event-loop turn), and retried
- * with backoff while the slot moves or its leader is unreachable, until `retryForMs` has passed. Writes of
- * one registerId may be retried out of order: data keeps the newest by (version, registerTimestamp).
+ * Sends publisher writes and datum reads to the data server that leads each dataInfoId's slot (decided by
+ * {@link SlotRouting}, whose write-hint invariant this keeps: routing is checked again as an op leaves its
+ * queue). Writes are batched per leader (at most `maxInFlight` batches in flight per leader, each taking every
+ * op queued for it up to `maxBatch`, sent at the end of the turn), and retried with backoff while the slot
+ * moves or its leader is unreachable, until `retryForMs` has passed. Writes of one registerId may be retried
+ * out of order: data keeps the newest by (version, registerTimestamp). Sends through the {@link SessionPort}.
  */
 export class DataRouter {
-  readonly pool = new ClientPool(DataServiceClient);
+  private readonly routing = new SlotRouting();
   private readonly queues = new Map<string, PendingOp[]>();
-  /** One Write stream per leader. */
-  private readonly writers = new StreamCallers<DataServiceClient, WriteRequest, WriteResponse>(this.pool, (c) => c.write(), WRITE_TIMEOUT_MS);
   /** Write batches in flight per leader. */
   private readonly inFlight = new Map<string, number>();
   private scheduled = false;
   private pending = 0;
   private closed = false;
-  /**
-   * Leaders learned from data servers syncing a slot under a newer table than ours (slot → epoch, leader):
-   * once a new leader has read this session's publishers of a slot, every later write and read of that slot
-   * must go to it, or a write could land only on the old leader after the new one took its copy.
-   */
-  private readonly hints = new Map<number, { epoch: number; leader: string }>();
   /** Ops waiting out a backoff, with their timers: a new slot table sends them at once. */
-  private readonly backingOff = new Map<PendingOp, NodeJS.Timeout>();
+  private readonly backingOff = new Map<PendingOp, ScheduledTask>();
 
-  constructor(private readonly opts: DataRouterOptions) {}
+  constructor(
+    private readonly opts: DataRouterOptions,
+    private readonly port: SessionPort,
+    private readonly scheduler: Scheduler,
+  ) {}
 
+  /** Writes accepted and not yet answered. */
   get pendingOps(): number {
     return this.pending;
   }
 
   /** The leader of a dataInfoId's slot under the current table (or a newer leader that synced from us). */
   leaderOf(dataInfoId: string): string | undefined {
-    const t = this.opts.slotTable();
-    if (!t || t.slots.length === 0) return undefined;
-    return this.leaderOfSlot(t, slotOf(dataInfoId, t.slotCount));
-  }
-
-  private leaderOfSlot(t: SlotTable, slot: number): string | undefined {
-    const hint = this.hints.get(slot);
-    if (hint && hint.epoch > t.epoch) return hint.leader;
-    return t.slots[slot]?.leader || undefined;
-  }
-
-  private leaderOfOp(p: PendingOp): string | undefined {
-    const t = this.opts.slotTable();
-    if (!t || t.slots.length === 0) return undefined;
-    if (p.slotCount !== t.slotCount) {
-      p.slot = slotOf(p.dataInfoId, t.slotCount);
-      p.slotCount = t.slotCount;
-    }
-    return this.leaderOfSlot(t, p.slot);
+    return this.routing.leaderOf(this.opts.slotTable(), dataInfoId);
   }
 
   /**
    * A data server leading `slot` under table `epoch` is reading this session's publishers. Returns true when
-   * this changes where the slot's writes go.
+   * this changes where the slot's writes go (queued ops then move to it).
    */
   hintLeader(slot: number, epoch: number, leader: string): boolean {
-    const t = this.opts.slotTable();
-    if (!leader || (t && epoch <= t.epoch)) return false;
-    const cur = this.hints.get(slot);
-    if (cur && epoch <= cur.epoch) return false;
-    this.hints.set(slot, { epoch, leader });
+    if (!this.routing.hint(this.opts.slotTable(), slot, epoch, leader)) return false;
     this.reroute();
     return true;
   }
 
   /** Moves queued ops whose slot has a new leader to that leader's queue. */
   private reroute(): void {
+    const table = this.opts.slotTable();
     for (const [leader, q] of [...this.queues]) {
-      const stay: PendingOp[] = [];
-      const moved: PendingOp[] = [];
-      for (const p of q) (this.leaderOfOp(p) === leader ? stay : moved).push(p);
+      const { stay, moved } = this.routing.split(table, leader, q);
       if (moved.length === 0) continue;
       if (stay.length > 0) this.queues.set(leader, stay);
       else this.queues.delete(leader);
@@ -124,14 +92,16 @@ export class DataRouter {
 
   /** Distinct slot leaders of the current table. */
   leaders(): string[] {
-    const t = this.opts.slotTable();
-    return t ? [...new Set(t.slots.map((s) => s.leader).filter(Boolean))] : [];
+    return leadersOf(this.opts.slotTable());
   }
 
   /** Sends one write; resolves with its result (never rejects). */
   write(op: WriteOp, dataInfoId: string): Promise<WriteResult> {
-    if (this.closed) return Promise.resolve(fail('Closed', 'session is shutting down'));
-    if (this.pending >= this.opts.maxPending) return Promise.resolve(fail('Overloaded', `more than ${this.opts.maxPending} writes are waiting for the data tier; retry later`));
+    if (this.closed) return Promise.resolve(writeFailure('Closed', 'session is shutting down'));
+    if (this.pending >= this.opts.maxPending) {
+      const why = `more than ${this.opts.maxPending} writes are waiting for the data tier; retry later`;
+      return Promise.resolve(writeFailure('Overloaded', why));
+    }
     this.pending++;
     return new Promise<WriteResult>((resolve) => {
       this.enqueue({
@@ -139,7 +109,7 @@ export class DataRouter {
         dataInfoId,
         slot: 0,
         slotCount: 0,
-        deadline: Date.now() + this.opts.retryForMs,
+        deadline: this.scheduler.now() + this.opts.retryForMs,
         attempt: 0,
         resolve: (r) => {
           this.pending--;
@@ -150,9 +120,9 @@ export class DataRouter {
   }
 
   private enqueue(p: PendingOp): void {
-    if (this.closed) return p.resolve(fail('Closed', 'session is shutting down'));
-    const leader = this.leaderOfOp(p);
-    if (!leader) return this.retryLater(p, fail('NotReady', 'no slot table yet'));
+    if (this.closed) return p.resolve(writeFailure('Closed', 'session is shutting down'));
+    const leader = this.routing.route(this.opts.slotTable(), p);
+    if (!leader) return this.retryLater(p, writeFailure('NotReady', 'no slot table yet'));
     let q = this.queues.get(leader);
     if (!q) {
       q = [];
@@ -161,7 +131,7 @@ export class DataRouter {
     q.push(p);
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.flush());
+      this.scheduler.soon(() => this.flush());
     }
   }
 
@@ -174,15 +144,16 @@ export class DataRouter {
   private sendQueued(leader: string): void {
     const q = this.queues.get(leader);
     if (!q || this.closed) return;
-    const epoch = this.opts.slotTable()?.epoch ?? 0;
+    const table = this.opts.slotTable();
+    const epoch = table?.epoch ?? 0;
     let n = this.inFlight.get(leader) ?? 0;
     const moved: PendingOp[] = [];
     while (q.length > 0 && n < this.opts.maxInFlight) {
       // An op may have waited here while its slot moved: routing is checked again as it leaves.
-      const batch: PendingOp[] = [];
-      for (const p of q.splice(0, this.opts.maxBatch)) (this.leaderOfOp(p) === leader ? batch : moved).push(p);
-      if (batch.length === 0) continue;
-      this.send(leader, batch, epoch);
+      const split = this.routing.split(table, leader, q.splice(0, this.opts.maxBatch));
+      moved.push(...split.moved);
+      if (split.stay.length === 0) continue;
+      this.send(leader, split.stay, epoch);
       n++;
     }
     if (n > 0) this.inFlight.set(leader, n);
@@ -198,23 +169,24 @@ export class DataRouter {
       else this.inFlight.delete(leader);
       this.sendQueued(leader);
     };
-    this.writers.get(leader).call({
+    const req = {
       sessionAddress: this.opts.sessionAddress,
       sessionProcessId: this.opts.sessionProcessId,
       slotTableEpoch: epoch,
       ops: batch.map((b) => b.op),
       callId: 0,
-    }).then(
+    };
+    this.port.write(leader, req).then(
       (res) => {
         batch.forEach((p, i) => {
-          const r = res.results[i] ?? fail('Internal', 'data answered fewer results than ops');
-          if (r.ok || !r.error || !RETRY_CODES.has(r.error.code)) p.resolve(r);
-          else this.retryLater(p, r);
+          const r = res.results[i] ?? writeFailure('Internal', 'data answered fewer results than ops');
+          if (shouldRetryWrite(r)) this.retryLater(p, r);
+          else p.resolve(r);
         });
         done();
       },
       (err: Error) => {
-        const result = fail('Unavailable', `data server ${leader}: ${err.message}`);
+        const result = writeFailure('Unavailable', `data server ${leader}: ${err.message}`);
         if (!isTransient(err)) this.opts.logger.error({ err, leader }, 'write to data failed');
         for (const p of batch) this.retryLater(p, result);
         done();
@@ -223,25 +195,24 @@ export class DataRouter {
   }
 
   private retryLater(p: PendingOp, last: WriteResult): void {
-    if (this.closed || Date.now() >= p.deadline) return p.resolve(last);
+    if (this.closed || this.scheduler.now() >= p.deadline) return p.resolve(last);
     p.attempt++;
-    const delay = Math.min(1_000, 20 * 2 ** Math.min(p.attempt, 6)) * (0.5 + Math.random() / 2);
+    const delay = writeRetryDelayMs(p.attempt, this.scheduler.random());
     this.backingOff.set(
       p,
-      setTimeout(() => {
+      this.scheduler.after(delay, () => {
         this.backingOff.delete(p);
         this.enqueue(p);
-      }, delay),
+      }),
     );
   }
 
   /** The slot table changed: ops waiting for a leader are sent now rather than after their backoff. */
   onSlotTable(): void {
-    const t = this.opts.slotTable();
-    for (const [slot, h] of this.hints) if (!t || h.epoch <= t.epoch) this.hints.delete(slot);
+    this.routing.onTable(this.opts.slotTable());
     this.reroute();
     for (const [p, timer] of this.backingOff) {
-      clearTimeout(timer);
+      timer.cancel();
       this.enqueue(p);
     }
     this.backingOff.clear();
@@ -265,11 +236,12 @@ export class DataRouter {
     }
     const data: Datum[] = [];
     const failedData: Datum[] = [];
+    const { dataCenter } = this.opts;
     await Promise.all(
       [...byLeader].map(async ([leader, ids]) => {
-        const client = this.pool.get(leader);
         try {
-          const res = await callUnary(client, client.getData, { dataInfoIds: ids, dataCenter: this.opts.dataCenter, slotTableEpoch: this.opts.slotTable()?.epoch ?? 0 });
+          const slotTableEpoch = this.opts.slotTable()?.epoch ?? 0;
+          const res = await this.port.getData(leader, { dataInfoIds: ids, dataCenter, slotTableEpoch });
           // A datum read from a server that stopped leading meanwhile may be behind the new leader: read again.
           for (const d of res.data) (this.leaderOf(d.dataInfoId) === leader ? data : failedData).push(d);
           // An id the answer leaves out (neither a datum nor an error) failed too: the caller retries it.
@@ -285,21 +257,16 @@ export class DataRouter {
     return { data, failed };
   }
 
+  /** Fails every queued and backing-off write with `Closed`; later writes fail at once. */
   close(): void {
     this.closed = true;
-    for (const q of this.queues.values()) for (const p of q) p.resolve(fail('Closed', 'session is shutting down'));
+    const closed = writeFailure('Closed', 'session is shutting down');
+    for (const q of this.queues.values()) for (const p of q) p.resolve(closed);
     this.queues.clear();
     for (const [p, timer] of this.backingOff) {
-      clearTimeout(timer);
-      p.resolve(fail('Closed', 'session is shutting down'));
+      timer.cancel();
+      p.resolve(closed);
     }
     this.backingOff.clear();
-    this.writers.closeAll();
-    this.pool.closeAll();
   }
-}
-
-function fail(code: string, message: string): WriteResult {
-  const error: ErrorInfo = { code, message, field: '', leader: '' };
-  return { ok: false, error };
 }

@@ -1,12 +1,9 @@
-import { EventEmitter } from 'node:events';
 import type { Datum, ServerMessage, SlotTable } from '@sofareg/contracts';
 import { PROVIDE_DATA_KEYS } from '@sofareg/model';
 import { Metrics } from '@sofareg/server-kit';
-import type { ClientConnection } from './client-connection';
-import { SessionRegistry } from './core/session-registry';
-import { DEFAULT_SWITCHES, SwitchState, applySwitch } from './core/switches';
-import type { DataRouter } from './data-router';
+import { DEFAULT_SWITCHES, SessionRegistry, SwitchState, applySwitch } from '@sofareg/session-core';
 import { PushPipeline } from './push-pipeline';
+import { ChangeSink, SessionPort, systemScheduler } from './session-port';
 
 const ID = 'com.acme.Svc#@#DEFAULT_INSTANCE_ID#@#DEFAULT_GROUP';
 
@@ -30,23 +27,38 @@ function owned(version: number, ...pubs: [address: string, session: string][]): 
 /** A pipeline over fakes: one data server whose change stream the test drives, connections that record pushes. */
 function setup(opts: { ackTimeoutMs?: number; breakerFailures?: number; scanIntervalMs?: number; first?: Datum } = {}) {
   const registry = new SessionRegistry();
-  const connections = new Map<string, ClientConnection>();
   const sent = new Map<string, ServerMessage[]>();
-  const stream = Object.assign(new EventEmitter(), { cancel: () => undefined });
+  /** The data server's change stream, once the pipeline opened it. */
+  let stream: ChangeSink | undefined;
   let current = opts.first ?? datum(1, 'a');
   let fetches = 0;
+  const unused = () => Promise.reject(new Error('not used by the pipeline'));
+  const port: SessionPort = {
+    write: unused,
+    getData: unused,
+    clientOff: unused,
+    watchChanges: (_address, sink) => {
+      stream = sink;
+      return { cancel: () => undefined };
+    },
+    send: (connectId, msg) => {
+      const list = sent.get(connectId);
+      if (!list) return undefined;
+      list.push(msg);
+      return true;
+    },
+  };
   const router = {
-    pool: { get: () => ({ watchChanges: () => stream }) },
     fetch: async (ids: string[]) => {
       fetches++;
       await new Promise((r) => setTimeout(r, 2)); // a GetData round trip
       return { data: ids.includes(ID) ? [current] : [], failed: [] };
     },
-  } as unknown as DataRouter;
+  };
   let switches: SwitchState = DEFAULT_SWITCHES;
   const noop = () => undefined;
   const pipeline = new PushPipeline({
-    registry, connections, router, sessionAddress: 's:1', sessionProcessId: 'sp', zone: 'z',
+    registry, port, scheduler: systemScheduler, router, zone: 'z',
     logger: { info: noop, warn: noop, error: noop, debug: noop } as never,
     metrics: new Metrics('session'),
     slotTable: () => undefined,
@@ -57,11 +69,7 @@ function setup(opts: { ackTimeoutMs?: number; breakerFailures?: number; scanInte
       scanIntervalMs: opts.scanIntervalMs ?? 0,
     },
   });
-  const connect = (connectId: string, clientIp = '10.0.0.1') => {
-    const list: ServerMessage[] = [];
-    sent.set(connectId, list);
-    connections.set(connectId, { connectId, clientIp, send: (m: ServerMessage) => (list.push(m), true) } as unknown as ClientConnection);
-  };
+  const connect = (connectId: string) => void sent.set(connectId, []);
   const subscribe = (registerId: string, connectId: string, clientIp = '10.0.0.1') => {
     const s = registry.putSubscriber({ registerId, dataInfoId: ID, connectId, scope: 'zone', clientIp });
     pipeline.onSubscribe(s);
@@ -74,7 +82,7 @@ function setup(opts: { ackTimeoutMs?: number; breakerFailures?: number; scanInte
   /** Data changes the datum and notifies; then `ms` pass (enough by default for a merged fetch to run). */
   const change = async (d: Datum, ms = 120) => {
     current = d;
-    stream.emit('data', { changes: [{ dataInfoId: ID, version: d.version }], slotTableEpoch: 1, dataServer: 'd:1' });
+    stream?.changes({ changes: [{ dataInfoId: ID, version: d.version }], slotTableEpoch: 1, dataServer: 'd:1' });
     await settle(ms);
   };
   const table: SlotTable = { epoch: 1, slotCount: 1, replicas: 1, slots: [{ id: 0, leader: 'd:1', leaderEpoch: 1, followers: [] }] };
@@ -193,8 +201,8 @@ describe('PushPipeline', () => {
 
   it('holds pushes while stop-push is on (gray-open IPs excepted) and pushes the outstanding ones on resume', async () => {
     const t = setup();
-    t.connect('c1', '10.0.0.1');
-    t.connect('c2', '10.0.0.2');
+    t.connect('c1');
+    t.connect('c2');
     t.setSwitch(PROVIDE_DATA_KEYS.stopPush, 'true');
     t.setSwitch(PROVIDE_DATA_KEYS.grayOpen, '10.0.0.2');
     t.subscribe('s1', 'c1', '10.0.0.1');

@@ -62,3 +62,49 @@ export function contentKey(publishers: readonly PublishedData[], scope: Scope, l
   for (const zone of [...byZone.keys()].sort()) key += `${zone}\u0000${(byZone.get(zone) as string[]).sort().join('\u0001')}\u0002`;
   return key;
 }
+
+/** Since which version a view's addresses are unchanged, and their {@link contentKey}. */
+export interface ContentMark {
+  readonly version: number;
+  readonly key: string;
+}
+
+/**
+ * Per dataInfoId and view (`zone`, or every zone for `dataCenter`/`global`): the lowest cached version since
+ * which that view's addresses are unchanged. A subscriber that acknowledged (or was sent) that version or a
+ * later one already holds what a newer version would show, and is not pushed it.
+ */
+export interface ContentSince {
+  zone?: ContentMark;
+  all?: ContentMark;
+}
+
+/**
+ * Updates `since` (or a new record) for a datum at `version` becoming the one served, for the views that
+ * `subscribers` use; views no subscriber uses are dropped. Returns the record. Pure apart from updating `since`.
+ */
+export function trackContent(
+  since: ContentSince | undefined,
+  publishers: readonly PublishedData[],
+  version: number,
+  subscribers: Iterable<Pick<SubscriberState, 'scope'>>,
+  localZone: string,
+): ContentSince {
+  let zone = false;
+  let all = false;
+  for (const s of subscribers) {
+    if (s.scope === 'zone') zone = true;
+    else all = true;
+    if (zone && all) break;
+  }
+  const c = since ?? {};
+  const mark = (prev: ContentMark | undefined, scope: Scope): ContentMark => {
+    const key = contentKey(publishers, scope, localZone);
+    return !prev || prev.key !== key || prev.version > version ? { version, key } : prev;
+  };
+  if (zone) c.zone = mark(c.zone, 'zone');
+  else delete c.zone;
+  if (all) c.all = mark(c.all, 'dataCenter');
+  else delete c.all;
+  return c;
+}

@@ -1,0 +1,2 @@
+/** The session's connection admission (a TokenBucket of new connections a second). */
+export const ADMISSION = Symbol('ADMISSION');
