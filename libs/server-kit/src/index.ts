@@ -8,3 +8,4 @@ export * from './metrics';
 export * from './pool';
 export * from './server-kit.tokens';
 export * from './stream-caller';
+export * from './microservice';

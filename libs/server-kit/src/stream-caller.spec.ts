@@ -96,12 +96,21 @@ describe('StreamCaller over real gRPC', () => {
 
   it('lets a server end its streams on shutdown: running requests are answered first, and the server stops at once', async () => {
     const served: ServedStream[] = [];
+    let requestArrived: () => void = () => undefined;
+    const arrived = new Promise<void>((resolve) => (requestArrived = resolve));
     const handle = await startGrpcServer('127.0.0.1', 0, [
       {
         definition: DataServiceService,
         implementation: {
-          write: (call: grpc.ServerDuplexStream<WriteRequest, WriteResponse>) =>
-            served.push(serveStreamCalls(call, (req) => new Promise<WriteResponse>((r) => setTimeout(() => r({ results: [], slotTableEpoch: req.slotTableEpoch, callId: 0 }), 50)), () => ({ results: [], slotTableEpoch: 0, callId: 0 }))),
+          write: (call: grpc.ServerDuplexStream<WriteRequest, WriteResponse>) => {
+            const answerLater = (req: WriteRequest) => {
+              requestArrived();
+              return new Promise<WriteResponse>((r) =>
+                setTimeout(() => r({ results: [], slotTableEpoch: req.slotTableEpoch, callId: 0 }), 50),
+              );
+            };
+            served.push(serveStreamCalls(call, answerLater, () => ({ results: [], slotTableEpoch: 0, callId: 0 })));
+          },
         },
       },
     ]);
@@ -111,7 +120,7 @@ describe('StreamCaller over real gRPC', () => {
     const caller = new StreamCaller<WriteRequest, WriteResponse>(() => client.write(), 5_000);
     cleanup.push(() => caller.close());
     const running = caller.call(request(1));
-    await new Promise((r) => setTimeout(r, 10));
+    await arrived; // ended before its request arrives, the stream would drop it
     for (const s of served) s.end();
     expect((await running).slotTableEpoch).toBe(1);
     await Promise.all(served.map((s) => s.closed));
