@@ -13,6 +13,7 @@ import { resultMessage } from './registration-result';
 import { SessionConfig } from './session-config';
 import { SessionIdentity } from './session-identity';
 import { SessionMetrics } from './session-metrics';
+import { SessionReadiness } from './session-readiness';
 import { ADMISSION } from './session.tokens';
 
 /**
@@ -21,8 +22,6 @@ import { ADMISSION } from './session.tokens';
  */
 @Injectable()
 export class ClientStreamService {
-  private stopping = false;
-
   constructor(
     @Inject(CONFIG) private readonly config: SessionConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -33,19 +32,25 @@ export class ClientStreamService {
     private readonly registrations: RegistrationService,
     private readonly provideData: ProvideDataService,
     private readonly m: SessionMetrics,
+    private readonly readiness: SessionReadiness,
   ) {}
 
-  /** Refuses new streams and closes every open one (their clients reconnect elsewhere). */
+  /** Refuses new streams from now on and closes every open one (their clients reconnect elsewhere). */
   closeAll(): void {
-    this.stopping = true;
+    this.readiness.stopping = true;
     for (const c of this.connections.values()) c.close();
   }
 
   /** A new client stream. */
   accept(call: grpc.ServerDuplexStream<ClientMessage, ServerMessage>): void {
-    if (this.stopping || this.connections.size >= this.config.maxConnections) {
+    const { started, stopping } = this.readiness;
+    if (!started || stopping || this.connections.size >= this.config.maxConnections) {
       this.m.refusedConnections.inc();
-      const details = this.stopping ? 'session is shutting down' : 'session is at its connection limit; try another';
+      const details = !started
+        ? 'session is starting; try again shortly'
+        : stopping
+          ? 'session is shutting down'
+          : 'session is at its connection limit; try another';
       call.emit('error', { code: grpc.status.UNAVAILABLE, details });
       return;
     }
@@ -79,7 +84,7 @@ export class ClientStreamService {
     conn.closed = true;
     this.provideData.configWatchers.removeConnection(conn.connectId);
     // A session shutting down leaves its publishers to the data servers' session leases.
-    const counts = this.node.connectionClosed(conn.connectId, !this.stopping);
+    const counts = this.node.connectionClosed(conn.connectId, !this.readiness.stopping);
     const ctx = { connectId: conn.connectId, peer: conn.peer, app: conn.hello?.appName, ...counts };
     this.logger.info(ctx, 'client connection closed');
   }

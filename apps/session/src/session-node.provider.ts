@@ -1,22 +1,26 @@
 import { Provider } from '@nestjs/common';
-import { CONFIG, LOGGER, Logger, METRICS, MetaClient, Metrics } from '@sofareg/server-kit';
+import { HashRing } from '@sofareg/hash-ring';
+import { CONFIG, LOGGER, Logger, METRICS, Metrics } from '@sofareg/server-kit';
 import { SessionNode, systemScheduler } from '@sofareg/session-node';
 import { GrpcSessionPort } from './grpc-session-port';
 import { SessionConfig } from './session-config';
 import { SessionIdentity } from './session-identity';
 import { SwitchBoard } from './switch-board';
 
-/** The session node (registry, write routing, push pipeline, sync answers) over the gRPC port and system time. */
+/**
+ * The session node (registry, write routing, push pipeline, sync answers) over the gRPC port and system time,
+ * routing by the hash ring's current table (fed from meta by SessionService).
+ */
 export const SESSION_NODE_PROVIDER: Provider = {
   provide: SessionNode,
-  inject: [CONFIG, SessionIdentity, GrpcSessionPort, LOGGER, METRICS, MetaClient, SwitchBoard],
+  inject: [CONFIG, SessionIdentity, GrpcSessionPort, LOGGER, METRICS, HashRing, SwitchBoard],
   useFactory: (
     config: SessionConfig,
     identity: SessionIdentity,
     port: GrpcSessionPort,
     logger: Logger,
     metrics: Metrics,
-    meta: MetaClient,
+    ring: HashRing,
     switches: SwitchBoard,
   ) =>
     new SessionNode(
@@ -47,7 +51,7 @@ export const SESSION_NODE_PROVIDER: Provider = {
         scheduler: systemScheduler,
         logger,
         metrics,
-        slotTable: () => meta.slotTable,
+        slotTable: () => ring.table,
         switches: () => switches.state,
       },
     ),

@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { ClientMessage, NodeInfo, ServerMessage, SessionServiceService, SlotTable } from '@sofareg/contracts';
-import { CONFIG, GrpcServerHandle, LOGGER, Logger, METRICS, MetaClient, Metrics, Readiness, grpc, startGrpcServer } from '@sofareg/server-kit';
+import type { NodeInfo, SlotTable } from '@sofareg/contracts';
+import { HashRing } from '@sofareg/hash-ring';
+import { CONFIG, GrpcJsTransport, LOGGER, Logger, METRICS, MetaClient, Metrics, Readiness } from '@sofareg/server-kit';
 import { SessionNode } from '@sofareg/session-node';
 import { ClientConnections } from './client-connections';
 import { ClientStreamService } from './client-stream.service';
@@ -8,31 +9,34 @@ import { GrpcSessionPort } from './grpc-session-port';
 import { ProvideDataService } from './provide-data.service';
 import { SessionConfig } from './session-config';
 import { SessionIdentity } from './session-identity';
-import { SessionSyncServer } from './sync/session-sync.server';
+import { SessionReadiness } from './session-readiness';
+import { CLIENT_TRANSPORT } from './session.tokens';
 
 /**
- * A session server's life: registers with meta, follows its slot table and provide-data, serves client streams
- * (port 9600) and data servers' sync (port 9602), and stops in the reverse order. The decisions are the
- * {@link SessionNode}'s; client streams are {@link ClientStreamService}'s.
+ * A session server's life: registers with meta, feeds meta's slot table to the hash ring and the session node,
+ * applies provide-data, opens the gRPC ports' handlers (clients on 9600, data servers' sync on 9602; both
+ * bound before this starts) and stops in the reverse order. The decisions are the {@link SessionNode}'s.
  */
 @Injectable()
 export class SessionService implements OnApplicationBootstrap, OnApplicationShutdown, Readiness {
-  private grpcServer: GrpcServerHandle | undefined;
-  private stopping = false;
-
   constructor(
     @Inject(CONFIG) private readonly config: SessionConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(METRICS) metrics: Metrics,
+    @Inject(CLIENT_TRANSPORT) clientTransport: GrpcJsTransport | null,
     private readonly identity: SessionIdentity,
     private readonly meta: MetaClient,
+    private readonly ring: HashRing,
     private readonly node: SessionNode,
     private readonly port: GrpcSessionPort,
     private readonly connections: ClientConnections,
     private readonly streams: ClientStreamService,
     private readonly provideData: ProvideDataService,
-    private readonly syncServer: SessionSyncServer,
+    private readonly readiness: SessionReadiness,
   ) {
+    // Nest closes transports before shutdown hooks run: client streams end first, so the drain is short and
+    // clients see a clean end (they reconnect elsewhere).
+    clientTransport?.onClose(() => this.streams.closeAll());
     const registry = node.registry;
     metrics.gauge('session_publishers', 'publishers held', [], function () {
       this.set(registry.publisherCount);
@@ -67,34 +71,30 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   isReady(): boolean {
-    return !this.stopping && this.meta.slotTable !== undefined && this.grpcServer !== undefined;
+    return this.readiness.started && !this.readiness.stopping && this.meta.slotTable !== undefined;
   }
 
   detail(): Record<string, unknown> {
     return { epoch: this.meta.slotTable?.epoch ?? 0, connections: this.connections.size };
   }
 
-  async onApplicationBootstrap(): Promise<void> {
-    this.meta.on('slotTable', (t) => this.node.onSlotTable(t));
+  onApplicationBootstrap(): void {
+    this.meta.on('slotTable', (t) => {
+      // The ring keeps the newest table for routing; the node re-reads datums on every table meta sends.
+      this.ring.update(t);
+      this.node.onSlotTable(t);
+    });
     this.meta.on('provideData', (pd) => this.provideData.onProvideData(pd));
     this.node.start();
     this.meta.start();
-    // Data servers rebuild slots from what this session holds (port 9602).
-    await this.syncServer.start(this.config.host, this.config.syncPort);
-    const connect = (call: grpc.ServerDuplexStream<ClientMessage, ServerMessage>) => this.streams.accept(call);
-    this.grpcServer = await startGrpcServer(this.config.host, this.config.port, [
-      { definition: SessionServiceService, implementation: { connect } },
-    ]);
+    this.readiness.started = true;
     const http = `${this.config.advertiseHost}:${this.config.httpPort}`;
     this.logger.info({ grpc: this.selfAddress, http, processId: this.identity.processId }, 'session listening');
   }
 
   async onApplicationShutdown(signal?: string): Promise<void> {
     this.logger.info({ signal, connections: this.connections.size }, 'session shutting down');
-    this.stopping = true;
     this.streams.closeAll();
-    await this.grpcServer?.shutdown();
-    await this.syncServer.stop();
     this.node.pipeline.stop();
     await this.meta.stop();
     this.node.stop();
