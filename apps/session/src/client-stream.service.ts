@@ -56,17 +56,23 @@ export class ClientStreamService {
     }
     if (!this.admission.tryTake(Date.now())) {
       this.m.throttled.inc();
-      const details = `session admits at most ${this.config.maxConnectsPerSecond} new connections a second; retry with backoff`;
+      const rate = this.config.maxConnectsPerSecond;
+      const details = `session admits at most ${rate} new connections a second; retry with backoff`;
       call.emit('error', { code: grpc.status.RESOURCE_EXHAUSTED, details });
       return;
     }
     const peer = call.getPeer();
-    const bounds = { maxBufferedBytes: this.config.maxConnectionBufferBytes, maxQueuedMessages: this.config.maxConnectionQueue };
+    const bounds = {
+      maxBufferedBytes: this.config.maxConnectionBufferBytes,
+      maxQueuedMessages: this.config.maxConnectionQueue,
+    };
     const overflow = (c: ClientConnection, why: string) => {
       this.m.overflow.inc();
-      this.logger.warn({ connectId: c.connectId, peer: c.peer, queued: why }, 'client reads too slowly; disconnecting it');
+      const ctx = { connectId: c.connectId, peer: c.peer, queued: why };
+      this.logger.warn(ctx, 'client reads too slowly; disconnecting it');
     };
-    const conn = new ClientConnection(randomUUID(), peer, peerIp(peer), call, bounds, overflow, this.connections.outbound);
+    const { outbound } = this.connections;
+    const conn = new ClientConnection(randomUUID(), peer, peerIp(peer), call, bounds, overflow, outbound);
     this.connections.add(conn);
     call.on('data', (msg: ClientMessage) => this.onFrame(conn, msg));
     const closed = () => this.onClosed(conn);
@@ -120,7 +126,8 @@ export class ClientStreamService {
         conn.hello = body.value;
         conn.clientIp = effectiveClientIp(conn.clientIp, body.value.clientIp);
         const { address: sessionAddress } = this.identity;
-        const hello = { connectId: conn.connectId, sessionAddress, zone: this.config.zone, serverTime: Date.now(), acceptsBatches: true };
+        const { zone } = this.config;
+        const hello = { connectId: conn.connectId, sessionAddress, zone, serverTime: Date.now(), acceptsBatches: true };
         conn.send({ body: { $case: 'hello', value: hello } });
         this.logger.debug({ connectId: conn.connectId, app: body.value.appName, peer: conn.peer }, 'client connected');
         return;

@@ -24,13 +24,16 @@ class FakeLeader {
         (req) =>
           new Promise<WriteResponse>((resolve) => {
             this.calls.push(req);
-            const answer = () => resolve({ results: req.ops.map(() => ({ ok: true, error: undefined })), slotTableEpoch: 1, callId: 0 });
+            const answer = () =>
+              resolve({ results: req.ops.map(() => ({ ok: true, error: undefined })), slotTableEpoch: 1, callId: 0 });
             if (this.hold) this.held.push(answer);
             else answer();
           }),
         () => ({ results: [], slotTableEpoch: 1, callId: 0 }),
       );
-    this.handle = await startGrpcServer('127.0.0.1', 0, [{ definition: DataServiceService, implementation: { write } }]);
+    this.handle = await startGrpcServer('127.0.0.1', 0, [
+      { definition: DataServiceService, implementation: { write } },
+    ]);
     return `127.0.0.1:${this.handle.port}`;
   }
 
@@ -52,7 +55,21 @@ class FakeLeader {
 const publish = (registerId: string, dataInfoId: string): WriteOp => ({
   op: {
     $case: 'publish',
-    value: { dataInfoId, registerId, dataList: ['10.0.0.1:1'], zone: 'z', appName: '', clientId: '', processId: '', connectId: 'c', sessionProcessId: 'sp', sessionAddress: 's:1', version: 1, registerTimestamp: 1, clientIp: '' },
+    value: {
+      dataInfoId,
+      registerId,
+      dataList: ['10.0.0.1:1'],
+      zone: 'z',
+      appName: '',
+      clientId: '',
+      processId: '',
+      connectId: 'c',
+      sessionProcessId: 'sp',
+      sessionAddress: 's:1',
+      version: 1,
+      registerTimestamp: 1,
+      clientIp: '',
+    },
   },
 });
 
@@ -92,16 +109,21 @@ describe('DataRouter over the gRPC port (real gRPC on loopback)', () => {
     port = new GrpcSessionPort(new ClientConnections(new SessionMetrics(new Metrics('session'))), identity);
     router = new DataRouter(
       {
-      sessionAddress: 's:1',
-      sessionProcessId: 'sp',
-      dataCenter: 'dc',
-      maxBatch: 100,
-      maxInFlight: 1,
-      retryForMs: 2_000,
-      maxPending: 1_000,
-      logger: { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined } as never,
-      slotTable: () => current,
-      onBatch: (n) => batches.push(n),
+        sessionAddress: 's:1',
+        sessionProcessId: 'sp',
+        dataCenter: 'dc',
+        maxBatch: 100,
+        maxInFlight: 1,
+        retryForMs: 2_000,
+        maxPending: 1_000,
+        logger: {
+          error: () => undefined,
+          warn: () => undefined,
+          info: () => undefined,
+          debug: () => undefined,
+        } as never,
+        slotTable: () => current,
+        onBatch: (n) => batches.push(n),
       },
       port,
       systemScheduler,

@@ -11,7 +11,11 @@ import { SessionIdentity } from './session-identity';
 import { SessionMetrics } from './session-metrics';
 import { SwitchBoard } from './switch-board';
 
-const REGISTER_ID_REQUIRED = { code: ErrorCode.InvalidArgument, message: 'registerId is required', field: 'registerId' };
+const REGISTER_ID_REQUIRED = {
+  code: ErrorCode.InvalidArgument,
+  message: 'registerId is required',
+  field: 'registerId',
+};
 
 /**
  * A client's publishes and subscribes: validated, admitted by the switches, then handed to the session node;
@@ -98,12 +102,20 @@ export class RegistrationService {
       this.m.switched.inc({ action: 'subscribeRefused' });
       this.m.registrations.inc({ kind: 'subscribe', result: ErrorCode.Blocked });
       const message = `subscribes from ${conn.clientIp} are blacklisted (${PROVIDE_DATA_KEYS.subscribeBlacklist})`;
-      conn.send(resultMessage(req.requestId, req.registerId, false, 0, { code: ErrorCode.Blocked, message, field: '' }));
+      conn.send(
+        resultMessage(req.requestId, req.registerId, false, 0, { code: ErrorCode.Blocked, message, field: '' }),
+      );
       return;
     }
     const dataInfoId = toDataInfoId(req.dataId, req.instanceId, req.group);
     const { registerId, requestId } = req;
-    const sub = { registerId, dataInfoId, connectId: conn.connectId, scope: req.scope as Scope, clientIp: conn.clientIp };
+    const sub = {
+      registerId,
+      dataInfoId,
+      connectId: conn.connectId,
+      scope: req.scope as Scope,
+      clientIp: conn.clientIp,
+    };
     this.node.subscribe(sub, () => {
       this.m.registrations.inc({ kind: 'subscribe', result: 'ok' });
       conn.send(resultMessage(requestId, registerId, true, 0));

@@ -38,7 +38,13 @@ export class SessionAdminController {
 
   /** How much this session holds: connections, publishers, subscribers, configurators, pushes in flight. */
   @Get('digest/data/count')
-  counts(): { connections: number; publishers: number; subscribers: number; configurators: number; pendingPushes: number } {
+  counts(): {
+    connections: number;
+    publishers: number;
+    subscribers: number;
+    configurators: number;
+    pendingPushes: number;
+  } {
     return {
       connections: this.clients.size,
       publishers: this.node.registry.publisherCount,
@@ -52,7 +58,9 @@ export class SessionAdminController {
   @Get('api/servers/query')
   @Header('Content-Type', 'text/plain')
   servers(): string {
-    return this.zoneSessions().map((n) => n.address).join('\n');
+    return this.zoneSessions()
+      .map((n) => n.address)
+      .join('\n');
   }
 
   /**
@@ -88,7 +96,8 @@ export class SessionAdminController {
   clientsOff(@Body() body: { connectIds?: unknown; ips?: unknown }): { success: boolean; connectIds: string[] } {
     const list = (v: unknown, name: string): string[] => {
       if (v === undefined) return [];
-      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new BadRequestException(`${name} must be an array of strings`);
+      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
+        throw new BadRequestException(`${name} must be an array of strings`);
       return v as string[];
     };
     const connectIds = list(body?.connectIds, 'connectIds');
@@ -143,7 +152,9 @@ export class SessionAdminController {
     if (cached && now - cached.at < PEER_COUNT_TTL_MS) return cached.count;
     let count: number | undefined;
     try {
-      const res = await fetch(`http://${httpAddress}/api/servers/connectionCount`, { signal: AbortSignal.timeout(PEER_COUNT_TIMEOUT_MS) });
+      const res = await fetch(`http://${httpAddress}/api/servers/connectionCount`, {
+        signal: AbortSignal.timeout(PEER_COUNT_TIMEOUT_MS),
+      });
       const n = res.ok ? Number(await res.text()) : NaN;
       count = Number.isInteger(n) && n >= 0 ? n : undefined;
     } catch {

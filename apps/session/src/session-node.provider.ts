@@ -29,7 +29,12 @@ export const SESSION_NODE_PROVIDER: Provider = {
         processId: identity.processId,
         zone: config.zone,
         dataCenter: config.dataCenter,
-        write: { maxBatch: 1_000, maxInFlight: 2, retryForMs: config.writeRetryMs, maxPending: config.maxPendingWrites },
+        write: {
+          maxBatch: 1_000,
+          maxInFlight: 2,
+          retryForMs: config.writeRetryMs,
+          maxPending: config.maxPendingWrites,
+        },
         push: {
           retry: {
             ackTimeoutMs: config.pushAckTimeoutMs,

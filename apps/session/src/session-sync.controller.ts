@@ -35,7 +35,8 @@ export class SessionSyncController {
   }
 
   private answer<T>(fn: () => T): T {
-    if (!this.readiness.started) throw new RpcException({ code: grpc.status.UNAVAILABLE, message: 'session is starting' });
+    if (!this.readiness.started)
+      throw new RpcException({ code: grpc.status.UNAVAILABLE, message: 'session is starting' });
     try {
       return fn();
     } catch (err) {

@@ -12,6 +12,11 @@ export interface SessionTransports {
 export function createSessionTransports(config: SessionConfig, logger: Logger): SessionTransports {
   return {
     clients: new GrpcJsTransport({ host: config.host, port: config.port, services: [SessionServiceService], logger }),
-    sync: new GrpcJsTransport({ host: config.host, port: config.syncPort, services: [SessionSyncServiceService], logger }),
+    sync: new GrpcJsTransport({
+      host: config.host,
+      port: config.syncPort,
+      services: [SessionSyncServiceService],
+      logger,
+    }),
   };
 }

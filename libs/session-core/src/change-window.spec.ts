@@ -152,7 +152,14 @@ describe('ChangeWindow', () => {
         // in a while), plus the ramp-up (5, 10, 20, 40, 80 ms).
         stormMerged: !dense || fetches <= (T / opts.maxDelayMs) * 1.5 + 8,
       };
-      expect(verdict).toEqual({ where, oneAtATime: true, everyChangeServed: true, waitWithinBound: true, noMoreFetchesThanChanges: true, stormMerged: true });
+      expect(verdict).toEqual({
+        where,
+        oneAtATime: true,
+        everyChangeServed: true,
+        waitWithinBound: true,
+        noMoreFetchesThanChanges: true,
+        stormMerged: true,
+      });
     }
     console.log(`change-window schedules: seed ${seed}, ${rounds} rounds`);
   });

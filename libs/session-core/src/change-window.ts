@@ -29,7 +29,8 @@ interface IdState {
 }
 
 /** What to do with a change notification. */
-export type ChangeDecision = { readonly type: 'now' } | { readonly type: 'at'; readonly dueAt: number } | { readonly type: 'merged' };
+export type ChangeDecision =
+  { readonly type: 'now' } | { readonly type: 'at'; readonly dueAt: number } | { readonly type: 'merged' };
 
 /**
  * Adaptive batching of datum changes, per dataInfoId. At most one fetch per dataInfoId runs at a time: changes

@@ -59,7 +59,8 @@ export function contentKey(publishers: readonly PublishedData[], scope: Scope, l
     for (const a of p.dataList) list.push(a);
   }
   let key = '';
-  for (const zone of [...byZone.keys()].sort()) key += `${zone}\u0000${(byZone.get(zone) as string[]).sort().join('\u0001')}\u0002`;
+  for (const zone of [...byZone.keys()].sort())
+    key += `${zone}\u0000${(byZone.get(zone) as string[]).sort().join('\u0001')}\u0002`;
   return key;
 }
 

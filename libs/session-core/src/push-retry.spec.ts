@@ -1,6 +1,21 @@
-import { DEFAULT_PUSH_RETRY_POLICY, DeliveryHealth, PushRetryPolicy, backoffMs, breakerOpened, deliveryGate, recordFailure, recordSuccess } from './push-retry';
+import {
+  DEFAULT_PUSH_RETRY_POLICY,
+  DeliveryHealth,
+  PushRetryPolicy,
+  backoffMs,
+  breakerOpened,
+  deliveryGate,
+  recordFailure,
+  recordSuccess,
+} from './push-retry';
 
-const policy: PushRetryPolicy = { ackTimeoutMs: 1_000, initialBackoffMs: 100, maxBackoffMs: 1_000, breakerFailures: 4, breakerOpenMs: 10_000 };
+const policy: PushRetryPolicy = {
+  ackTimeoutMs: 1_000,
+  initialBackoffMs: 100,
+  maxBackoffMs: 1_000,
+  breakerFailures: 4,
+  breakerOpenMs: 10_000,
+};
 
 describe('push retry decisions', () => {
   it('backs off exponentially from the initial wait up to the bound', () => {

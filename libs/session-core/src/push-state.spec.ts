@@ -3,8 +3,15 @@ import type { PushRetryPolicy } from './push-retry';
 import { PushState } from './push-state';
 import { SessionRegistry, SubscriberState } from './session-registry';
 
-const policy: PushRetryPolicy = { ackTimeoutMs: 1_000, initialBackoffMs: 100, maxBackoffMs: 400, breakerFailures: 3, breakerOpenMs: 10_000 };
-const pubs = (...addresses: string[]) => addresses.map((a, i) => ({ zone: 'z', dataList: [a], registerTimestamp: i, registerId: a }));
+const policy: PushRetryPolicy = {
+  ackTimeoutMs: 1_000,
+  initialBackoffMs: 100,
+  maxBackoffMs: 400,
+  breakerFailures: 3,
+  breakerOpenMs: 10_000,
+};
+const pubs = (...addresses: string[]) =>
+  addresses.map((a, i) => ({ zone: 'z', dataList: [a], registerTimestamp: i, registerId: a }));
 const all = () => true;
 
 function setup() {

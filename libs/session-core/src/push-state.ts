@@ -1,6 +1,14 @@
 import type { PublishedData } from '@sofareg/model';
 import { ContentSince, PlannedPush, planPushes } from './push-plan';
-import { DeliveryHealth, PushRetryPolicy, breakerOpened, deliveryGate, readyAt, recordFailure, recordSuccess } from './push-retry';
+import {
+  DeliveryHealth,
+  PushRetryPolicy,
+  breakerOpened,
+  deliveryGate,
+  readyAt,
+  recordFailure,
+  recordSuccess,
+} from './push-retry';
 import type { SubscriberState } from './session-registry';
 
 /**
@@ -130,7 +138,14 @@ export class PushState {
   }
 
   /** Push `pushId` (from {@link takePushId}) was queued for its connection: its subscribers count it as in flight. */
-  sent(pushId: number, connectId: string, dataInfoId: string, registerIds: readonly string[], version: number, now: number): void {
+  sent(
+    pushId: number,
+    connectId: string,
+    dataInfoId: string,
+    registerIds: readonly string[],
+    version: number,
+    now: number,
+  ): void {
     this.inFlight.set(pushId, { connectId, dataInfoId, registerIds, version, sentAt: now });
     if ((this.maxSent.get(dataInfoId) ?? -1) < version) this.maxSent.set(dataInfoId, version);
     for (const id of registerIds) {

@@ -2,8 +2,19 @@ import type { Publisher } from '@sofareg/contracts';
 import { SessionRegistry } from './session-registry';
 
 const pub = (registerId: string, connectId: string): Publisher => ({
-  dataInfoId: 'd', registerId, dataList: ['a'], zone: 'z', appName: '', clientId: '', processId: '', connectId,
-  sessionProcessId: '', sessionAddress: '', version: 1, registerTimestamp: 1, clientIp: '',
+  dataInfoId: 'd',
+  registerId,
+  dataList: ['a'],
+  zone: 'z',
+  appName: '',
+  clientId: '',
+  processId: '',
+  connectId,
+  sessionProcessId: '',
+  sessionAddress: '',
+  version: 1,
+  registerTimestamp: 1,
+  clientIp: '',
 });
 
 describe('SessionRegistry', () => {
@@ -39,7 +50,7 @@ describe('SessionRegistry', () => {
 });
 
 describe('SessionRegistry client-off', () => {
-  it('removes a connection\'s publishers but keeps its subscribers', () => {
+  it("removes a connection's publishers but keeps its subscribers", () => {
     const r = new SessionRegistry();
     r.putPublisher(pub('p1', 'c1'));
     r.putPublisher(pub('p2', 'c2'));

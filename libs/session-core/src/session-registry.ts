@@ -73,7 +73,9 @@ export class SessionRegistry {
   }
 
   /** Stores a subscriber (replacing any earlier registration of its registerId), not yet pushed anything. */
-  putSubscriber(s: Pick<SubscriberState, 'registerId' | 'dataInfoId' | 'connectId' | 'scope' | 'clientIp'>): SubscriberState {
+  putSubscriber(
+    s: Pick<SubscriberState, 'registerId' | 'dataInfoId' | 'connectId' | 'scope' | 'clientIp'>,
+  ): SubscriberState {
     const prev = this.subscribersById.get(s.registerId);
     if (prev) this.removeSubscriber(prev.registerId, prev.connectId);
     const state: SubscriberState = {

@@ -16,7 +16,12 @@ export class SlotIndex {
   ) {}
 
   /** The index for `slotCount`, rebuilt when older than the bound (or `fresh`). `at` is the instant it reflects. */
-  get(slotCount: number, nowMs: number, fresh = false, maxAgeMs = this.maxAgeMs): { at: number; bySlot: Map<number, Map<string, Publisher[]>> } {
+  get(
+    slotCount: number,
+    nowMs: number,
+    fresh = false,
+    maxAgeMs = this.maxAgeMs,
+  ): { at: number; bySlot: Map<number, Map<string, Publisher[]>> } {
     const b = this.built;
     if (!fresh && b && b.slotCount === slotCount && nowMs - b.at <= maxAgeMs) return b;
     const bySlot = new Map<number, Map<string, Publisher[]>>();

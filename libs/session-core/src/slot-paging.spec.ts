@@ -3,8 +3,19 @@ import { digestRegistrations } from '@sofareg/model';
 import { MAX_SLOT_PAGE, SlotContent, slotDigests, slotPage } from './slot-paging';
 
 const pub = (dataInfoId: string, registerId: string): Publisher => ({
-  dataInfoId, registerId, dataList: ['10.0.0.1:1'], zone: 'z', appName: '', clientId: '', processId: '', connectId: 'c',
-  sessionProcessId: 'sp', sessionAddress: 's:1', version: 1, registerTimestamp: 1, clientIp: '',
+  dataInfoId,
+  registerId,
+  dataList: ['10.0.0.1:1'],
+  zone: 'z',
+  appName: '',
+  clientId: '',
+  processId: '',
+  connectId: 'c',
+  sessionProcessId: 'sp',
+  sessionAddress: 's:1',
+  version: 1,
+  registerTimestamp: 1,
+  clientIp: '',
 });
 
 /** dataInfoIds a..e with 2 publishers each, and f with subscribers only. */
@@ -13,7 +24,8 @@ const content: SlotContent = new Map([
   ['f', []],
 ]);
 const noVersions = () => -1;
-const page = (after: string, max: number) => slotPage(content, { afterDataInfoId: after, maxPublishers: max, dataInfoIds: [] }, noVersions, 'sp', 7);
+const page = (after: string, max: number) =>
+  slotPage(content, { afterDataInfoId: after, maxPublishers: max, dataInfoIds: [] }, noVersions, 'sp', 7);
 
 describe('slotPage', () => {
   it('pages whole dataInfoIds in order after the cursor until the bound is reached', () => {
@@ -28,7 +40,7 @@ describe('slotPage', () => {
   it('collects every publisher exactly once over all pages', () => {
     const seen: string[] = [];
     let after = '';
-    for (let done = false; !done; ) {
+    for (let done = false; !done;) {
       const p = page(after, 1);
       seen.push(...p.publishers.map((x) => x.registerId));
       after = p.lastDataInfoId;
@@ -38,14 +50,22 @@ describe('slotPage', () => {
   });
 
   it('serves exactly the listed dataInfoIds without paging, with the versions pushed of them', () => {
-    const res = slotPage(content, { afterDataInfoId: '', maxPublishers: 1, dataInfoIds: ['d', 'f', 'zz'] }, (id) => (id === 'f' ? 4 : -1), 'sp', 0);
+    const res = slotPage(
+      content,
+      { afterDataInfoId: '', maxPublishers: 1, dataInfoIds: ['d', 'f', 'zz'] },
+      (id) => (id === 'f' ? 4 : -1),
+      'sp',
+      0,
+    );
     expect(res.publishers.map((p) => p.registerId)).toEqual(['d1', 'd2']);
     expect(res.versions).toEqual([{ dataInfoId: 'f', version: 4 }]);
     expect(res.done).toBe(true);
   });
 
   it('bounds a page by MAX_SLOT_PAGE whatever is asked', () => {
-    const big: SlotContent = new Map(Array.from({ length: MAX_SLOT_PAGE + 5 }, (_, i) => [`id${String(i).padStart(6, '0')}`, [pub('x', `r${i}`)]]));
+    const big: SlotContent = new Map(
+      Array.from({ length: MAX_SLOT_PAGE + 5 }, (_, i) => [`id${String(i).padStart(6, '0')}`, [pub('x', `r${i}`)]]),
+    );
     const res = slotPage(big, { afterDataInfoId: '', maxPublishers: 1e9, dataInfoIds: [] }, noVersions, 'sp', 0);
     expect(res.publishers.length).toBe(MAX_SLOT_PAGE);
     expect(res.done).toBe(false);
@@ -56,6 +76,9 @@ describe('slotDigests', () => {
   it('digests each dataInfoId with publishers, leaving out those with only subscribers', () => {
     const d = slotDigests(content);
     expect(d.map((x) => x.dataInfoId).sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
-    expect(d.find((x) => x.dataInfoId === 'a')).toEqual({ dataInfoId: 'a', ...digestRegistrations(content.get('a') ?? []) });
+    expect(d.find((x) => x.dataInfoId === 'a')).toEqual({
+      dataInfoId: 'a',
+      ...digestRegistrations(content.get('a') ?? []),
+    });
   });
 });

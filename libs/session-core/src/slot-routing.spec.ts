@@ -6,7 +6,12 @@ const table = (epoch: number, leaders: string[], slotCount = leaders.length): Sl
   epoch,
   slotCount,
   replicas: 1,
-  slots: Array.from({ length: slotCount }, (_, id) => ({ id, leader: leaders[id % leaders.length], leaderEpoch: epoch, followers: [] })),
+  slots: Array.from({ length: slotCount }, (_, id) => ({
+    id,
+    leader: leaders[id % leaders.length],
+    leaderEpoch: epoch,
+    followers: [],
+  })),
 });
 
 const op = (dataInfoId: string): RoutedOp => ({ dataInfoId, slot: 0, slotCount: 0 });
@@ -80,7 +85,9 @@ describe('write routing helpers', () => {
   });
 
   it('backs off 20·2^attempt ms up to 1 s, jittered between half and all of it', () => {
-    expect([1, 2, 5, 6, 9].map((a) => writeRetryDelayMs(a, 0.999999))).toEqual([40, 80, 640, 1_000, 1_000].map((x) => expect.closeTo(x, 2)));
+    expect([1, 2, 5, 6, 9].map((a) => writeRetryDelayMs(a, 0.999999))).toEqual(
+      [40, 80, 640, 1_000, 1_000].map((x) => expect.closeTo(x, 2)),
+    );
     expect(writeRetryDelayMs(1, 0)).toBe(20);
     expect(writeRetryDelayMs(9, 0)).toBe(500);
   });

@@ -1,5 +1,14 @@
 import { PROVIDE_DATA_KEYS } from '@sofareg/model';
-import { DEFAULT_SWITCHES, admitPublish, admitSubscribe, applySwitch, mayPush, parseFlag, parseIpList, switchTransition } from './switches';
+import {
+  DEFAULT_SWITCHES,
+  admitPublish,
+  admitSubscribe,
+  applySwitch,
+  mayPush,
+  parseFlag,
+  parseIpList,
+  switchTransition,
+} from './switches';
 
 const K = PROVIDE_DATA_KEYS;
 
@@ -10,7 +19,12 @@ describe('switch parsing', () => {
   });
 
   it('reads IP lists separated by commas, semicolons or whitespace, or as a JSON array', () => {
-    expect([...parseIpList('10.0.0.1, 10.0.0.2;10.0.0.3\n10.0.0.4 ,,')]).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4']);
+    expect([...parseIpList('10.0.0.1, 10.0.0.2;10.0.0.3\n10.0.0.4 ,,')]).toEqual([
+      '10.0.0.1',
+      '10.0.0.2',
+      '10.0.0.3',
+      '10.0.0.4',
+    ]);
     expect([...parseIpList('["10.0.0.1", " 10.0.0.2 ", 3]')]).toEqual(['10.0.0.1', '10.0.0.2']);
     expect(parseIpList('[broken').size).toBe(0);
     expect(parseIpList('').size).toBe(0);
@@ -64,6 +78,8 @@ describe('switchTransition', () => {
     const gray = applySwitch(stopped, K.grayOpen, '1.1.1.1');
     expect(switchTransition(stopped, gray).resumePushes).toBe(true);
     expect(switchTransition(gray, applySwitch(gray, K.grayOpen, '')).resumePushes).toBe(false);
-    expect(switchTransition(DEFAULT_SWITCHES, applySwitch(DEFAULT_SWITCHES, K.grayOpen, '1.1.1.1')).resumePushes).toBe(false);
+    expect(switchTransition(DEFAULT_SWITCHES, applySwitch(DEFAULT_SWITCHES, K.grayOpen, '1.1.1.1')).resumePushes).toBe(
+      false,
+    );
   });
 });

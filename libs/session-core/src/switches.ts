@@ -46,7 +46,13 @@ export function parseIpList(value: string): ReadonlySet<string> {
   if (v.startsWith('[')) {
     try {
       const parsed: unknown = JSON.parse(v);
-      if (Array.isArray(parsed)) return new Set(parsed.filter((x): x is string => typeof x === 'string').map((x) => x.trim()).filter(Boolean));
+      if (Array.isArray(parsed))
+        return new Set(
+          parsed
+            .filter((x): x is string => typeof x === 'string')
+            .map((x) => x.trim())
+            .filter(Boolean),
+        );
     } catch {
       // fall through to the empty list: a malformed list must not block anybody by accident
     }

@@ -10,7 +10,8 @@ export class TokenBucket {
     private readonly ratePerSecond: number,
     private readonly burst: number,
   ) {
-    if (!(ratePerSecond > 0) || !(burst >= 1)) throw new RangeError(`token bucket needs rate > 0 and burst >= 1 (got ${ratePerSecond}, ${burst})`);
+    if (!(ratePerSecond > 0) || !(burst >= 1))
+      throw new RangeError(`token bucket needs rate > 0 and burst >= 1 (got ${ratePerSecond}, ${burst})`);
     this.tokens = burst;
   }
 

@@ -1,6 +1,13 @@
 import type { Datum, SlotTable, WriteOp, WriteResult } from '@sofareg/contracts';
 import { Logger, isTransient } from '@sofareg/server-kit';
-import { RoutedOp, SlotRouting, leadersOf, shouldRetryWrite, writeFailure, writeRetryDelayMs } from '@sofareg/session-core';
+import {
+  RoutedOp,
+  SlotRouting,
+  leadersOf,
+  shouldRetryWrite,
+  writeFailure,
+  writeRetryDelayMs,
+} from '@sofareg/session-core';
 import type { ScheduledTask, Scheduler, SessionPort } from './session-port';
 
 /** Bounds of the write path. */

@@ -18,8 +18,19 @@ function owned(version: number, ...pubs: [address: string, session: string][]): 
     version,
     dataCenter: 'dc',
     publishers: pubs.map(([a, session], i) => ({
-      dataInfoId: ID, registerId: a, dataList: [a], zone: 'z', appName: '', clientId: '', processId: '', connectId: '',
-      sessionProcessId: '', sessionAddress: session, version: 1, registerTimestamp: i, clientIp: '',
+      dataInfoId: ID,
+      registerId: a,
+      dataList: [a],
+      zone: 'z',
+      appName: '',
+      clientId: '',
+      processId: '',
+      connectId: '',
+      sessionProcessId: '',
+      sessionAddress: session,
+      version: 1,
+      registerTimestamp: i,
+      clientIp: '',
     })),
   };
 }
@@ -58,13 +69,23 @@ function setup(opts: { ackTimeoutMs?: number; breakerFailures?: number; scanInte
   let switches: SwitchState = DEFAULT_SWITCHES;
   const noop = () => undefined;
   const pipeline = new PushPipeline({
-    registry, port, scheduler: systemScheduler, router, zone: 'z',
+    registry,
+    port,
+    scheduler: systemScheduler,
+    router,
+    zone: 'z',
     logger: { info: noop, warn: noop, error: noop, debug: noop } as never,
     metrics: new Metrics('session'),
     slotTable: () => undefined,
     switches: () => switches,
     options: {
-      retry: { ackTimeoutMs: opts.ackTimeoutMs ?? 1_000, initialBackoffMs: 100, maxBackoffMs: 400, breakerFailures: opts.breakerFailures ?? 3, breakerOpenMs: 10_000 },
+      retry: {
+        ackTimeoutMs: opts.ackTimeoutMs ?? 1_000,
+        initialBackoffMs: 100,
+        maxBackoffMs: 400,
+        breakerFailures: opts.breakerFailures ?? 3,
+        breakerOpenMs: 10_000,
+      },
       window: { maxDelayMs: 100, stepMs: 5, quietMs: 50 },
       scanIntervalMs: opts.scanIntervalMs ?? 0,
     },
@@ -75,7 +96,8 @@ function setup(opts: { ackTimeoutMs?: number; breakerFailures?: number; scanInte
     pipeline.onSubscribe(s);
     return s;
   };
-  const pushes = (connectId: string) => (sent.get(connectId) ?? []).flatMap((m) => (m.body?.$case === 'push' ? [m.body.value] : []));
+  const pushes = (connectId: string) =>
+    (sent.get(connectId) ?? []).flatMap((m) => (m.body?.$case === 'push' ? [m.body.value] : []));
   const ackAll = (connectId: string) => {
     for (const p of pushes(connectId)) pipeline.onPushAck(p.pushId, connectId);
   };
@@ -85,11 +107,22 @@ function setup(opts: { ackTimeoutMs?: number; breakerFailures?: number; scanInte
     stream?.changes({ changes: [{ dataInfoId: ID, version: d.version }], slotTableEpoch: 1, dataServer: 'd:1' });
     await settle(ms);
   };
-  const table: SlotTable = { epoch: 1, slotCount: 1, replicas: 1, slots: [{ id: 0, leader: 'd:1', leaderEpoch: 1, followers: [] }] };
+  const table: SlotTable = {
+    epoch: 1,
+    slotCount: 1,
+    replicas: 1,
+    slots: [{ id: 0, leader: 'd:1', leaderEpoch: 1, followers: [] }],
+  };
   pipeline.onSlotTable(table);
   pipeline.start();
   return {
-    pipeline, registry, connect, subscribe, pushes, ackAll, change,
+    pipeline,
+    registry,
+    connect,
+    subscribe,
+    pushes,
+    ackAll,
+    change,
     fetches: () => fetches,
     serve: (d: Datum) => void (current = d),
     setSwitch: (key: string, value: string) => (switches = applySwitch(switches, key, value)),

@@ -88,10 +88,16 @@ export class PushPipeline {
     });
     const { metrics } = d;
     this.m = {
-      pushes: metrics.counter('session_pushes_total', 'pushes sent to clients (one per connection, dataInfoId and scope)'),
+      pushes: metrics.counter(
+        'session_pushes_total',
+        'pushes sent to clients (one per connection, dataInfoId and scope)',
+      ),
       pushedSubscribers: metrics.counter('session_pushed_subscribers_total', 'subscribers served by pushes'),
       pushFailures: metrics.counter('session_push_failures_total', 'pushes that failed', ['reason']),
-      breakerOpens: metrics.counter('session_push_breaker_opens_total', 'subscribers silenced by the push circuit breaker'),
+      breakerOpens: metrics.counter(
+        'session_push_breaker_opens_total',
+        'subscribers silenced by the push circuit breaker',
+      ),
       held: metrics.counter('session_pushes_held_total', 'pushes held back by stop-push'),
       fetches: metrics.counter('session_datum_fetches_total', 'datums fetched from data', ['cause']),
       fetchFailures: metrics.counter('session_datum_fetch_failures_total', 'datums a slot leader did not serve'),
@@ -111,7 +117,8 @@ export class PushPipeline {
     metrics.gauge('session_subscribers_silenced', 'subscribers silenced by the push circuit breaker', [], function () {
       const now = scheduler.now();
       let n = 0;
-      for (const id of registry.subscribedDataInfoIds()) n += PushState.silenced(registry.subscribersOf(id)?.values() ?? [], now);
+      for (const id of registry.subscribedDataInfoIds())
+        n += PushState.silenced(registry.subscribersOf(id)?.values() ?? [], now);
       this.set(n);
     });
   }
@@ -266,7 +273,13 @@ export class PushPipeline {
     if (!subscribers) return this.forget(id);
     const cached = this.datums.get(id);
     if (cached && cached.version > datum.version) return;
-    const since = trackContent(this.contentSince.get(id), datum.publishers, datum.version, subscribers.values(), this.d.zone);
+    const since = trackContent(
+      this.contentSince.get(id),
+      datum.publishers,
+      datum.version,
+      subscribers.values(),
+      this.d.zone,
+    );
     this.contentSince.set(id, since);
     this.datums.set(id, datum);
     this.push(datum, subscribers.values());
@@ -318,7 +331,13 @@ export class PushPipeline {
       for (const s of e.silenced) {
         this.m.breakerOpens.inc();
         const silencedMs = this.d.options.retry.breakerOpenMs;
-        const ctx = { registerId: s.registerId, dataInfoId: e.dataInfoId, connectId: e.connectId, failures: s.failures, silencedMs };
+        const ctx = {
+          registerId: s.registerId,
+          dataInfoId: e.dataInfoId,
+          connectId: e.connectId,
+          failures: s.failures,
+          silencedMs,
+        };
         this.d.logger.warn(ctx, 'subscriber keeps failing pushes; silencing it');
       }
     }

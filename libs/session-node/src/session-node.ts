@@ -10,14 +10,7 @@ import type {
 } from '@sofareg/contracts';
 import { ErrorCode } from '@sofareg/model';
 import type { Logger, Metrics } from '@sofareg/server-kit';
-import {
-  SessionRegistry,
-  SlotIndex,
-  SubscriberState,
-  SwitchState,
-  slotDigests,
-  slotPage,
-} from '@sofareg/session-core';
+import { SessionRegistry, SlotIndex, SubscriberState, SwitchState, slotDigests, slotPage } from '@sofareg/session-core';
 import { DataRouter } from './data-router';
 import { PushPipeline, PushPipelineOptions } from './push-pipeline';
 import type { Scheduler, SessionPort } from './session-port';
@@ -69,7 +62,10 @@ export class SessionNode {
     readonly options: SessionNodeOptions,
     private readonly d: SessionNodeDeps,
   ) {
-    const batchSize = d.metrics.sizeHistogram('session_data_write_batch_ops', 'ops per Write batch sent to a data server');
+    const batchSize = d.metrics.sizeHistogram(
+      'session_data_write_batch_ops',
+      'ops per Write batch sent to a data server',
+    );
     this.router = new DataRouter(
       {
         sessionAddress: options.address,
@@ -95,7 +91,11 @@ export class SessionNode {
       switches: d.switches,
       options: options.push,
     });
-    this.index = new SlotIndex(() => this.registry.allPublishers(), () => this.registry.subscribedDataInfoIds(), PAGE_INDEX_MAX_AGE_MS);
+    this.index = new SlotIndex(
+      () => this.registry.allPublishers(),
+      () => this.registry.subscribedDataInfoIds(),
+      PAGE_INDEX_MAX_AGE_MS,
+    );
   }
 
   start(): void {
@@ -122,7 +122,9 @@ export class SessionNode {
     const prev = this.registry.getPublisher(p.registerId);
     if (!prev || (prev.version <= p.version && prev.dataInfoId === p.dataInfoId)) return undefined;
     const moved = prev.dataInfoId !== p.dataInfoId;
-    const why = moved ? 'a registerId cannot move to another dataInfoId' : `version ${p.version} is older than ${prev.version}`;
+    const why = moved
+      ? 'a registerId cannot move to another dataInfoId'
+      : `version ${p.version} is older than ${prev.version}`;
     return { code: ErrorCode.InvalidArgument, message: why, field: 'version', leader: '' };
   }
 
@@ -198,7 +200,11 @@ export class SessionNode {
   private async clientOff(connectIds: readonly string[], attempt = 0): Promise<void> {
     const leaders = this.router.leaders();
     const failed: string[] = [];
-    const req = { sessionAddress: this.options.address, slotTableEpoch: this.d.slotTable()?.epoch ?? 0, connectIds: [...connectIds] };
+    const req = {
+      sessionAddress: this.options.address,
+      slotTableEpoch: this.d.slotTable()?.epoch ?? 0,
+      connectIds: [...connectIds],
+    };
     await Promise.all(
       leaders.map(async (leader) => {
         try {
