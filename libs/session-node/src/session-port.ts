@@ -29,7 +29,8 @@ export interface ChangeWatch {
 /**
  * Everything a session node sends: to data servers (writes, datum reads, client-offs, change streams) and
  * to its client connections. The gRPC shell implements it over sockets; a simulation over its network.
- * Promises reject when the peer is unreachable (an error whose gRPC `code`, if any, says whether it is transient).
+ * Promises reject when the peer is unreachable (an error whose gRPC `code`, if any, says whether it is transient)
+ * and every call settles within a bounded time: a write that never settles holds its leader's in-flight slot.
  */
 export interface SessionPort {
   /** One Write batch to the data server `leader`; answers one result per op, in order. */
