@@ -1,6 +1,7 @@
 import { DataServiceService, SlotTable, WriteOp, WriteRequest, WriteResponse } from '@sofareg/contracts';
 import { slotOf } from '@sofareg/consistent-hash';
 import { GrpcServerHandle, Metrics, grpc, serveStreamCalls, startGrpcServer } from '@sofareg/server-kit';
+import { testPublisher } from '@sofareg/session-core/testing';
 import { DataRouter, systemScheduler } from '@sofareg/session-node';
 import { ClientConnections } from './client-connections';
 import { GrpcSessionPort } from './grpc-session-port';
@@ -53,24 +54,7 @@ class FakeLeader {
 }
 
 const publish = (registerId: string, dataInfoId: string): WriteOp => ({
-  op: {
-    $case: 'publish',
-    value: {
-      dataInfoId,
-      registerId,
-      dataList: ['10.0.0.1:1'],
-      zone: 'z',
-      appName: '',
-      clientId: '',
-      processId: '',
-      connectId: 'c',
-      sessionProcessId: 'sp',
-      sessionAddress: 's:1',
-      version: 1,
-      registerTimestamp: 1,
-      clientIp: '',
-    },
-  },
+  op: { $case: 'publish', value: testPublisher(dataInfoId, registerId) },
 });
 
 const table = (epoch: number, leader: string): SlotTable => ({

@@ -1,22 +1,9 @@
 import type { Publisher } from '@sofareg/contracts';
 import { digestRegistrations } from '@sofareg/model';
+import { testPublisher } from './testing';
 import { MAX_SLOT_PAGE, SlotContent, slotDigests, slotPage } from './slot-paging';
 
-const pub = (dataInfoId: string, registerId: string): Publisher => ({
-  dataInfoId,
-  registerId,
-  dataList: ['10.0.0.1:1'],
-  zone: 'z',
-  appName: '',
-  clientId: '',
-  processId: '',
-  connectId: 'c',
-  sessionProcessId: 'sp',
-  sessionAddress: 's:1',
-  version: 1,
-  registerTimestamp: 1,
-  clientIp: '',
-});
+const pub = (dataInfoId: string, registerId: string): Publisher => testPublisher(dataInfoId, registerId);
 
 /** dataInfoIds a..e with 2 publishers each, and f with subscribers only. */
 const content: SlotContent = new Map([

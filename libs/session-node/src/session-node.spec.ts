@@ -13,6 +13,7 @@ import { slotOf } from '@sofareg/consistent-hash';
 import { SeededRandom } from '@sofareg/model';
 import { Metrics } from '@sofareg/server-kit';
 import { DEFAULT_SWITCHES } from '@sofareg/session-core';
+import { testPublisher } from '@sofareg/session-core/testing';
 import { SessionNode } from './session-node';
 import type { ChangeSink, ScheduledTask, Scheduler, SessionPort } from './session-port';
 
@@ -142,21 +143,13 @@ class FakeNetwork implements SessionPort {
   }
 }
 
-const publisher = (registerId: string, dataInfoId: string, connectId = 'c1', version = 1): Publisher => ({
-  dataInfoId,
-  registerId,
-  dataList: [`10.0.0.1:${registerId}`],
-  zone: 'z',
-  appName: '',
-  clientId: '',
-  processId: '',
-  connectId,
-  sessionProcessId: 'sp',
-  sessionAddress: 's:1',
-  version,
-  registerTimestamp: 1,
-  clientIp: '10.0.0.1',
-});
+const publisher = (registerId: string, dataInfoId: string, connectId = 'c1', version = 1): Publisher =>
+  testPublisher(dataInfoId, registerId, {
+    dataList: [`10.0.0.1:${registerId}`],
+    connectId,
+    version,
+    clientIp: '10.0.0.1',
+  });
 
 function setup() {
   const scheduler = new ManualScheduler();
