@@ -25,14 +25,29 @@ function stalledCall() {
 }
 
 const push = (n: number): ServerMessage => ({
-  body: { $case: 'push', value: { pushId: 1, dataInfoId: 'd', registerIds: ['r'], data: { zoneData: { z: { dataList: new Array(n).fill('10.0.0.1:12200') } }, localZone: 'z', version: 1 } } },
+  body: {
+    $case: 'push',
+    value: {
+      pushId: 1,
+      dataInfoId: 'd',
+      registerIds: ['r'],
+      data: { zoneData: { z: { dataList: new Array(n).fill('10.0.0.1:12200') } }, localZone: 'z', version: 1 },
+    },
+  },
 });
 
 describe('ClientConnection', () => {
   it('disconnects a client whose unsent messages pass the bound, and counts it once', () => {
     const call = stalledCall();
     const overflows: string[] = [];
-    const c = new ClientConnection('c1', 'ipv4:127.0.0.1:1', '127.0.0.1', call as never, { maxBufferedBytes: 1e9, maxQueuedMessages: 3 }, (_c, why) => overflows.push(why));
+    const c = new ClientConnection(
+      'c1',
+      'ipv4:127.0.0.1:1',
+      '127.0.0.1',
+      call as never,
+      { maxBufferedBytes: 1e9, maxQueuedMessages: 3 },
+      (_c, why) => overflows.push(why),
+    );
     expect([1, 2, 3].map(() => c.send(push(1)))).toEqual([true, true, true]);
     expect(c.send(push(1))).toBe(false);
     expect(call.ended).toBe(true);
@@ -44,7 +59,14 @@ describe('ClientConnection', () => {
     const call = stalledCall();
     const overflows: string[] = [];
     const bytes = estimateBytes(push(100));
-    const c = new ClientConnection('c1', 'p', 'ip', call as never, { maxBufferedBytes: bytes * 2, maxQueuedMessages: 1e9 }, (_c, why) => overflows.push(why));
+    const c = new ClientConnection(
+      'c1',
+      'p',
+      'ip',
+      call as never,
+      { maxBufferedBytes: bytes * 2, maxQueuedMessages: 1e9 },
+      (_c, why) => overflows.push(why),
+    );
     expect(c.send(push(100))).toBe(true);
     expect(c.send(push(100))).toBe(true);
     call.flush();
@@ -60,10 +82,30 @@ describe('ClientConnection', () => {
     const write = call.write.bind(call);
     call.write = (m: ServerMessage, cb: () => void) => (frames.push(m), write(m, cb));
     const turns: (() => void)[] = [];
-    const coalescer = new TurnCoalescer<ClientConnection, Outbound>((run) => turns.push(run), (c, queued) => c.write(queued));
+    const coalescer = new TurnCoalescer<ClientConnection, Outbound>(
+      (run) => turns.push(run),
+      (c, queued) => c.write(queued),
+    );
     const overflows: string[] = [];
-    const c = new ClientConnection('c1', 'p', 'ip', call as never, { maxBufferedBytes: 1e9, maxQueuedMessages: 4 }, (_c, why) => overflows.push(why), coalescer);
-    c.hello = { clientId: '', processId: '', appName: '', zone: '', dataCenter: '', clientIp: '', clientVersion: '', acceptsBatches: true };
+    const c = new ClientConnection(
+      'c1',
+      'p',
+      'ip',
+      call as never,
+      { maxBufferedBytes: 1e9, maxQueuedMessages: 4 },
+      (_c, why) => overflows.push(why),
+      coalescer,
+    );
+    c.hello = {
+      clientId: '',
+      processId: '',
+      appName: '',
+      zone: '',
+      dataCenter: '',
+      clientIp: '',
+      clientVersion: '',
+      acceptsBatches: true,
+    };
     expect([1, 2, 3].map(() => c.send(push(1)))).toEqual([true, true, true]);
     expect(frames).toHaveLength(0);
     turns.splice(0).forEach((run) => run());
@@ -81,9 +123,29 @@ describe('ClientConnection', () => {
     const frames: ServerMessage[] = [];
     const write = call.write.bind(call);
     call.write = (m: ServerMessage, cb: () => void) => (frames.push(m), write(m, cb));
-    const coalescer = new TurnCoalescer<ClientConnection, Outbound>(() => undefined, (c, queued) => c.write(queued));
-    const c = new ClientConnection('c1', 'p', 'ip', call as never, { maxBufferedBytes: 1e9, maxQueuedMessages: 100 }, () => undefined, coalescer);
-    c.hello = { clientId: '', processId: '', appName: '', zone: '', dataCenter: '', clientIp: '', clientVersion: '', acceptsBatches: true };
+    const coalescer = new TurnCoalescer<ClientConnection, Outbound>(
+      () => undefined,
+      (c, queued) => c.write(queued),
+    );
+    const c = new ClientConnection(
+      'c1',
+      'p',
+      'ip',
+      call as never,
+      { maxBufferedBytes: 1e9, maxQueuedMessages: 100 },
+      () => undefined,
+      coalescer,
+    );
+    c.hello = {
+      clientId: '',
+      processId: '',
+      appName: '',
+      zone: '',
+      dataCenter: '',
+      clientIp: '',
+      clientVersion: '',
+      acceptsBatches: true,
+    };
     c.send(push(1));
     c.close();
     expect(frames).toHaveLength(1);

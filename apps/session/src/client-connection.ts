@@ -65,7 +65,8 @@ export class ClientConnection {
     if (this.coalescer && this.hello?.acceptsBatches) this.coalescer.add(this, out);
     else this.write([out]);
     if (this.queuedBytes > this.bounds.maxBufferedBytes || this.unsent > this.bounds.maxQueuedMessages) {
-      const why = this.queuedBytes > this.bounds.maxBufferedBytes ? `${this.queuedBytes} bytes` : `${this.unsent} messages`;
+      const why =
+        this.queuedBytes > this.bounds.maxBufferedBytes ? `${this.queuedBytes} bytes` : `${this.unsent} messages`;
       this.onOverflow(this, why);
       this.coalescer?.drop(this);
       this.close();
@@ -79,7 +80,8 @@ export class ClientConnection {
     if (this.closed) return;
     let bytes = 0;
     for (const q of queued) bytes += q.bytes;
-    const frame: ServerMessage = queued.length === 1 ? queued[0].msg : { body: { $case: 'batch', value: { messages: queued.map((q) => q.msg) } } };
+    const frame: ServerMessage =
+      queued.length === 1 ? queued[0].msg : { body: { $case: 'batch', value: { messages: queued.map((q) => q.msg) } } };
     this.call.write(frame, this.flushed(bytes, queued.length));
   }
 
@@ -106,7 +108,8 @@ export function estimateBytes(msg: ServerMessage): number {
     }
     return n;
   }
-  if (body.$case === 'config') return 64 + body.value.key.length + body.value.value.length + body.value.registerIds.length * 40;
+  if (body.$case === 'config')
+    return 64 + body.value.key.length + body.value.value.length + body.value.registerIds.length * 40;
   return 128;
 }
 
@@ -115,6 +118,7 @@ export function estimateBytes(msg: ServerMessage): number {
  * loopback (a client on the same host, or a local proxy) the IP the client reports in its hello, if any.
  */
 export function effectiveClientIp(peerIp: string, reportedIp: string | undefined): string {
-  const loopback = peerIp === '::1' || peerIp.startsWith('127.') || peerIp === 'localhost' || peerIp.startsWith('::ffff:127.');
+  const loopback =
+    peerIp === '::1' || peerIp.startsWith('127.') || peerIp === 'localhost' || peerIp.startsWith('::ffff:127.');
   return loopback && reportedIp ? reportedIp : peerIp;
 }

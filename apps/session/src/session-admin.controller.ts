@@ -1,5 +1,9 @@
 import { BadRequestException, Body, Controller, Get, Header, HttpCode, Post, Query } from '@nestjs/common';
+import { SessionNode } from '@sofareg/session-node';
+import { ClientConnections } from './client-connections';
+import { ProvideDataService } from './provide-data.service';
 import { SessionService } from './session.service';
+import { SwitchBoard } from './switch-board';
 
 /** How long a peer's connection count is reused, and how long asking for it may take. */
 const PEER_COUNT_TTL_MS = 1_000;
@@ -10,30 +14,42 @@ const PEER_COUNT_TIMEOUT_MS = 300;
 export class SessionAdminController {
   private readonly peerCounts = new Map<string, { at: number; count: number | undefined }>();
 
-  constructor(private readonly session: SessionService) {}
+  constructor(
+    private readonly session: SessionService,
+    private readonly node: SessionNode,
+    private readonly clients: ClientConnections,
+    private readonly provideData: ProvideDataService,
+    private readonly switchBoard: SwitchBoard,
+  ) {}
 
   /** The publishers this session holds for one dataInfoId. */
   @Get('digest/pub/data/query')
   publishers(@Query('dataInfoId') dataInfoId?: string): unknown {
     if (!dataInfoId) throw new BadRequestException('dataInfoId is required');
-    return [...this.session.registry.allPublishers()].filter((p) => p.dataInfoId === dataInfoId);
+    return [...this.node.registry.allPublishers()].filter((p) => p.dataInfoId === dataInfoId);
   }
 
   /** The subscribers this session holds for one dataInfoId. */
   @Get('digest/sub/data/query')
   subscribers(@Query('dataInfoId') dataInfoId?: string): unknown {
     if (!dataInfoId) throw new BadRequestException('dataInfoId is required');
-    return [...(this.session.registry.subscribersOf(dataInfoId)?.values() ?? [])];
+    return [...(this.node.registry.subscribersOf(dataInfoId)?.values() ?? [])];
   }
 
   /** How much this session holds: connections, publishers, subscribers, configurators, pushes in flight. */
   @Get('digest/data/count')
-  counts(): { connections: number; publishers: number; subscribers: number; configurators: number; pendingPushes: number } {
+  counts(): {
+    connections: number;
+    publishers: number;
+    subscribers: number;
+    configurators: number;
+    pendingPushes: number;
+  } {
     return {
-      connections: this.session.connections.size,
-      publishers: this.session.registry.publisherCount,
-      subscribers: this.session.registry.subscriberCount,
-      configurators: this.session.configWatchers.size,
+      connections: this.clients.size,
+      publishers: this.node.registry.publisherCount,
+      subscribers: this.node.registry.subscriberCount,
+      configurators: this.provideData.configWatchers.size,
       pendingPushes: this.session.pendingPushes,
     };
   }
@@ -42,7 +58,9 @@ export class SessionAdminController {
   @Get('api/servers/query')
   @Header('Content-Type', 'text/plain')
   servers(): string {
-    return this.zoneSessions().map((n) => n.address).join('\n');
+    return this.zoneSessions()
+      .map((n) => n.address)
+      .join('\n');
   }
 
   /**
@@ -54,7 +72,7 @@ export class SessionAdminController {
   async serversWithWeight(): Promise<{ address: string; weight: number; connections: number }[]> {
     const out = await Promise.all(
       this.zoneSessions().map(async (n) => {
-        const count = n.address === this.session.selfAddress ? this.session.connections.size : await this.peerCount(n.httpAddress);
+        const count = n.address === this.session.selfAddress ? this.clients.size : await this.peerCount(n.httpAddress);
         return count === undefined ? undefined : { address: n.address, weight: count, connections: count };
       }),
     );
@@ -65,7 +83,7 @@ export class SessionAdminController {
   @Get('api/servers/connectionCount')
   @Header('Content-Type', 'text/plain')
   connectionCount(): string {
-    return String(this.session.connections.size);
+    return String(this.clients.size);
   }
 
   /**
@@ -78,20 +96,21 @@ export class SessionAdminController {
   clientsOff(@Body() body: { connectIds?: unknown; ips?: unknown }): { success: boolean; connectIds: string[] } {
     const list = (v: unknown, name: string): string[] => {
       if (v === undefined) return [];
-      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new BadRequestException(`${name} must be an array of strings`);
+      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
+        throw new BadRequestException(`${name} must be an array of strings`);
       return v as string[];
     };
     const connectIds = list(body?.connectIds, 'connectIds');
     const ips = list(body?.ips, 'ips');
     if (connectIds.length === 0 && ips.length === 0) throw new BadRequestException('give connectIds or ips');
-    const done = [...this.session.clientOffConnections(connectIds), ...this.session.clientOffIps(ips)];
+    const done = [...this.provideData.clientOffConnections(connectIds), ...this.provideData.clientOffIps(ips)];
     return { success: true, connectIds: [...new Set(done)] };
   }
 
   /** The switches this session applies (from meta's provide-data). */
   @Get('api/switches/query')
   switches(): unknown {
-    const s = this.session.switches;
+    const s = this.switchBoard.state;
     return {
       stopPush: s.stopPush,
       grayOpen: [...s.grayOpen],
@@ -104,14 +123,14 @@ export class SessionAdminController {
 
   @Get('connections/query')
   connections(): unknown {
-    return [...this.session.connections.values()].map((c) => ({
+    return [...this.clients.values()].map((c) => ({
       connectId: c.connectId,
       peer: c.peer,
       clientIp: c.clientIp,
       queuedMessages: c.queuedMessages,
       appName: c.hello?.appName,
       clientId: c.hello?.clientId,
-      ...this.session.registry.connectionCounts(c.connectId),
+      ...this.node.registry.connectionCounts(c.connectId),
     }));
   }
 
@@ -133,7 +152,9 @@ export class SessionAdminController {
     if (cached && now - cached.at < PEER_COUNT_TTL_MS) return cached.count;
     let count: number | undefined;
     try {
-      const res = await fetch(`http://${httpAddress}/api/servers/connectionCount`, { signal: AbortSignal.timeout(PEER_COUNT_TIMEOUT_MS) });
+      const res = await fetch(`http://${httpAddress}/api/servers/connectionCount`, {
+        signal: AbortSignal.timeout(PEER_COUNT_TIMEOUT_MS),
+      });
       const n = res.ok ? Number(await res.text()) : NaN;
       count = Number.isInteger(n) && n >= 0 ? n : undefined;
     } catch {
