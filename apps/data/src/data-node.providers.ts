@@ -10,7 +10,7 @@ import {
   PeerPort,
   SessionSyncPort,
 } from '@sofareg/data-core';
-import { CONFIG, LOGGER, Logger, METRICS, MetaClient, Metrics } from '@sofareg/server-kit';
+import { CONFIG, LOGGER, Logger, METRICS, MetaClientOptions, Metrics } from '@sofareg/server-kit';
 import { randomUUID } from 'node:crypto';
 import { DataConfig } from './data-config';
 import { dataDriverMetrics } from './data-metrics';
@@ -20,7 +20,6 @@ import {
   DATA_NODE_PORT,
   DRIVER_OBSERVER,
   DRIVER_SCHEDULER,
-  META_CLIENT,
   SESSION_SYNC_PORT,
 } from './data.tokens';
 import { PEER_PORT } from './replication/replication.tokens';
@@ -32,28 +31,28 @@ export function selfAddress(config: DataConfig): string {
   return `${config.advertiseHost}:${config.port}`;
 }
 
+/** This data server as meta lists it; the process id is fresh at every start. */
+export function dataNodeInfo(config: DataConfig): NodeInfo {
+  return {
+    address: selfAddress(config),
+    role: 'data',
+    zone: config.zone,
+    dataCenter: config.dataCenter,
+    processId: randomUUID(),
+    startedAt: Date.now(),
+    httpAddress: `${config.advertiseHost}:${config.httpPort}`,
+    syncAddress: '',
+  };
+}
+
 /**
- * The meta client, the one provider of `META_CLIENT`: swapping in a meta-client module means replacing this
- * provider. Not started here (the data node service starts it once its handlers are wired).
+ * What the data server's meta client is built with (`MetaClientModule.forRoot`): it registers this node and
+ * the slot settings meta must agree with. The data node service starts it once its handlers are wired.
  */
-export const metaClientProvider: Provider = {
-  provide: META_CLIENT,
-  inject: [CONFIG, LOGGER],
-  useFactory: (config: DataConfig, logger: Logger) => {
-    const node: NodeInfo = {
-      address: selfAddress(config),
-      role: 'data',
-      zone: config.zone,
-      dataCenter: config.dataCenter,
-      processId: randomUUID(),
-      startedAt: Date.now(),
-      httpAddress: `${config.advertiseHost}:${config.httpPort}`,
-      syncAddress: '',
-    };
-    const slotSettings = { slotCount: config.slots, replicas: config.replicas, hash: 'crc32c' as const };
-    return new MetaClient({ metaAddresses: config.meta, node, slotSettings, logger });
-  },
-};
+export function metaClientOptions(config: DataConfig, logger: Logger): MetaClientOptions {
+  const slotSettings = { slotCount: config.slots, replicas: config.replicas, hash: 'crc32c' as const };
+  return { metaAddresses: config.meta, node: dataNodeInfo(config), slotSettings, logger };
+}
 
 /** The core, the driver and what the driver is given: its port, scheduler and metrics. */
 export const dataNodeProviders: Provider[] = [
@@ -107,5 +106,4 @@ export const dataNodeProviders: Provider[] = [
       return new DataNodeDriver(core, port, scheduler, opts, logger, observer);
     },
   },
-  metaClientProvider,
 ];

@@ -1,10 +1,20 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { HashRingModule } from '@sofareg/hash-ring';
-import { AdminController, CONFIG, GrpcJsTransport, LOGGER, METRICS, Logger, Metrics, READINESS } from '@sofareg/server-kit';
+import {
+  AdminController,
+  CONFIG,
+  GrpcJsTransport,
+  LOGGER,
+  METRICS,
+  Logger,
+  MetaClientModule,
+  Metrics,
+  READINESS,
+} from '@sofareg/server-kit';
 import { DataAdminController } from './data-admin.controller';
 import { DataConfig } from './data-config';
 import { DataNodeService } from './data-node.service';
-import { dataNodeProviders } from './data-node.providers';
+import { dataNodeProviders, metaClientOptions } from './data-node.providers';
 import { DataController } from './data.controller';
 import { DATA_TRANSPORT } from './data.tokens';
 import { ReplicationModule } from './replication/replication.module';
@@ -22,6 +32,7 @@ export class DataModule {
       imports: [
         HashRingModule.forRoot({ slots: config.slots, replicas: config.replicas }),
         ReplicationModule.forRoot({ replicateTimeoutMs: 5_000, snapshotTimeoutMs: 30_000 }),
+        MetaClientModule.forRoot(metaClientOptions(config, logger)),
       ],
       controllers: [AdminController, DataAdminController, DataController],
       providers: [

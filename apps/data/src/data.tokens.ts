@@ -10,7 +10,7 @@ export const DRIVER_SCHEDULER = Symbol('sofareg.data.driver-scheduler');
 export const DRIVER_OBSERVER = Symbol('sofareg.data.driver-observer');
 /** The data-node driver (`DataNodeDriver`). */
 export const DATA_NODE_DRIVER = Symbol('sofareg.data.node-driver');
-/** This data server's registration with meta (`MetaClient`). */
-export const META_CLIENT = Symbol('sofareg.data.meta-client');
+/** This data server's registration with meta (`MetaClient`), provided by `MetaClientModule`. */
+export { META_CLIENT } from '@sofareg/server-kit';
 /** The gRPC transport serving `DataService` (`GrpcJsTransport`). */
 export const DATA_TRANSPORT = Symbol('sofareg.data.transport');

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ProvideData, WatchConfigRequest } from '@sofareg/contracts';
 import { ErrorCode } from '@sofareg/model';
-import { LOGGER, Logger, MetaClient } from '@sofareg/server-kit';
+import { LOGGER, Logger, META_CLIENT, MetaClient } from '@sofareg/server-kit';
 import { ConfigWatchers, applySwitch, switchTransition } from '@sofareg/session-core';
 import { SessionNode } from '@sofareg/session-node';
 import type { ClientConnection } from './client-connection';
@@ -22,7 +22,7 @@ export class ProvideDataService {
 
   constructor(
     @Inject(LOGGER) private readonly logger: Logger,
-    private readonly meta: MetaClient,
+    @Inject(META_CLIENT) private readonly meta: MetaClient,
     private readonly node: SessionNode,
     private readonly connections: ClientConnections,
     private readonly switches: SwitchBoard,

@@ -1,11 +1,19 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { HashRingModule } from '@sofareg/hash-ring';
-import { AdminController, CONFIG, LOGGER, METRICS, Logger, Metrics, READINESS } from '@sofareg/server-kit';
+import {
+  AdminController,
+  CONFIG,
+  LOGGER,
+  METRICS,
+  Logger,
+  MetaClientModule,
+  Metrics,
+  READINESS,
+} from '@sofareg/server-kit';
 import { TokenBucket } from '@sofareg/session-core';
 import { ClientConnections } from './client-connections';
 import { ClientStreamService } from './client-stream.service';
 import { GrpcSessionPort } from './grpc-session-port';
-import { META_CLIENT_PROVIDER } from './meta-client.provider';
 import { ProvideDataService } from './provide-data.service';
 import { RegistrationService } from './registration.service';
 import { SessionAdminController } from './session-admin.controller';
@@ -33,9 +41,13 @@ export class SessionModule {
    *   listed for symmetry: its controller needs nothing of it. Without them nothing serves gRPC.
    */
   static forRoot(config: SessionConfig, logger: Logger, transports?: SessionTransports): DynamicModule {
+    const identity = new SessionIdentity(config);
     return {
       module: SessionModule,
-      imports: [HashRingModule.forRoot({})],
+      imports: [
+        HashRingModule.forRoot({}),
+        MetaClientModule.forRoot({ metaAddresses: config.meta, node: identity.node(), logger }),
+      ],
       controllers: [AdminController, SessionAdminController, SessionController, SessionSyncController],
       providers: [
         { provide: CONFIG, useValue: config },
@@ -46,10 +58,9 @@ export class SessionModule {
           provide: ADMISSION,
           useFactory: () => new TokenBucket(config.maxConnectsPerSecond, config.maxConnectsPerSecond),
         },
-        SessionIdentity,
+        { provide: SessionIdentity, useValue: identity },
         SessionReadiness,
         SessionMetrics,
-        META_CLIENT_PROVIDER,
         SwitchBoard,
         ClientConnections,
         GrpcSessionPort,

@@ -1,7 +1,17 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { NodeInfo, SlotTable } from '@sofareg/contracts';
 import { HashRing } from '@sofareg/hash-ring';
-import { CONFIG, GrpcJsTransport, LOGGER, Logger, METRICS, MetaClient, Metrics, Readiness } from '@sofareg/server-kit';
+import {
+  CONFIG,
+  GrpcJsTransport,
+  LOGGER,
+  Logger,
+  META_CLIENT,
+  METRICS,
+  MetaClient,
+  Metrics,
+  Readiness,
+} from '@sofareg/server-kit';
 import { SessionNode } from '@sofareg/session-node';
 import { ClientConnections } from './client-connections';
 import { ClientStreamService } from './client-stream.service';
@@ -25,7 +35,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     @Inject(METRICS) metrics: Metrics,
     @Inject(CLIENT_TRANSPORT) clientTransport: GrpcJsTransport | null,
     private readonly identity: SessionIdentity,
-    private readonly meta: MetaClient,
+    @Inject(META_CLIENT) private readonly meta: MetaClient,
     private readonly ring: HashRing,
     private readonly node: SessionNode,
     private readonly port: GrpcSessionPort,
