@@ -53,7 +53,7 @@ export class RegistrationService {
       conn.send(resultMessage(req.requestId, req.registerId, !refused, req.version, blocked));
       return;
     }
-    const p: Publisher = {
+    const publisher: Publisher = {
       dataInfoId: toDataInfoId(req.dataId, req.instanceId, req.group),
       registerId: req.registerId,
       dataList: req.dataList,
@@ -68,27 +68,29 @@ export class RegistrationService {
       registerTimestamp: Date.now(),
       clientIp: conn.clientIp,
     };
-    const stale = this.node.refusePublish(p);
+    const stale = this.node.refusePublish(publisher);
     if (stale) {
       conn.send(resultMessage(req.requestId, req.registerId, false, req.version, stale));
       return;
     }
-    const r = await this.node.publish(p);
-    if (r.ok) this.metrics.publishedOk.inc();
-    else this.metrics.registrations.inc({ kind: 'publish', result: r.error?.code ?? 'error' });
+    const result = await this.node.publish(publisher);
+    if (result.ok) this.metrics.publishedOk.inc();
+    else this.metrics.registrations.inc({ kind: 'publish', result: result.error?.code ?? 'error' });
     this.metrics.writeLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
-    if (!r.ok) {
-      const ctx = { registerId: p.registerId, dataInfoId: p.dataInfoId, error: r.error };
+    if (!result.ok) {
+      const ctx = { registerId: publisher.registerId, dataInfoId: publisher.dataInfoId, error: result.error };
       this.logger.warn(ctx, 'publish not acknowledged by data');
     }
-    conn.send(resultMessage(req.requestId, req.registerId, r.ok, req.version, r.error));
+    conn.send(resultMessage(req.requestId, req.registerId, result.ok, req.version, result.error));
   }
 
   async unpublish(conn: ClientConnection, requestId: number, registerId: string, version: number): Promise<void> {
     const owned = this.node.registry.getPublisher(registerId)?.connectId === conn.connectId;
-    const r = await this.node.unpublish(registerId, conn.connectId, version);
-    if (owned) this.metrics.registrations.inc({ kind: 'unpublish', result: r.ok ? 'ok' : (r.error?.code ?? 'error') });
-    conn.send(resultMessage(requestId, registerId, r.ok, version, r.error));
+    const result = await this.node.unpublish(registerId, conn.connectId, version);
+    if (owned) {
+      this.metrics.registrations.inc({ kind: 'unpublish', result: result.ok ? 'ok' : (result.error?.code ?? 'error') });
+    }
+    conn.send(resultMessage(requestId, registerId, result.ok, version, result.error));
   }
 
   subscribe(conn: ClientConnection, req: SubscribeRequest): void {
