@@ -82,7 +82,8 @@ describe('registry end to end', () => {
     const id = dataId('Killed');
     const { rec } = record(client(1), id);
     await client(1).publish({ dataId: id }, '10.0.0.5:1').synced();
-    const child = spawn(process.execPath, [path.join(WORKSPACE_ROOT, 'tools/scripts/run-ts.cjs'), 'tools/e2e/test/client-process.ts', cluster.sessionAddresses[0], id, '10.0.0.5:2'], {
+    const script = [path.join(WORKSPACE_ROOT, 'tools/scripts/run-ts.cjs'), 'tools/e2e/test/client-process.ts'];
+    const child = spawn(process.execPath, [...script, cluster.sessionAddresses[0], id, '10.0.0.5:2'], {
       cwd: WORKSPACE_ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
     });

@@ -9,7 +9,8 @@ class Fleet {
   private readonly child: ChildProcess;
 
   constructor(spec: { sessions: string[]; count: number; offset: number; dataIds: number; prefix: string; seed: number; publish: boolean }) {
-    this.child = spawn(process.execPath, [path.join(WORKSPACE_ROOT, 'tools/scripts/run-ts.cjs'), 'tools/e2e/test/session-fleet.ts', JSON.stringify(spec)], {
+    const script = [path.join(WORKSPACE_ROOT, 'tools/scripts/run-ts.cjs'), 'tools/e2e/test/session-fleet.ts'];
+    this.child = spawn(process.execPath, [...script, JSON.stringify(spec)], {
       cwd: WORKSPACE_ROOT,
       stdio: ['pipe', 'pipe', 'inherit'],
     });

@@ -29,7 +29,8 @@ describe('session liveness and admission', () => {
     const watcher = new RegistryClient({ sessionServers: cluster.sessionAddresses, appName: 'watcher' });
     clients.push(watcher);
     const { rec } = record(watcher, id);
-    const child = spawn(process.execPath, [path.join(WORKSPACE_ROOT, 'tools/scripts/run-ts.cjs'), 'tools/e2e/test/client-process.ts', cluster.sessionAddresses[0], id, '10.0.9.1:1'], {
+    const script = [path.join(WORKSPACE_ROOT, 'tools/scripts/run-ts.cjs'), 'tools/e2e/test/client-process.ts'];
+    const child = spawn(process.execPath, [...script, cluster.sessionAddresses[0], id, '10.0.9.1:1'], {
       cwd: WORKSPACE_ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
     });

@@ -25,7 +25,8 @@ async function openFails(dir: string): Promise<RaftStorageError> {
 
 /** A child process running test/lock-holder.ts on `dir`; resolves with its first stdout line. */
 function startHolder(dir: string): { child: ChildProcess; line: Promise<string> } {
-  const child = spawn(process.execPath, [join(workspace, 'tools/scripts/run-ts.cjs'), join(__dirname, '../../test/lock-holder.ts'), dir], {
+  const runTs = join(workspace, 'tools/scripts/run-ts.cjs');
+  const child = spawn(process.execPath, [runTs, join(__dirname, '../../test/lock-holder.ts'), dir], {
     cwd: workspace,
     stdio: ['pipe', 'pipe', 'inherit'],
   });
