@@ -17,8 +17,14 @@ export class DataAdminController {
     if (!dataInfoId) throw new BadRequestException('dataInfoId is required');
     const slotId = this.core.slotIdOf(dataInfoId);
     const slot = slotId === undefined ? undefined : this.core.slots.get(slotId);
-    const e = slot?.store.get(dataInfoId);
-    return { dataInfoId, slot: slotId ?? null, role: slot?.role ?? null, version: e?.version ?? 0, publishers: e ? [...e.publishers.values()] : [] };
+    const entry = slot?.store.get(dataInfoId);
+    return {
+      dataInfoId,
+      slot: slotId ?? null,
+      role: slot?.role ?? null,
+      version: entry?.version ?? 0,
+      publishers: entry ? [...entry.publishers.values()] : [],
+    };
   }
 
   /** Datums and publishers held, as leader and as follower. */

@@ -30,7 +30,7 @@ const MAX_GET_DATA = 1_000;
 export class DataController implements BeforeApplicationShutdown {
   private readonly served = new Set<ServedStream>();
   private readonly watches = new Set<grpc.ServerWritableStream<WatchChangesRequest, DataChangeBatch>>();
-  private readonly m;
+  private readonly instruments;
 
   constructor(
     @Inject(DATA_NODE_DRIVER) private readonly driver: DataNodeDriver,
@@ -39,7 +39,7 @@ export class DataController implements BeforeApplicationShutdown {
     private readonly replication: ReplicationServer,
   ) {
     const writes = metrics.counter('data_writes_total', 'write ops answered', ['result']);
-    this.m = {
+    this.instruments = {
       writes,
       // The hot path's label set, resolved once.
       writesOk: writes.labels({ result: 'ok' }),
@@ -102,15 +102,15 @@ export class DataController implements BeforeApplicationShutdown {
   }
 
   private write(req: WriteRequest): Promise<WriteResponse> {
-    this.m.writeBatch.observe(req.ops.length);
+    this.instruments.writeBatch.observe(req.ops.length);
     return new Promise((resolve) =>
       this.driver.write(req, (res) => {
         let ok = 0;
         for (const r of res.results) {
           if (r.ok) ok++;
-          else this.m.writes.inc({ result: r.error?.code ?? 'error' });
+          else this.instruments.writes.inc({ result: r.error?.code ?? 'error' });
         }
-        if (ok > 0) this.m.writesOk.inc(ok);
+        if (ok > 0) this.instruments.writesOk.inc(ok);
         resolve(res);
       }),
     );

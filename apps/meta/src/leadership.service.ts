@@ -102,13 +102,13 @@ export class LeadershipService implements OnModuleInit {
       .then(
         () => {
           if (gen !== this.generation || !this.duties.caughtUp(this.store.state, Date.now())) return;
-          const s = this.store.state;
+          const state = this.store.state;
           const fields = {
             nodeId: this.store.nodeId,
             caughtUpMs: Date.now() - electedAt,
-            dataServers: Object.keys(s.dataNodes).length,
-            sessions: Object.keys(s.sessionNodes).length,
-            epoch: s.slotTable?.epoch ?? 0,
+            dataServers: Object.keys(state.dataNodes).length,
+            sessions: Object.keys(state.sessionNodes).length,
+            epoch: state.slotTable?.epoch ?? 0,
           };
           this.logger.info(fields, 'this meta node leads; every known server has a fresh lease');
           this.watches.serveWaiting();

@@ -111,7 +111,7 @@ export class RaftMetaStore extends EventEmitter<MetaStoreEvents> implements Meta
   private readonly machine = new MetaStateMachine((changes) => this.emit('applied', changes));
   private node: RaftNode | undefined;
 
-  constructor(private readonly o: RaftMetaStoreOptions) {
+  constructor(private readonly options: RaftMetaStoreOptions) {
     super();
   }
 
@@ -120,7 +120,7 @@ export class RaftMetaStore extends EventEmitter<MetaStoreEvents> implements Meta
   }
 
   get nodeId(): string {
-    return this.o.nodeId;
+    return this.options.nodeId;
   }
 
   isLeader(): boolean {
@@ -133,12 +133,12 @@ export class RaftMetaStore extends EventEmitter<MetaStoreEvents> implements Meta
 
   leaderAddress(): string | undefined {
     const id = this.leaderId();
-    return id ? this.o.peers[id]?.grpc : undefined;
+    return id ? this.options.peers[id]?.grpc : undefined;
   }
 
   leaderHttpAddress(): string | undefined {
     const id = this.leaderId();
-    return id ? this.o.peers[id]?.http : undefined;
+    return id ? this.options.peers[id]?.http : undefined;
   }
 
   raftStatus(): RaftNodeStatus | undefined {
@@ -146,19 +146,19 @@ export class RaftMetaStore extends EventEmitter<MetaStoreEvents> implements Meta
   }
 
   async start(): Promise<void> {
-    const raftPeers = Object.fromEntries(Object.values(this.o.peers).map((p) => [p.id, p.raft]));
+    const raftPeers = Object.fromEntries(Object.values(this.options.peers).map((p) => [p.id, p.raft]));
     this.node = await createRaftNode({
-      id: this.o.nodeId,
+      id: this.options.nodeId,
       peers: raftPeers,
-      dataDir: path.join(this.o.dataDir, 'raft'),
+      dataDir: path.join(this.options.dataDir, 'raft'),
       stateMachine: asRaftStateMachine(this.machine),
-      listen: this.o.listen,
+      listen: this.options.listen,
       node: {
-        tickMs: this.o.tickMs ?? 50,
-        snapshotEntries: this.o.snapshotEntries ?? 10_000,
-        proposalTimeoutMs: this.o.proposalTimeoutMs ?? 5_000,
+        tickMs: this.options.tickMs ?? 50,
+        snapshotEntries: this.options.snapshotEntries ?? 10_000,
+        proposalTimeoutMs: this.options.proposalTimeoutMs ?? 5_000,
       },
-      logger: this.o.logger,
+      logger: this.options.logger,
     });
     this.node.onLeaderChange((c: LeaderChange) => {
       void c;
@@ -209,7 +209,8 @@ export class RaftMetaStore extends EventEmitter<MetaStoreEvents> implements Meta
   private notLeader(): MetaStoreError {
     const leader = this.leaderAddress() ?? '';
     const where = leader ? `the leader is ${this.leaderId()} at ${leader}` : 'no leader is known yet; retry shortly';
-    return new MetaStoreError('NotLeader', `meta node ${this.o.nodeId} is not the leader: ${where}`, leader, this.leaderHttpAddress() ?? '');
+    const message = `meta node ${this.options.nodeId} is not the leader: ${where}`;
+    return new MetaStoreError('NotLeader', message, leader, this.leaderHttpAddress() ?? '');
   }
 
   private translate(e: unknown): Error {

@@ -80,14 +80,14 @@ export class MetaService implements OnModuleInit, OnApplicationBootstrap, OnAppl
   async onApplicationBootstrap(): Promise<void> {
     await this.store.start();
     this.leadership.start();
-    const c = this.config;
+    const config = this.config;
     this.logger.info(
       {
         nodeId: this.store.nodeId,
         grpc: this.selfAddress,
-        http: `${c.advertiseHost}:${c.httpPort}`,
-        raft: c.metaPeers[this.store.nodeId]?.raft,
-        members: Object.keys(c.metaPeers),
+        http: `${config.advertiseHost}:${config.httpPort}`,
+        raft: config.metaPeers[this.store.nodeId]?.raft,
+        members: Object.keys(config.metaPeers),
       },
       'meta listening',
     );

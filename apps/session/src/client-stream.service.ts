@@ -31,7 +31,7 @@ export class ClientStreamService {
     private readonly node: SessionNode,
     private readonly registrations: RegistrationService,
     private readonly provideData: ProvideDataService,
-    private readonly m: SessionMetrics,
+    private readonly metrics: SessionMetrics,
     private readonly readiness: SessionReadiness,
   ) {}
 
@@ -45,7 +45,7 @@ export class ClientStreamService {
   accept(call: grpc.ServerDuplexStream<ClientMessage, ServerMessage>): void {
     const { started, stopping } = this.readiness;
     if (!started || stopping || this.connections.size >= this.config.maxConnections) {
-      this.m.refusedConnections.inc();
+      this.metrics.refusedConnections.inc();
       const details = !started
         ? 'session is starting; try again shortly'
         : stopping
@@ -55,7 +55,7 @@ export class ClientStreamService {
       return;
     }
     if (!this.admission.tryTake(Date.now())) {
-      this.m.throttled.inc();
+      this.metrics.throttled.inc();
       const rate = this.config.maxConnectsPerSecond;
       const details = `session admits at most ${rate} new connections a second; retry with backoff`;
       call.emit('error', { code: grpc.status.RESOURCE_EXHAUSTED, details });
@@ -67,7 +67,7 @@ export class ClientStreamService {
       maxQueuedMessages: this.config.maxConnectionQueue,
     };
     const overflow = (c: ClientConnection, why: string) => {
-      this.m.overflow.inc();
+      this.metrics.overflow.inc();
       const ctx = { connectId: c.connectId, peer: c.peer, queued: why };
       this.logger.warn(ctx, 'client reads too slowly; disconnecting it');
     };
@@ -97,11 +97,11 @@ export class ClientStreamService {
 
   private onFrame(conn: ClientConnection, msg: ClientMessage): void {
     if (msg.body?.$case !== 'batch') {
-      this.m.receivedFrames.observe(1);
+      this.metrics.receivedFrames.observe(1);
       return this.onMessage(conn, msg);
     }
     const messages = msg.body.value.messages;
-    this.m.receivedFrames.observe(messages.length);
+    this.metrics.receivedFrames.observe(messages.length);
     for (const m of messages) {
       if (conn.closed) return;
       if (m.body?.$case === 'batch') {

@@ -26,7 +26,7 @@ export class ProvideDataService {
     private readonly node: SessionNode,
     private readonly connections: ClientConnections,
     private readonly switches: SwitchBoard,
-    private readonly m: SessionMetrics,
+    private readonly metrics: SessionMetrics,
   ) {}
 
   /** A client watches a provide-data key: answered, then sent the key's current value. */
@@ -39,7 +39,7 @@ export class ProvideDataService {
       return;
     }
     this.configWatchers.put({ registerId: req.registerId, key, connectId: conn.connectId });
-    this.m.registrations.inc({ kind: 'watchConfig', result: 'ok' });
+    this.metrics.registrations.inc({ kind: 'watchConfig', result: 'ok' });
     conn.send(resultMessage(req.requestId, req.registerId, true, 0));
     this.sendConfig(conn, [req.registerId], key, this.meta.provideData(key));
   }
@@ -53,7 +53,7 @@ export class ProvideDataService {
     // A removed key stays in meta as an empty value with a higher version: the watcher sees it go.
     const exists = pd !== undefined && pd.value !== '';
     const value = { registerIds, key, value: exists ? pd.value : '', version: pd?.version ?? 0, exists };
-    if (conn.send({ body: { $case: 'config', value } })) this.m.configPushes.inc();
+    if (conn.send({ body: { $case: 'config', value } })) this.metrics.configPushes.inc();
   }
 
   /** A provide-data change from meta: pushed to its configurators; switches applied. */
@@ -88,7 +88,7 @@ export class ProvideDataService {
     const done = connectIds.filter((id) => this.connections.has(id));
     if (done.length === 0) return done;
     const removed = this.node.removePublishersOf(done);
-    this.m.switched.inc({ action: 'publishersRemoved' }, removed);
+    this.metrics.switched.inc({ action: 'publishersRemoved' }, removed);
     this.logger.info({ connections: done.length, publishers: removed }, 'client-off: publishers removed');
     return done;
   }
@@ -102,7 +102,7 @@ export class ProvideDataService {
       c.close();
       n++;
     }
-    this.m.switched.inc({ action: 'connectionsClosed' }, n);
+    this.metrics.switched.inc({ action: 'connectionsClosed' }, n);
     this.logger.info({ ips, connections: n }, 'client-open: connections closed so their clients re-register');
   }
 }

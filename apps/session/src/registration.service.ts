@@ -29,14 +29,14 @@ export class RegistrationService {
     private readonly identity: SessionIdentity,
     private readonly node: SessionNode,
     private readonly switches: SwitchBoard,
-    private readonly m: SessionMetrics,
+    private readonly metrics: SessionMetrics,
   ) {}
 
   async publish(conn: ClientConnection, req: PublishRequest): Promise<void> {
     const started = process.hrtime.bigint();
     const invalid = validatePublish(req) ?? (req.registerId ? undefined : REGISTER_ID_REQUIRED);
     if (invalid) {
-      this.m.registrations.inc({ kind: 'publish', result: 'invalid' });
+      this.metrics.registrations.inc({ kind: 'publish', result: 'invalid' });
       conn.send(resultMessage(req.requestId, req.registerId, false, req.version, invalid));
       return;
     }
@@ -46,14 +46,14 @@ export class RegistrationService {
     if (admission !== 'accept') {
       // Client-off: acknowledged but not kept, so the client re-registers it when its IP is opened again.
       const refused = admission === 'refuse';
-      this.m.switched.inc({ action: refused ? 'publishRefused' : 'publishIgnored' });
-      this.m.registrations.inc({ kind: 'publish', result: refused ? ErrorCode.Blocked : 'ignored' });
+      this.metrics.switched.inc({ action: refused ? 'publishRefused' : 'publishIgnored' });
+      this.metrics.registrations.inc({ kind: 'publish', result: refused ? ErrorCode.Blocked : 'ignored' });
       const message = `publishes from ${conn.clientIp} are blacklisted (${PROVIDE_DATA_KEYS.publishBlacklist})`;
       const blocked = refused ? { code: ErrorCode.Blocked, message, field: '' } : undefined;
       conn.send(resultMessage(req.requestId, req.registerId, !refused, req.version, blocked));
       return;
     }
-    const p: Publisher = {
+    const publisher: Publisher = {
       dataInfoId: toDataInfoId(req.dataId, req.instanceId, req.group),
       registerId: req.registerId,
       dataList: req.dataList,
@@ -68,39 +68,41 @@ export class RegistrationService {
       registerTimestamp: Date.now(),
       clientIp: conn.clientIp,
     };
-    const stale = this.node.refusePublish(p);
+    const stale = this.node.refusePublish(publisher);
     if (stale) {
       conn.send(resultMessage(req.requestId, req.registerId, false, req.version, stale));
       return;
     }
-    const r = await this.node.publish(p);
-    if (r.ok) this.m.publishedOk.inc();
-    else this.m.registrations.inc({ kind: 'publish', result: r.error?.code ?? 'error' });
-    this.m.writeLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
-    if (!r.ok) {
-      const ctx = { registerId: p.registerId, dataInfoId: p.dataInfoId, error: r.error };
+    const result = await this.node.publish(publisher);
+    if (result.ok) this.metrics.publishedOk.inc();
+    else this.metrics.registrations.inc({ kind: 'publish', result: result.error?.code ?? 'error' });
+    this.metrics.writeLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    if (!result.ok) {
+      const ctx = { registerId: publisher.registerId, dataInfoId: publisher.dataInfoId, error: result.error };
       this.logger.warn(ctx, 'publish not acknowledged by data');
     }
-    conn.send(resultMessage(req.requestId, req.registerId, r.ok, req.version, r.error));
+    conn.send(resultMessage(req.requestId, req.registerId, result.ok, req.version, result.error));
   }
 
   async unpublish(conn: ClientConnection, requestId: number, registerId: string, version: number): Promise<void> {
     const owned = this.node.registry.getPublisher(registerId)?.connectId === conn.connectId;
-    const r = await this.node.unpublish(registerId, conn.connectId, version);
-    if (owned) this.m.registrations.inc({ kind: 'unpublish', result: r.ok ? 'ok' : (r.error?.code ?? 'error') });
-    conn.send(resultMessage(requestId, registerId, r.ok, version, r.error));
+    const result = await this.node.unpublish(registerId, conn.connectId, version);
+    if (owned) {
+      this.metrics.registrations.inc({ kind: 'unpublish', result: result.ok ? 'ok' : (result.error?.code ?? 'error') });
+    }
+    conn.send(resultMessage(requestId, registerId, result.ok, version, result.error));
   }
 
   subscribe(conn: ClientConnection, req: SubscribeRequest): void {
     const invalid = validateSubscribe(req) ?? (req.registerId ? undefined : REGISTER_ID_REQUIRED);
     if (invalid) {
-      this.m.registrations.inc({ kind: 'subscribe', result: 'invalid' });
+      this.metrics.registrations.inc({ kind: 'subscribe', result: 'invalid' });
       conn.send(resultMessage(req.requestId, req.registerId, false, 0, invalid));
       return;
     }
     if (!admitSubscribe(this.switches.state, conn.clientIp)) {
-      this.m.switched.inc({ action: 'subscribeRefused' });
-      this.m.registrations.inc({ kind: 'subscribe', result: ErrorCode.Blocked });
+      this.metrics.switched.inc({ action: 'subscribeRefused' });
+      this.metrics.registrations.inc({ kind: 'subscribe', result: ErrorCode.Blocked });
       const message = `subscribes from ${conn.clientIp} are blacklisted (${PROVIDE_DATA_KEYS.subscribeBlacklist})`;
       conn.send(
         resultMessage(req.requestId, req.registerId, false, 0, { code: ErrorCode.Blocked, message, field: '' }),
@@ -117,7 +119,7 @@ export class RegistrationService {
       clientIp: conn.clientIp,
     };
     this.node.subscribe(sub, () => {
-      this.m.registrations.inc({ kind: 'subscribe', result: 'ok' });
+      this.metrics.registrations.inc({ kind: 'subscribe', result: 'ok' });
       conn.send(resultMessage(requestId, registerId, true, 0));
     });
   }

@@ -110,13 +110,13 @@ export class SessionAdminController {
   /** The switches this session applies (from meta's provide-data). */
   @Get('api/switches/query')
   switches(): unknown {
-    const s = this.switchBoard.state;
+    const state = this.switchBoard.state;
     return {
-      stopPush: s.stopPush,
-      grayOpen: [...s.grayOpen],
-      clientOff: [...s.clientOff],
-      publishBlacklist: [...s.publishBlacklist],
-      subscribeBlacklist: [...s.subscribeBlacklist],
+      stopPush: state.stopPush,
+      grayOpen: [...state.grayOpen],
+      clientOff: [...state.clientOff],
+      publishBlacklist: [...state.publishBlacklist],
+      subscribeBlacklist: [...state.subscribeBlacklist],
       pendingPushes: this.session.pendingPushes,
     };
   }

@@ -120,9 +120,9 @@ function name(field: string, value: string | undefined, fallback: string): strin
 }
 
 function policy(input: Partial<ReconnectPolicy> | undefined): ReconnectPolicy {
-  const p = { ...DEFAULT_RECONNECT_POLICY, ...(input ?? {}) };
+  const merged = { ...DEFAULT_RECONNECT_POLICY, ...(input ?? {}) };
   const nonNegative = (field: keyof ReconnectPolicy) => {
-    const v = p[field];
+    const v = merged[field];
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
       throw invalid(`reconnect.${field}`, `reconnect.${field} must be a finite number >= 0 (rule: min), got ${String(v)}`);
     }
@@ -130,16 +130,25 @@ function policy(input: Partial<ReconnectPolicy> | undefined): ReconnectPolicy {
   nonNegative('initialDelayMs');
   nonNegative('maxDelayMs');
   nonNegative('stableConnectionMs');
-  if (typeof p.multiplier !== 'number' || !(p.multiplier >= 1) || !Number.isFinite(p.multiplier)) {
-    throw invalid('reconnect.multiplier', `reconnect.multiplier must be a finite number >= 1 (rule: min), got ${String(p.multiplier)}`);
+  if (typeof merged.multiplier !== 'number' || !(merged.multiplier >= 1) || !Number.isFinite(merged.multiplier)) {
+    throw invalid(
+      'reconnect.multiplier',
+      `reconnect.multiplier must be a finite number >= 1 (rule: min), got ${String(merged.multiplier)}`,
+    );
   }
-  if (typeof p.jitter !== 'number' || !(p.jitter >= 0 && p.jitter <= 1)) {
-    throw invalid('reconnect.jitter', `reconnect.jitter must be within [0, 1] (rule: range), got ${String(p.jitter)}`);
+  if (typeof merged.jitter !== 'number' || !(merged.jitter >= 0 && merged.jitter <= 1)) {
+    throw invalid(
+      'reconnect.jitter',
+      `reconnect.jitter must be within [0, 1] (rule: range), got ${String(merged.jitter)}`,
+    );
   }
-  if (!Number.isInteger(p.maxAttempts) || p.maxAttempts < -1) {
-    throw invalid('reconnect.maxAttempts', `reconnect.maxAttempts must be an integer >= -1 (rule: min), got ${String(p.maxAttempts)}`);
+  if (!Number.isInteger(merged.maxAttempts) || merged.maxAttempts < -1) {
+    throw invalid(
+      'reconnect.maxAttempts',
+      `reconnect.maxAttempts must be an integer >= -1 (rule: min), got ${String(merged.maxAttempts)}`,
+    );
   }
-  return Object.freeze(p);
+  return Object.freeze(merged);
 }
 
 /**

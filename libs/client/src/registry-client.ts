@@ -350,9 +350,10 @@ export class RegistryClient {
 
   /** The session this client is connected to, or undefined when not connected. */
   get session(): SessionInfo | undefined {
-    const c = this.conn;
-    if (this.state.phase !== 'connected' || !c?.hello) return undefined;
-    return { server: c.server, connectId: c.hello.connectId, sessionAddress: c.hello.sessionAddress, zone: c.hello.zone };
+    const conn = this.conn;
+    if (this.state.phase !== 'connected' || !conn?.hello) return undefined;
+    const { connectId, sessionAddress, zone } = conn.hello;
+    return { server: conn.server, connectId, sessionAddress, zone };
   }
 
   /**
@@ -441,12 +442,12 @@ export class RegistryClient {
   }
 
   private send(messages: readonly ClientMessage[]): void {
-    const c = this.conn;
-    if (messages.length === 0 || !c) return;
-    const batched = c.hello?.acceptsBatches === true;
+    const conn = this.conn;
+    if (messages.length === 0 || !conn) return;
+    const batched = conn.hello?.acceptsBatches === true;
     for (const m of messages) {
-      if (batched) this.outbound.add(c, m);
-      else c.connection.send(m);
+      if (batched) this.outbound.add(conn, m);
+      else conn.connection.send(m);
       this.counters.messagesSent++;
     }
   }

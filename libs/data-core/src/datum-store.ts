@@ -118,62 +118,63 @@ export class DatumStore {
   }
 
   private entry(dataInfoId: string): DatumEntry {
-    let e = this.datums.get(dataInfoId);
-    if (!e) {
-      e = { dataInfoId, version: 0, publishers: new Map(), tombstones: new Map() };
-      this.datums.set(dataInfoId, e);
+    let entry = this.datums.get(dataInfoId);
+    if (!entry) {
+      entry = { dataInfoId, version: 0, publishers: new Map(), tombstones: new Map() };
+      this.datums.set(dataInfoId, entry);
     }
-    return e;
+    return entry;
   }
 
   /** Adds or replaces a publisher, unless an equal or newer write of its registerId is already known. */
   publish(p: Publisher, nowMs: number): WriteOutcome {
-    const e = this.entry(p.dataInfoId);
-    const prev = e.publishers.get(p.registerId);
+    const entry = this.entry(p.dataInfoId);
+    const prev = entry.publishers.get(p.registerId);
     const stale = (prev && compareStamps(p, prev) <= 0) || (() => {
-      const t = e.tombstones.get(p.registerId);
-      return t !== undefined && compareStamps(p, t) <= 0;
+      const tombstone = entry.tombstones.get(p.registerId);
+      return tombstone !== undefined && compareStamps(p, tombstone) <= 0;
     })();
-    if (stale) return { applied: false, changed: false, version: e.version };
-    e.tombstones.delete(p.registerId);
-    this.put(e, p);
-    if (prev && sameContent(prev, p)) return { applied: true, changed: false, version: e.version };
-    e.version = nextDatumVersion(e.version, nowMs);
-    return { applied: true, changed: true, version: e.version };
+    if (stale) return { applied: false, changed: false, version: entry.version };
+    entry.tombstones.delete(p.registerId);
+    this.put(entry, p);
+    if (prev && sameContent(prev, p)) return { applied: true, changed: false, version: entry.version };
+    entry.version = nextDatumVersion(entry.version, nowMs);
+    return { applied: true, changed: true, version: entry.version };
   }
 
   /** Removes a publisher and leaves a tombstone, unless a newer write of its registerId is known. */
   unpublish(dataInfoId: string, registerId: string, stamp: RegistrationStamp, sessionAddress: string, nowMs: number): WriteOutcome {
-    const e = this.entry(dataInfoId);
-    const prev = e.publishers.get(registerId);
-    const tomb = e.tombstones.get(registerId);
+    const entry = this.entry(dataInfoId);
+    const prev = entry.publishers.get(registerId);
+    const tomb = entry.tombstones.get(registerId);
     if ((prev && compareStamps(stamp, prev) < 0) || (tomb && compareStamps(stamp, tomb) <= 0)) {
-      return { applied: false, changed: false, version: e.version };
+      return { applied: false, changed: false, version: entry.version };
     }
-    e.tombstones.set(registerId, { version: stamp.version, registerTimestamp: stamp.registerTimestamp, sessionAddress, at: nowMs });
-    if (!prev) return { applied: true, changed: false, version: e.version };
-    this.drop(e, registerId);
-    e.version = nextDatumVersion(e.version, nowMs);
-    return { applied: true, changed: true, version: e.version };
+    const { version, registerTimestamp } = stamp;
+    entry.tombstones.set(registerId, { version, registerTimestamp, sessionAddress, at: nowMs });
+    if (!prev) return { applied: true, changed: false, version: entry.version };
+    this.drop(entry, registerId);
+    entry.version = nextDatumVersion(entry.version, nowMs);
+    return { applied: true, changed: true, version: entry.version };
   }
 
   /** Removes the given publishers of one datum without tombstones; returns the new version when any went. */
   remove(dataInfoId: string, registerIds: Iterable<string>, nowMs: number): WriteOutcome {
-    const e = this.datums.get(dataInfoId);
-    if (!e) return { applied: false, changed: false, version: 0 };
+    const entry = this.datums.get(dataInfoId);
+    if (!entry) return { applied: false, changed: false, version: 0 };
     let removed = false;
-    for (const id of registerIds) if (this.drop(e, id)) removed = true;
-    if (!removed) return { applied: false, changed: false, version: e.version };
-    e.version = nextDatumVersion(e.version, nowMs);
-    return { applied: true, changed: true, version: e.version };
+    for (const id of registerIds) if (this.drop(entry, id)) removed = true;
+    if (!removed) return { applied: false, changed: false, version: entry.version };
+    entry.version = nextDatumVersion(entry.version, nowMs);
+    return { applied: true, changed: true, version: entry.version };
   }
 
   /** Raises a datum's version to at least `version` (a version some session has already seen). */
   raiseVersion(dataInfoId: string, version: number, nowMs: number): WriteOutcome {
-    const e = this.entry(dataInfoId);
-    if (e.version > version) return { applied: false, changed: false, version: e.version };
-    e.version = nextDatumVersion(version, nowMs);
-    return { applied: true, changed: true, version: e.version };
+    const entry = this.entry(dataInfoId);
+    if (entry.version > version) return { applied: false, changed: false, version: entry.version };
+    entry.version = nextDatumVersion(version, nowMs);
+    return { applied: true, changed: true, version: entry.version };
   }
 
   /**
@@ -185,17 +186,17 @@ export class DatumStore {
     op: { kind: 'publish'; publisher: Publisher } | { kind: 'unpublish'; registerId: string; stamp: RegistrationStamp; sessionAddress: string; at: number } | { kind: 'remove'; registerIds: string[] },
     version: number,
   ): void {
-    const e = this.entry(dataInfoId);
+    const entry = this.entry(dataInfoId);
     if (op.kind === 'publish') {
-      this.put(e, op.publisher);
-      e.tombstones.delete(op.publisher.registerId);
+      this.put(entry, op.publisher);
+      entry.tombstones.delete(op.publisher.registerId);
     } else if (op.kind === 'unpublish') {
-      this.drop(e, op.registerId);
-      e.tombstones.set(op.registerId, { ...op.stamp, sessionAddress: op.sessionAddress, at: op.at });
+      this.drop(entry, op.registerId);
+      entry.tombstones.set(op.registerId, { ...op.stamp, sessionAddress: op.sessionAddress, at: op.at });
     } else {
-      for (const id of op.registerIds) this.drop(e, id);
+      for (const id of op.registerIds) this.drop(entry, id);
     }
-    e.version = version;
+    entry.version = version;
   }
 
   /** Replaces everything with the given datums (a follower installing the leader's snapshot). */
@@ -204,9 +205,9 @@ export class DatumStore {
     this.owners.clear();
     this.publisherCount = 0;
     for (const d of datums) {
-      const e = this.entry(d.dataInfoId);
-      e.version = d.version;
-      for (const p of d.publishers) this.put(e, p);
+      const entry = this.entry(d.dataInfoId);
+      entry.version = d.version;
+      for (const p of d.publishers) this.put(entry, p);
     }
   }
 

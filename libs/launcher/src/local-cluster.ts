@@ -57,14 +57,14 @@ export class LocalCluster {
 
   /** Starts the cluster and waits until every server is healthy. */
   static async start(opts: LocalClusterOptions = {}): Promise<LocalCluster> {
-    const c = new LocalCluster(opts);
+    const cluster = new LocalCluster(opts);
     try {
-      await c.boot();
+      await cluster.boot();
     } catch (err) {
-      await c.stop(true);
+      await cluster.stop(true);
       throw err;
     }
-    return c;
+    return cluster;
   }
 
   /** The first meta node (with one meta node: the meta). */
@@ -88,9 +88,9 @@ export class LocalCluster {
       );
       const votes = new Map<string, number>();
       for (const v of views) if (v) votes.set(v, (votes.get(v) ?? 0) + 1);
-      for (const [id, n] of votes) {
-        const m = this.metas.find((x) => x.nodeId === id);
-        if (m && m.process.running && n * 2 > views.length) return m;
+      for (const [id, voteCount] of votes) {
+        const meta = this.metas.find((x) => x.nodeId === id);
+        if (meta && meta.process.running && voteCount * 2 > views.length) return meta;
       }
       return undefined;
     }, timeoutMs, 20);
@@ -107,11 +107,15 @@ export class LocalCluster {
 
   private async boot(): Promise<void> {
     await this.bootMetas(this.opts.metaNodes ?? 1);
-    const n = this.opts.dataServers ?? 1;
-    for (let i = 0; i < n; i++) this.data.push(await this.node('data', `data-${i + 1}`, await this.port(9620), await this.port(9622), this.opts.dataArgs ?? []));
+    const dataServerCount = this.opts.dataServers ?? 1;
+    for (let i = 0; i < dataServerCount; i++) {
+      const name = `data-${i + 1}`;
+      const [port, httpPort] = [await this.port(9620), await this.port(9622)];
+      this.data.push(await this.node('data', name, port, httpPort, this.opts.dataArgs ?? []));
+    }
     await Promise.all(this.data.map((d) => d.process.ready()));
-    const m = this.opts.sessions ?? 1;
-    for (let i = 0; i < m; i++) {
+    const sessionCount = this.opts.sessions ?? 1;
+    for (let i = 0; i < sessionCount; i++) {
       const zone = this.opts.sessionZones?.[i];
       this.sessions.push(
         await this.node('session', `session-${i + 1}`, await this.port(9600), await this.port(9603), [
@@ -132,14 +136,14 @@ export class LocalCluster {
     }
     const peers = planned.map((p) => `${p.nodeId}=127.0.0.1:${p.raftPort}/${p.port}/${p.httpPort}`).join(',');
     for (const p of planned) {
-      const n = await this.node('meta', p.nodeId, p.port, p.httpPort, [
+      const meta = await this.node('meta', p.nodeId, p.port, p.httpPort, [
         '--node-id', p.nodeId,
         '--raft-port', String(p.raftPort),
         ...(count > 1 ? ['--peers', peers] : []),
         '--warmup-ms', '0',
         ...(this.opts.metaArgs ?? []),
       ]);
-      this.metas.push({ ...n, nodeId: p.nodeId, raftPort: p.raftPort });
+      this.metas.push({ ...meta, nodeId: p.nodeId, raftPort: p.raftPort });
     }
     await Promise.all(this.metas.map((m) => m.process.ready()));
   }
@@ -155,22 +159,24 @@ export class LocalCluster {
 
   /** Starts one more data server (same meta), returning it once healthy. */
   async addData(): Promise<ClusterNode> {
-    const d = await this.node('data', `data-${this.data.length + 1}`, await freePort(), await freePort(), this.opts.dataArgs ?? []);
-    this.data.push(d);
-    await d.process.ready();
-    return d;
+    const name = `data-${this.data.length + 1}`;
+    const dataServer = await this.node('data', name, await freePort(), await freePort(), this.opts.dataArgs ?? []);
+    this.data.push(dataServer);
+    await dataServer.process.ready();
+    return dataServer;
   }
 
   /** Starts one more session (same meta), returning it once healthy. */
   async addSession(zone?: string): Promise<ClusterNode> {
-    const s = await this.node('session', `session-${this.sessions.length + 1}`, await freePort(), await freePort(), [
+    const name = `session-${this.sessions.length + 1}`;
+    const session = await this.node('session', name, await freePort(), await freePort(), [
       '--sync-port', String(await freePort()),
       ...(zone ? ['--zone', zone] : []),
       ...(this.opts.sessionArgs ?? []),
     ]);
-    this.sessions.push(s);
-    await s.process.ready();
-    return s;
+    this.sessions.push(session);
+    await session.process.ready();
+    return session;
   }
 
   /**

@@ -170,26 +170,26 @@ export class MetaClientCore {
 
   /** An event arrived on watch stream `watch`. */
   watchEvent(watch: number, ev: MetaEvent): MetaClientEffect[] {
-    const e = ev.event;
-    if (this.stopped || !e || this.watch?.id !== watch) return [];
-    switch (e.$case) {
+    const event = ev.event;
+    if (this.stopped || !event || this.watch?.id !== watch) return [];
+    switch (event.$case) {
       case 'slotTable':
-        return this.acceptTable(e.value);
+        return this.acceptTable(event.value);
       case 'dataNodes':
-        this.dataNodeList = e.value.nodes;
-        return [{ kind: 'emit', event: { name: 'dataNodes', value: e.value.nodes } }];
+        this.dataNodeList = event.value.nodes;
+        return [{ kind: 'emit', event: { name: 'dataNodes', value: event.value.nodes } }];
       case 'sessionNodes':
-        this.sessionNodeList = e.value.nodes;
-        return [{ kind: 'emit', event: { name: 'sessionNodes', value: e.value.nodes } }];
+        this.sessionNodeList = event.value.nodes;
+        return [{ kind: 'emit', event: { name: 'sessionNodes', value: event.value.nodes } }];
       case 'provideData': {
-        const prev = this.provide.get(e.value.key);
-        if (prev && e.value.version <= prev.version) return [];
-        this.provide.set(e.value.key, e.value);
-        return [{ kind: 'emit', event: { name: 'provideData', value: e.value } }];
+        const prev = this.provide.get(event.value.key);
+        if (prev && event.value.version <= prev.version) return [];
+        this.provide.set(event.value.key, event.value);
+        return [{ kind: 'emit', event: { name: 'provideData', value: event.value } }];
       }
       case 'error':
-        if (e.value.code === 'NotLeader') {
-          this.hint = e.value.leader || undefined;
+        if (event.value.code === 'NotLeader') {
+          this.hint = event.value.leader || undefined;
           this.watch.redirected = this.hint !== undefined;
         }
         return [];
@@ -198,14 +198,14 @@ export class MetaClientCore {
 
   /** Watch stream `watch` ended (error or end): reopen it, at once at a named leader, else later elsewhere. */
   watchEnded(watch: number, why: string, nowMs: number): MetaClientEffect[] {
-    const w = this.watch;
-    if (this.stopped || w?.id !== watch) return [];
+    const ended = this.watch;
+    if (this.stopped || ended?.id !== watch) return [];
     this.watch = undefined;
-    if (!w.redirected) this.rotate(w.address);
-    const delay = w.redirected
+    if (!ended.redirected) this.rotate(ended.address);
+    const delay = ended.redirected
       ? REDIRECT_REOPEN_MS
       : REOPEN_BASE_MS + Math.floor(this.opts.random.next() * REOPEN_JITTER_MS);
-    const fields = { meta: w.address, why, redirected: w.redirected };
+    const fields = { meta: ended.address, why, redirected: ended.redirected };
     return [
       { kind: 'log', level: 'debug', message: 'meta watch ended; reopening', fields },
       { kind: 'schedule', timer: 'watch', atMs: nowMs + delay },

@@ -4,6 +4,7 @@
  * the killed node, restarted far behind, must catch up (through InstallSnapshot: the snapshot threshold is
  * low) to the same state.
  */
+import { waitFor } from '@sofareg/testing';
 import { KvCluster, type KvProcess } from './kv-cluster';
 
 jest.setTimeout(120_000);
@@ -125,12 +126,18 @@ describe('Raft kv servers as real processes', () => {
   });
 });
 
-async function waitForStatus(n: KvProcess, ok: (s: NonNullable<Awaited<ReturnType<KvProcess['status']>>>) => boolean, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const s = await n.status(500);
-    if (s && ok(s)) return s;
-    if (Date.now() > deadline) throw new Error(`${n.id} did not reach the expected state within ${timeoutMs} ms; last status ${JSON.stringify(s)}`);
-    await new Promise((r) => setTimeout(r, 20));
+type KvStatus = NonNullable<Awaited<ReturnType<KvProcess['status']>>>;
+
+/** Polls `node`'s status until `ok` holds; on timeout the error shows the last status seen. */
+async function waitForStatus(node: KvProcess, ok: (status: KvStatus) => boolean, timeoutMs: number): Promise<KvStatus> {
+  let last: KvStatus | undefined;
+  const reached = async () => {
+    last = (await node.status(500)) ?? last;
+    return last && ok(last) ? last : undefined;
+  };
+  try {
+    return await waitFor(`${node.id} to reach the expected state`, reached, timeoutMs);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last status ${JSON.stringify(last)}`, { cause: err });
   }
 }

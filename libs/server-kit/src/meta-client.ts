@@ -118,8 +118,8 @@ export class MetaClient extends EventEmitter<MetaClientEvents> {
         this.leaving = callUnary(client, client.leave, request, LEAVE_TIMEOUT_MS).catch(() => undefined);
       },
       timer: (atMs, fire) => {
-        const t = setTimeout(fire, Math.max(0, atMs - Date.now()));
-        return () => clearTimeout(t);
+        const timer = setTimeout(fire, Math.max(0, atMs - Date.now()));
+        return () => clearTimeout(timer);
       },
       emit: (event) => this.emitEvent(event),
       log: (level, message, fields) => this.opts.logger[level](fields, message),

@@ -69,9 +69,9 @@ export class StreamCaller<Req extends Correlated, Res extends Correlated> {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    const s = this.stream;
+    const stream = this.stream;
     this.stream = undefined;
-    s?.cancel();
+    stream?.cancel();
     this.failAll(new StreamCallError(grpc.status.CANCELLED, 'stream caller closed'));
   }
 
@@ -79,11 +79,11 @@ export class StreamCaller<Req extends Correlated, Res extends Correlated> {
     const stream = this.open();
     this.stream = stream;
     stream.on('data', (res: Res) => {
-      const p = this.pending.get(res.callId);
-      if (!p) return;
+      const call = this.pending.get(res.callId);
+      if (!call) return;
       this.pending.delete(res.callId);
-      clearTimeout(p.timer);
-      p.resolve(res);
+      clearTimeout(call.timer);
+      call.resolve(res);
     });
     const ended = (err: Error) => {
       if (this.stream !== stream) return;
@@ -124,13 +124,13 @@ export class StreamCallers<C extends grpc.Client, Req extends Correlated, Res ex
   ) {}
 
   get(address: string): StreamCaller<Req, Res> {
-    let c = this.callers.get(address);
-    if (!c) {
+    let caller = this.callers.get(address);
+    if (!caller) {
       const client = this.pool.get(address);
-      c = new StreamCaller<Req, Res>(() => this.open(client), this.timeoutMs);
-      this.callers.set(address, c);
+      caller = new StreamCaller<Req, Res>(() => this.open(client), this.timeoutMs);
+      this.callers.set(address, caller);
     }
-    return c;
+    return caller;
   }
 
   /** Closes every stream (what is pending fails with CANCELLED). */

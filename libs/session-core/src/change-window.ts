@@ -58,21 +58,21 @@ export class ChangeWindow {
    * due at `dueAt` (collect it with {@link takeDue}); `merged`: a fetch is already pending or running.
    */
   change(id: string, now: number): ChangeDecision {
-    let s = this.ids.get(id);
-    if (!s) {
-      s = { lastAt: -Infinity, delay: 0, dueAt: -1, busy: false, dirty: false, waitedMerges: 0, runningMerges: 0 };
-      this.ids.set(id, s);
+    let state = this.ids.get(id);
+    if (!state) {
+      state = { lastAt: -Infinity, delay: 0, dueAt: -1, busy: false, dirty: false, waitedMerges: 0, runningMerges: 0 };
+      this.ids.set(id, state);
     }
-    if (s.busy) {
-      s.dirty = true;
+    if (state.busy) {
+      state.dirty = true;
       return { type: 'merged' };
     }
-    if (s.dueAt >= 0) {
-      s.waitedMerges++;
+    if (state.dueAt >= 0) {
+      state.waitedMerges++;
       return { type: 'merged' };
     }
-    if (now - s.lastAt >= this.opts.quietMs + 2 * s.delay) s.delay = 0;
-    return this.schedule(id, s, now);
+    if (now - state.lastAt >= this.opts.quietMs + 2 * state.delay) state.delay = 0;
+    return this.schedule(id, state, now);
   }
 
   private schedule(id: string, s: IdState, now: number): ChangeDecision {
@@ -85,23 +85,23 @@ export class ChangeWindow {
 
   /** A fetch of `id` starts at `now` (after `now` or {@link takeDue}). */
   started(id: string, now: number): void {
-    const s = this.ids.get(id);
-    if (!s) return;
-    s.busy = true;
-    s.dirty = false;
-    s.dueAt = -1;
+    const state = this.ids.get(id);
+    if (!state) return;
+    state.busy = true;
+    state.dirty = false;
+    state.dueAt = -1;
     this.due.delete(id);
-    s.lastAt = now;
-    s.runningMerges = s.waitedMerges;
-    s.waitedMerges = 0;
+    state.lastAt = now;
+    state.runningMerges = state.waitedMerges;
+    state.waitedMerges = 0;
   }
 
   /** Ids whose fetch is due at `now`, marked started. */
   takeDue(now: number): string[] {
     const out: string[] = [];
     for (const id of this.due) {
-      const s = this.ids.get(id);
-      if (s && s.dueAt >= 0 && s.dueAt <= now && !s.busy) out.push(id);
+      const state = this.ids.get(id);
+      if (state && state.dueAt >= 0 && state.dueAt <= now && !state.busy) out.push(id);
     }
     for (const id of out) this.started(id, now);
     return out;
@@ -111,8 +111,8 @@ export class ChangeWindow {
   nextDue(): number | undefined {
     let min: number | undefined;
     for (const id of this.due) {
-      const s = this.ids.get(id);
-      if (s && s.dueAt >= 0 && !s.busy && (min === undefined || s.dueAt < min)) min = s.dueAt;
+      const state = this.ids.get(id);
+      if (state && state.dueAt >= 0 && !state.busy && (min === undefined || state.dueAt < min)) min = state.dueAt;
     }
     return min;
   }
@@ -122,17 +122,17 @@ export class ChangeWindow {
    * (as {@link change} would); else undefined.
    */
   finished(id: string, now: number): ChangeDecision | undefined {
-    const s = this.ids.get(id);
-    if (!s) return undefined;
-    s.busy = false;
-    if (!s.dirty) {
+    const state = this.ids.get(id);
+    if (!state) return undefined;
+    state.busy = false;
+    if (!state.dirty) {
       // Nothing arrived during the fetch: relax, unless changes were still merging while it waited.
-      if (s.runningMerges === 0) s.delay = s.delay <= this.opts.stepMs ? 0 : s.delay / 2;
+      if (state.runningMerges === 0) state.delay = state.delay <= this.opts.stepMs ? 0 : state.delay / 2;
       return undefined;
     }
-    s.dirty = false;
-    s.delay = Math.min(this.opts.maxDelayMs, Math.max(this.opts.stepMs, s.delay * 2));
-    return this.schedule(id, s, now);
+    state.dirty = false;
+    state.delay = Math.min(this.opts.maxDelayMs, Math.max(this.opts.stepMs, state.delay * 2));
+    return this.schedule(id, state, now);
   }
 
   /** Forgets ids idle for longer than `maxDelayMs` + `quietMs` (nothing pending or running). */
@@ -143,8 +143,8 @@ export class ChangeWindow {
 
   /** Forgets one id (it has no subscribers left). */
   forget(id: string): void {
-    const s = this.ids.get(id);
-    if (s && !s.busy) {
+    const state = this.ids.get(id);
+    if (state && !state.busy) {
       this.ids.delete(id);
       this.due.delete(id);
     }

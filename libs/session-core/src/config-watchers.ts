@@ -25,51 +25,51 @@ export class ConfigWatchers {
   }
 
   /** Adds (or moves) a watcher. */
-  put(w: ConfigWatcher): void {
-    const prev = this.byId.get(w.registerId);
+  put(watcher: ConfigWatcher): void {
+    const prev = this.byId.get(watcher.registerId);
     if (prev) this.remove(prev.registerId, prev.connectId);
-    this.byId.set(w.registerId, w);
-    let k = this.byKey.get(w.key);
-    if (!k) this.byKey.set(w.key, (k = new Map()));
-    k.set(w.registerId, w);
-    let c = this.byConnection.get(w.connectId);
-    if (!c) this.byConnection.set(w.connectId, (c = new Set()));
-    c.add(w.registerId);
+    this.byId.set(watcher.registerId, watcher);
+    let ofKey = this.byKey.get(watcher.key);
+    if (!ofKey) this.byKey.set(watcher.key, (ofKey = new Map()));
+    ofKey.set(watcher.registerId, watcher);
+    let ofConnection = this.byConnection.get(watcher.connectId);
+    if (!ofConnection) this.byConnection.set(watcher.connectId, (ofConnection = new Set()));
+    ofConnection.add(watcher.registerId);
   }
 
   /** Removes a watcher if `connectId` owns it. */
   remove(registerId: string, connectId: string): ConfigWatcher | undefined {
-    const w = this.byId.get(registerId);
-    if (!w || w.connectId !== connectId) return undefined;
+    const watcher = this.byId.get(registerId);
+    if (!watcher || watcher.connectId !== connectId) return undefined;
     this.byId.delete(registerId);
-    const k = this.byKey.get(w.key);
-    k?.delete(registerId);
-    if (k?.size === 0) this.byKey.delete(w.key);
-    const c = this.byConnection.get(connectId);
-    c?.delete(registerId);
-    if (c?.size === 0) this.byConnection.delete(connectId);
-    return w;
+    const ofKey = this.byKey.get(watcher.key);
+    ofKey?.delete(registerId);
+    if (ofKey?.size === 0) this.byKey.delete(watcher.key);
+    const ofConnection = this.byConnection.get(connectId);
+    ofConnection?.delete(registerId);
+    if (ofConnection?.size === 0) this.byConnection.delete(connectId);
+    return watcher;
   }
 
   /** Removes every watcher of a closed connection. */
   removeConnection(connectId: string): number {
-    const c = this.byConnection.get(connectId);
-    if (!c) return 0;
-    let n = 0;
-    for (const id of [...c]) if (this.remove(id, connectId)) n++;
+    const registerIds = this.byConnection.get(connectId);
+    if (!registerIds) return 0;
+    let removed = 0;
+    for (const id of [...registerIds]) if (this.remove(id, connectId)) removed++;
     this.byConnection.delete(connectId);
-    return n;
+    return removed;
   }
 
   /** The pushes a change of `key` needs: one per connection, serving all its watchers of the key. */
   plan(key: string): ConfigPushPlan[] {
-    const k = this.byKey.get(key);
-    if (!k) return [];
+    const ofKey = this.byKey.get(key);
+    if (!ofKey) return [];
     const byConn = new Map<string, string[]>();
-    for (const w of k.values()) {
-      let l = byConn.get(w.connectId);
-      if (!l) byConn.set(w.connectId, (l = []));
-      l.push(w.registerId);
+    for (const watcher of ofKey.values()) {
+      let ids = byConn.get(watcher.connectId);
+      if (!ids) byConn.set(watcher.connectId, (ids = []));
+      ids.push(watcher.registerId);
     }
     return [...byConn].map(([connectId, registerIds]) => ({ connectId, registerIds }));
   }

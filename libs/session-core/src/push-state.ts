@@ -149,8 +149,8 @@ export class PushState {
     this.inFlight.set(pushId, { connectId, dataInfoId, registerIds, version, sentAt: now });
     if ((this.maxSent.get(dataInfoId) ?? -1) < version) this.maxSent.set(dataInfoId, version);
     for (const id of registerIds) {
-      const s = this.subscriber(id);
-      if (s && s.pushedVersion < version) s.pushedVersion = version;
+      const sub = this.subscriber(id);
+      if (sub && sub.pushedVersion < version) sub.pushedVersion = version;
     }
   }
 
@@ -160,16 +160,16 @@ export class PushState {
    * (push ids are one sequence per session, so only the connection it went to can acknowledge it).
    */
   acked(pushId: number, connectId: string): InFlightPush | undefined {
-    const p = this.inFlight.get(pushId);
-    if (!p || p.connectId !== connectId) return undefined;
+    const push = this.inFlight.get(pushId);
+    if (!push || push.connectId !== connectId) return undefined;
     this.inFlight.delete(pushId);
-    for (const id of p.registerIds) {
-      const s = this.subscriber(id);
-      if (!s || s.connectId !== p.connectId) continue;
-      if (s.ackedVersion < p.version) s.ackedVersion = p.version;
-      if (s.failures > 0) Object.assign(s, recordSuccess());
+    for (const id of push.registerIds) {
+      const sub = this.subscriber(id);
+      if (!sub || sub.connectId !== push.connectId) continue;
+      if (sub.ackedVersion < push.version) sub.ackedVersion = push.version;
+      if (sub.failures > 0) Object.assign(sub, recordSuccess());
     }
-    return p;
+    return push;
   }
 
   /**
@@ -179,26 +179,27 @@ export class PushState {
    */
   expire(now: number): ExpiredPush[] {
     const out: ExpiredPush[] = [];
-    for (const [pushId, p] of this.inFlight) {
-      if (now - p.sentAt < this.policy.ackTimeoutMs) break;
+    for (const [pushId, push] of this.inFlight) {
+      if (now - push.sentAt < this.policy.ackTimeoutMs) break;
       this.inFlight.delete(pushId);
       let failed = 0;
       let retryAt = Infinity;
       const silenced: { registerId: string; failures: number }[] = [];
-      for (const id of p.registerIds) {
-        const s = this.subscriber(id);
-        if (!s || s.connectId !== p.connectId || s.ackedVersion >= p.version || s.pushedVersion !== p.version) continue;
-        s.pushedVersion = s.ackedVersion;
-        const before = { failures: s.failures, retryAt: s.retryAt, silencedUntil: s.silencedUntil };
+      for (const id of push.registerIds) {
+        const sub = this.subscriber(id);
+        const awaiting = sub && sub.connectId === push.connectId && sub.ackedVersion < push.version;
+        if (!awaiting || sub.pushedVersion !== push.version) continue;
+        sub.pushedVersion = sub.ackedVersion;
+        const before = { failures: sub.failures, retryAt: sub.retryAt, silencedUntil: sub.silencedUntil };
         const after = recordFailure(before, now, this.policy);
-        Object.assign(s, after);
+        Object.assign(sub, after);
         failed++;
         if (breakerOpened(before, after)) silenced.push({ registerId: id, failures: after.failures });
         retryAt = Math.min(retryAt, after.retryAt);
       }
       if (failed === 0) continue;
-      this.retryAt(p.dataInfoId, retryAt);
-      out.push({ dataInfoId: p.dataInfoId, connectId: p.connectId, failed, silenced });
+      this.retryAt(push.dataInfoId, retryAt);
+      out.push({ dataInfoId: push.dataInfoId, connectId: push.connectId, failed, silenced });
     }
     return out;
   }

@@ -37,12 +37,12 @@ export class SessionRegistry {
   }
 
   private conn(connectId: string): ConnectionEntry {
-    let c = this.connections.get(connectId);
-    if (!c) {
-      c = { publishers: new Set(), subscribers: new Set() };
-      this.connections.set(connectId, c);
+    let conn = this.connections.get(connectId);
+    if (!conn) {
+      conn = { publishers: new Set(), subscribers: new Set() };
+      this.connections.set(connectId, conn);
     }
-    return c;
+    return conn;
   }
 
   /** Stores a publisher (replacing any older write of its registerId). Returns the one it replaced. */
@@ -60,11 +60,11 @@ export class SessionRegistry {
 
   /** Removes a publisher if `connectId` owns it. */
   removePublisher(registerId: string, connectId: string): Publisher | undefined {
-    const p = this.publishers.get(registerId);
-    if (!p || p.connectId !== connectId) return undefined;
+    const publisher = this.publishers.get(registerId);
+    if (!publisher || publisher.connectId !== connectId) return undefined;
     this.publishers.delete(registerId);
     this.connections.get(connectId)?.publishers.delete(registerId);
-    return p;
+    return publisher;
   }
 
   /** Every publisher this session owns, for sync and digests. */
@@ -107,11 +107,11 @@ export class SessionRegistry {
 
   /** Removes a subscriber if `connectId` owns it. */
   removeSubscriber(registerId: string, connectId: string): SubscriberState | undefined {
-    const s = this.subscribersById.get(registerId);
-    if (!s || s.connectId !== connectId) return undefined;
-    this.unindexSubscriber(s);
+    const subscriber = this.subscribersById.get(registerId);
+    if (!subscriber || subscriber.connectId !== connectId) return undefined;
+    this.unindexSubscriber(subscriber);
     this.connections.get(connectId)?.subscribers.delete(registerId);
-    return s;
+    return subscriber;
   }
 
   private unindexSubscriber(s: SubscriberState): void {
@@ -133,23 +133,23 @@ export class SessionRegistry {
 
   /** Removes everything a closed connection owns; returns its publishers (to remove at data). */
   removeConnection(connectId: string): { publishers: Publisher[]; subscribers: SubscriberState[] } {
-    const c = this.connections.get(connectId);
+    const conn = this.connections.get(connectId);
     this.connections.delete(connectId);
-    if (!c) return { publishers: [], subscribers: [] };
+    if (!conn) return { publishers: [], subscribers: [] };
     const publishers: Publisher[] = [];
-    for (const id of c.publishers) {
-      const p = this.publishers.get(id);
-      if (p && p.connectId === connectId) {
+    for (const id of conn.publishers) {
+      const publisher = this.publishers.get(id);
+      if (publisher && publisher.connectId === connectId) {
         this.publishers.delete(id);
-        publishers.push(p);
+        publishers.push(publisher);
       }
     }
     const subscribers: SubscriberState[] = [];
-    for (const id of c.subscribers) {
-      const s = this.subscribersById.get(id);
-      if (s && s.connectId === connectId) {
-        this.unindexSubscriber(s);
-        subscribers.push(s);
+    for (const id of conn.subscribers) {
+      const subscriber = this.subscribersById.get(id);
+      if (subscriber && subscriber.connectId === connectId) {
+        this.unindexSubscriber(subscriber);
+        subscribers.push(subscriber);
       }
     }
     return { publishers, subscribers };
@@ -160,23 +160,23 @@ export class SessionRegistry {
    * to remove at data.
    */
   removePublishersOf(connectId: string): Publisher[] {
-    const c = this.connections.get(connectId);
-    if (!c) return [];
+    const conn = this.connections.get(connectId);
+    if (!conn) return [];
     const out: Publisher[] = [];
-    for (const id of c.publishers) {
-      const p = this.publishers.get(id);
-      if (p && p.connectId === connectId) {
+    for (const id of conn.publishers) {
+      const publisher = this.publishers.get(id);
+      if (publisher && publisher.connectId === connectId) {
         this.publishers.delete(id);
-        out.push(p);
+        out.push(publisher);
       }
     }
-    c.publishers.clear();
+    conn.publishers.clear();
     return out;
   }
 
   /** Counts per connection, for the admin API. */
   connectionCounts(connectId: string): { publishers: number; subscribers: number } {
-    const c = this.connections.get(connectId);
-    return { publishers: c?.publishers.size ?? 0, subscribers: c?.subscribers.size ?? 0 };
+    const conn = this.connections.get(connectId);
+    return { publishers: conn?.publishers.size ?? 0, subscribers: conn?.subscribers.size ?? 0 };
   }
 }

@@ -1,6 +1,6 @@
 import { RegistryClient } from '@sofareg/client';
 import { LocalCluster, MetaClusterNode, waitFor } from '@sofareg/testing';
-import { flatten } from './harness';
+import { flatten } from '../test/harness';
 
 /**
  * The meta cluster's high availability with real processes: 3 meta nodes (one Raft group), 2 data servers, 1

@@ -4,7 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import { RegistryClient } from '@sofareg/client';
 import { ClientMessage, ServerMessage, SessionServiceClient } from '@sofareg/contracts';
 import { LocalCluster, WORKSPACE_ROOT, waitFor } from '@sofareg/testing';
-import { flatten, record, waitForAddresses, within } from './harness';
+import { flatten, record, waitForAddresses, within } from '../test/harness';
 
 /**
  * The registry end to end: one meta, one data server and two sessions in two zones, as real processes on
@@ -82,7 +82,8 @@ describe('registry end to end', () => {
     const id = dataId('Killed');
     const { rec } = record(client(1), id);
     await client(1).publish({ dataId: id }, '10.0.0.5:1').synced();
-    const child = spawn(process.execPath, [path.join(WORKSPACE_ROOT, 'tools/scripts/run-ts.cjs'), 'tools/e2e/src/client-process.ts', cluster.sessionAddresses[0], id, '10.0.0.5:2'], {
+    const script = [path.join(WORKSPACE_ROOT, 'tools/scripts/run-ts.cjs'), 'tools/e2e/test/client-process.ts'];
+    const child = spawn(process.execPath, [...script, cluster.sessionAddresses[0], id, '10.0.0.5:2'], {
       cwd: WORKSPACE_ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
     });

@@ -3,13 +3,14 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { LocalCluster, WORKSPACE_ROOT, waitFor } from '@sofareg/testing';
 
-/** A child process running a fleet of clients (see session-fleet.ts). */
+/** A child process running a fleet of clients (see test/session-fleet.ts). */
 class Fleet {
   private readonly lines: Record<string, unknown>[] = [];
   private readonly child: ChildProcess;
 
   constructor(spec: { sessions: string[]; count: number; offset: number; dataIds: number; prefix: string; seed: number; publish: boolean }) {
-    this.child = spawn(process.execPath, [path.join(WORKSPACE_ROOT, 'tools/scripts/run-ts.cjs'), 'tools/e2e/src/session-fleet.ts', JSON.stringify(spec)], {
+    const script = [path.join(WORKSPACE_ROOT, 'tools/scripts/run-ts.cjs'), 'tools/e2e/test/session-fleet.ts'];
+    this.child = spawn(process.execPath, [...script, JSON.stringify(spec)], {
       cwd: WORKSPACE_ROOT,
       stdio: ['pipe', 'pipe', 'inherit'],
     });

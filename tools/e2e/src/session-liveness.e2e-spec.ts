@@ -4,7 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import { RegistryClient } from '@sofareg/client';
 import { ServerMessage, SessionServiceClient } from '@sofareg/contracts';
 import { LocalCluster, WORKSPACE_ROOT, waitFor } from '@sofareg/testing';
-import { record, waitForAddresses } from './harness';
+import { record, waitForAddresses } from '../test/harness';
 
 /**
  * Liveness and overload protection of a session, with real processes: a client that goes silent without
@@ -29,7 +29,8 @@ describe('session liveness and admission', () => {
     const watcher = new RegistryClient({ sessionServers: cluster.sessionAddresses, appName: 'watcher' });
     clients.push(watcher);
     const { rec } = record(watcher, id);
-    const child = spawn(process.execPath, [path.join(WORKSPACE_ROOT, 'tools/scripts/run-ts.cjs'), 'tools/e2e/src/client-process.ts', cluster.sessionAddresses[0], id, '10.0.9.1:1'], {
+    const script = [path.join(WORKSPACE_ROOT, 'tools/scripts/run-ts.cjs'), 'tools/e2e/test/client-process.ts'];
+    const child = spawn(process.execPath, [...script, cluster.sessionAddresses[0], id, '10.0.9.1:1'], {
       cwd: WORKSPACE_ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
     });

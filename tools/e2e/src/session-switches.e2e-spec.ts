@@ -1,7 +1,7 @@
 import { RegistryClient } from '@sofareg/client';
 import { PROVIDE_DATA_KEYS } from '@sofareg/model';
 import { ClusterNode, LocalCluster, waitFor } from '@sofareg/testing';
-import { flatten, record, waitForAddresses } from './harness';
+import { flatten, record, waitForAddresses } from '../test/harness';
 
 interface Switches {
   stopPush: boolean;

@@ -182,9 +182,9 @@ export class DataNodeDriver {
   getData(req: GetDataRequest, max = Infinity): GetDataResponse {
     const res: GetDataResponse = { data: [], errors: [], slotTableEpoch: this.epoch };
     for (const id of req.dataInfoIds.slice(0, max)) {
-      const r = this.core.read(id);
-      if ('datum' in r) res.data.push(r.datum);
-      else res.errors.push({ dataInfoId: id, error: r.error });
+      const read = this.core.read(id);
+      if ('datum' in read) res.data.push(read.datum);
+      else res.errors.push({ dataInfoId: id, error: read.error });
     }
     return res;
   }
@@ -209,9 +209,9 @@ export class DataNodeDriver {
    * the watch was still on).
    */
   watch(session: string, send: (batch: DataChangeBatch) => void): () => boolean {
-    const w: Watcher = { session, send, batcher: new ChangeBatcher(this.opts.maxNotifyBatch), scheduled: false };
-    this.watchers.add(w);
-    return () => this.watchers.delete(w);
+    const watcher: Watcher = { session, send, batcher: new ChangeBatcher(this.opts.maxNotifyBatch), scheduled: false };
+    this.watchers.add(watcher);
+    return () => this.watchers.delete(watcher);
   }
 
   // ---- effects ----

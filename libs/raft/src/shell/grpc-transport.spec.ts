@@ -8,7 +8,7 @@ import { SeededRandom } from '../core';
 import { createMemoryRaftStorage, openRaftStorage } from '../storage';
 import { KvStateMachine } from '../testing/kv-state-machine';
 import { GrpcTransport } from './grpc-transport';
-import { testSeed, waitUntil } from './local-cluster.spec-util';
+import { testSeed, waitUntil } from '../../test/local-cluster';
 import { RaftNode, type RaftNodeOptions } from './raft-node';
 
 const SILENT = { info: () => undefined, warn: () => undefined, error: () => undefined };

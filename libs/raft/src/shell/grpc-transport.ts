@@ -99,21 +99,23 @@ class PeerLink {
   constructor(
     readonly id: NodeId,
     readonly address: string,
-    private readonly t: GrpcTransport,
+    private readonly transport: GrpcTransport,
   ) {
     this.client = new RaftTransportClient(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
   }
 
   enqueue(m: Message): void {
-    const c = this.t.counters;
+    const c = this.transport.counters;
     if (Date.now() < this.retryAt) {
       c.droppedPeerDown++;
       return;
     }
     const bytes = approxBytes(m);
-    if (this.queue.length >= this.t.o.maxQueuedMessages || (this.queue.length > 0 && this.queuedBytes + bytes > this.t.o.maxQueuedBytes)) {
+    const { maxQueuedMessages, maxQueuedBytes } = this.transport.opts;
+    const overBytes = this.queue.length > 0 && this.queuedBytes + bytes > maxQueuedBytes;
+    if (this.queue.length >= maxQueuedMessages || overBytes) {
       c.droppedQueueFull++;
-      this.t.noteQueueFull(this.id);
+      this.transport.noteQueueFull(this.id);
       return;
     }
     this.queue.push(m);
@@ -147,24 +149,25 @@ class PeerLink {
     if (this.stream !== s || this.closed) return;
     this.stream = undefined;
     this.waitingDrain = false;
-    this.t.counters.streamErrors++;
-    this.t.counters.droppedPeerDown += this.queue.length;
+    this.transport.counters.streamErrors++;
+    this.transport.counters.droppedPeerDown += this.queue.length;
     this.queue = [];
     this.queuedBytes = 0;
-    this.backoff = this.backoff === 0 ? this.t.o.reconnectMinMs : Math.min(this.backoff * 2, this.t.o.reconnectMaxMs);
+    const { reconnectMinMs, reconnectMaxMs } = this.transport.opts;
+    this.backoff = this.backoff === 0 ? reconnectMinMs : Math.min(this.backoff * 2, reconnectMaxMs);
     this.retryAt = Date.now() + this.backoff;
   }
 
   flush(): void {
     if (this.closed || this.waitingDrain || this.queue.length === 0) return;
     const s = this.stream ?? this.open();
-    const c = this.t.counters;
+    const c = this.transport.counters;
     while (this.queue.length > 0) {
       let n = 0;
       let bytes = 0;
       while (n < this.queue.length) {
         const b = approxBytes(this.queue[n]);
-        if (n > 0 && bytes + b > this.t.o.maxBatchBytes) break;
+        if (n > 0 && bytes + b > this.transport.opts.maxBatchBytes) break;
         bytes += b;
         n++;
       }
@@ -172,7 +175,7 @@ class PeerLink {
       this.queue = n === this.queue.length ? [] : this.queue.slice(n);
       this.queuedBytes -= bytes;
       const messages: RaftMessage[] = ms.map(messageToProto);
-      const ok = s.write({ from: this.t.self, to: this.id, messages });
+      const ok = s.write({ from: this.transport.self, to: this.id, messages });
       c.batchesSent++;
       c.messagesSent += ms.length;
       if (!ok) {
@@ -192,17 +195,18 @@ class PeerLink {
     if (!snap || this.snapshotInFlight) return;
     this.snapshotInFlight = true;
     const data = Buffer.from(snap.data.buffer, snap.data.byteOffset, snap.data.byteLength);
-    const chunk = this.t.o.snapshotChunkBytes;
+    const chunk = this.transport.opts.snapshotChunkBytes;
     let settled = false;
     const done = (ok: boolean, why?: string) => {
       if (settled) return;
       settled = true;
       this.snapshotInFlight = false;
-      if (ok) this.t.counters.snapshotsSent++;
-      else this.t.counters.snapshotsSendFailed++;
-      this.t.snapshotDone(this.id, ok, snap.meta.index, data.length, why);
+      if (ok) this.transport.counters.snapshotsSent++;
+      else this.transport.counters.snapshotsSendFailed++;
+      this.transport.snapshotDone(this.id, ok, snap.meta.index, data.length, why);
     };
-    const call = this.client.sendSnapshot({ deadline: Date.now() + this.t.o.snapshotTimeoutMs }, (err: grpc.ServiceError | null, ack?: RaftSnapshotAck) => {
+    const deadline = Date.now() + this.transport.opts.snapshotTimeoutMs;
+    const call = this.client.sendSnapshot({ deadline }, (err: grpc.ServiceError | null, ack?: RaftSnapshotAck) => {
       if (err) done(false, err.message);
       else if (!ack?.ok) done(false, ack?.error || 'refused');
       else done(true);
@@ -215,7 +219,7 @@ class PeerLink {
         const first = off === 0;
         const end = Math.min(data.length, off + chunk);
         const piece: RaftSnapshotChunk = {
-          from: this.t.self,
+          from: this.transport.self,
           to: this.id,
           header: first ? header : undefined,
           totalBytes: first ? data.length : 0,
@@ -273,7 +277,7 @@ interface IncomingSnapshot {
  */
 export class GrpcTransport implements RaftTransport {
   /** @internal */
-  readonly o: Required<Omit<GrpcTransportOptions, 'listen'>> & { listen?: string };
+  readonly opts: Required<Omit<GrpcTransportOptions, 'listen'>> & { listen?: string };
   /** @internal */
   readonly counters: TransportStats = emptyTransportStats();
   /** @internal */
@@ -289,13 +293,13 @@ export class GrpcTransport implements RaftTransport {
 
   constructor(options: GrpcTransportOptions = {}, warn?: (obj: Record<string, unknown>, msg: string) => void) {
     const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-    this.o = { ...DEFAULTS, ...given };
-    for (const [k, v] of Object.entries(this.o)) {
+    this.opts = { ...DEFAULTS, ...given };
+    for (const [k, v] of Object.entries(this.opts)) {
       if (k !== 'listen' && (!Number.isSafeInteger(v) || (v as number) < 1)) {
         throw new RaftNodeError('InvalidArgument', `GrpcTransport: ${k} must be a positive integer, got ${String(v)}`);
       }
     }
-    if (this.o.listen !== undefined) checkAddress(this.o.listen, 'GrpcTransport listen');
+    if (this.opts.listen !== undefined) checkAddress(this.opts.listen, 'GrpcTransport listen');
     this.onWarn = warn ?? ((obj, msg) => process.stderr.write(`${JSON.stringify({ level: 'warn', msg, ...obj })}\n`));
   }
 
@@ -307,7 +311,7 @@ export class GrpcTransport implements RaftTransport {
   async start(self: NodeId, handler: TransportHandler): Promise<void> {
     this.self = self;
     this.handler = handler;
-    const listen = this.o.listen ?? this.book.get(self);
+    const listen = this.opts.listen ?? this.book.get(self);
     if (!listen) throw new RaftNodeError('InvalidArgument', `GrpcTransport: no listen address for '${self}' (set listen, or list it in peers)`);
     const server = new grpc.Server(SERVER_OPTIONS);
     server.addService(RaftTransportService, {
@@ -442,7 +446,9 @@ export class GrpcTransport implements RaftTransport {
       if (!inc) {
         if (!c.header) return fail('the first chunk has no header');
         if (!this.checkOrigin(c.from, c.to)) return fail(`not accepted by '${this.self}' (unknown sender or wrong target)`);
-        if (c.totalBytes > this.o.maxSnapshotBytes) return fail(`snapshot of ${c.totalBytes} bytes is over maxSnapshotBytes ${this.o.maxSnapshotBytes}`);
+        if (c.totalBytes > this.opts.maxSnapshotBytes) {
+          return fail(`snapshot of ${c.totalBytes} bytes is over maxSnapshotBytes ${this.opts.maxSnapshotBytes}`);
+        }
         inc = { header: c.header, from: c.from, buf: Buffer.allocUnsafe(c.totalBytes), filled: 0 };
       }
       if (inc.filled + c.data.length > inc.buf.length) return fail('more snapshot data than announced');

@@ -1,7 +1,7 @@
 import { SeededRandom } from '../core';
 import { KvStateMachine } from '../testing/kv-state-machine';
 import { isRaftNodeError } from './errors';
-import { LocalCluster, testSeed, waitUntil } from './local-cluster.spec-util';
+import { LocalCluster, testSeed, waitUntil } from '../../test/local-cluster';
 
 const put = (id: string, key: string) => KvStateMachine.encode({ op: 'put', id, key, value: id });
 

@@ -135,23 +135,27 @@ const POSITIVE = [
  */
 export function resolveRaftNodeOptions<R>(options: RaftNodeOptions<R>): ResolvedRaftNodeOptions<R> {
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as RaftNodeOptions<R>;
-  const o = {
+  const resolved = {
     ...DEFAULTS,
     ...given,
     random: options.random ?? new SeededRandom(randomInt(0, 2 ** 32)),
     logger: options.logger ?? STDERR_LOGGER,
   };
   const bad = (msg: string) => new RaftNodeError('InvalidArgument', `RaftNode: ${msg}`);
-  if (typeof o.id !== 'string' || o.id.length === 0) throw bad('id must be a non-empty string');
-  if (!o.peers || typeof o.peers !== 'object') throw bad('peers must map node ids to host:port');
-  for (const [id, addr] of Object.entries(o.peers)) checkAddress(addr, `RaftNode: peer '${id}'`);
-  if (!(o.id in o.peers)) throw bad(`peers must include this node '${o.id}' (its listen address)`);
+  if (typeof resolved.id !== 'string' || resolved.id.length === 0) throw bad('id must be a non-empty string');
+  if (!resolved.peers || typeof resolved.peers !== 'object') throw bad('peers must map node ids to host:port');
+  for (const [id, addr] of Object.entries(resolved.peers)) checkAddress(addr, `RaftNode: peer '${id}'`);
+  if (!(resolved.id in resolved.peers)) throw bad(`peers must include this node '${resolved.id}' (its listen address)`);
   for (const k of POSITIVE) {
-    if (!Number.isSafeInteger(o[k]) || o[k] < 1) throw bad(`${k} must be a positive integer, got ${o[k]}`);
+    if (!Number.isSafeInteger(resolved[k]) || resolved[k] < 1) {
+      throw bad(`${k} must be a positive integer, got ${resolved[k]}`);
+    }
   }
   for (const k of ['snapshotEntries', 'compactionKeepEntries'] as const) {
-    if (!Number.isSafeInteger(o[k]) || o[k] < 0) throw bad(`${k} must be an integer ≥ 0, got ${o[k]}`);
+    if (!Number.isSafeInteger(resolved[k]) || resolved[k] < 0) {
+      throw bad(`${k} must be an integer ≥ 0, got ${resolved[k]}`);
+    }
   }
-  if (o.electionTicks <= o.heartbeatTicks) throw bad('electionTicks must exceed heartbeatTicks');
-  return Object.freeze(o);
+  if (resolved.electionTicks <= resolved.heartbeatTicks) throw bad('electionTicks must exceed heartbeatTicks');
+  return Object.freeze(resolved);
 }

@@ -1,7 +1,7 @@
 import { Role } from '../core';
 import { KvStateMachine } from '../testing/kv-state-machine';
 import { RaftNodeError } from './errors';
-import { type ClusterNode, LocalCluster, testSeed, waitUntil } from './local-cluster.spec-util';
+import { type ClusterNode, LocalCluster, testSeed, waitUntil } from '../../test/local-cluster';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const put = (id: string, key: string, value: string) => KvStateMachine.encode({ op: 'put', id, key, value });

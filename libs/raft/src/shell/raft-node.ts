@@ -114,7 +114,7 @@ function errorText(e: unknown): string {
  * are safe to call from anywhere on the event loop.
  */
 export class RaftNode<R = unknown> {
-  private readonly o: ResolvedRaftNodeOptions<R>;
+  private readonly opts: ResolvedRaftNodeOptions<R>;
   private raw: RawNode | undefined;
   private durable: DurableState | undefined;
   private lifecycle: RaftNodeState = 'new';
@@ -140,14 +140,14 @@ export class RaftNode<R = unknown> {
   private readonly counters: ShellCounters = newShellCounters();
 
   constructor(options: RaftNodeOptions<R>) {
-    this.o = resolveRaftNodeOptions(options);
-    this.peers = new PeerDirectory(this.o.peers, this.o.transport);
-    this.requests = new PendingRequests(this.o, this.counters);
+    this.opts = resolveRaftNodeOptions(options);
+    this.peers = new PeerDirectory(this.opts.peers, this.opts.transport);
+    this.requests = new PendingRequests(this.opts, this.counters);
   }
 
   /** This node's id. */
   get id(): NodeId {
-    return this.o.id;
+    return this.opts.id;
   }
 
   /** The lifecycle state. */
@@ -165,13 +165,13 @@ export class RaftNode<R = unknown> {
     if (this.lifecycle !== 'new') throw new RaftNodeError('Stopped', `RaftNode '${this.id}' was already started`);
     this.lifecycle = 'starting';
     try {
-      const { state, loaded } = await DurableState.load(this.o.storage);
+      const { state, loaded } = await DurableState.load(this.opts.storage);
       this.durable = state;
       const snapIndex = loaded.snapshot?.meta.index ?? 0;
       if (loaded.snapshot && snapIndex > 0) {
         const env = decodeSnapshotEnvelope(loaded.snapshot.data);
         this.peers.restore(env.addresses);
-        await this.o.stateMachine.restore(env.data);
+        await this.opts.stateMachine.restore(env.data);
       }
       this.applied = snapIndex;
       this.lastSnapshotIndex = snapIndex;
@@ -180,26 +180,26 @@ export class RaftNode<R = unknown> {
       this.raw = new RawNode({
         id: this.id,
         storage: state.mirror,
-        random: this.o.random,
-        electionTick: this.o.electionTicks,
-        heartbeatTick: this.o.heartbeatTicks,
+        random: this.opts.random,
+        electionTick: this.opts.electionTicks,
+        heartbeatTick: this.opts.heartbeatTicks,
         applied: snapIndex,
-        maxSizePerMsg: this.o.maxSizePerMsg,
-        maxInflightMsgs: this.o.maxInflightMsgs,
-        maxUncommittedEntriesSize: this.o.maxUncommittedBytes,
-        bootstrapVoters: empty && !this.o.join ? Object.keys(this.o.peers).sort() : undefined,
+        maxSizePerMsg: this.opts.maxSizePerMsg,
+        maxInflightMsgs: this.opts.maxInflightMsgs,
+        maxUncommittedEntriesSize: this.opts.maxUncommittedBytes,
+        bootstrapVoters: empty && !this.opts.join ? Object.keys(this.opts.peers).sort() : undefined,
       });
       this.peers.announceAll();
-      await this.o.transport.start(this.id, {
+      await this.opts.transport.start(this.id, {
         receive: (ms) => this.receive(ms),
         snapshotStatus: (to, ok) => this.snapshotStatus(to, ok),
       });
       if (this.state !== 'starting') throw new RaftNodeError('Stopped', `RaftNode '${this.id}' was stopped while starting`);
       this.lifecycle = 'running';
       this.lastTickAt = Date.now();
-      this.ticker = setInterval(() => this.tick(), this.o.tickMs);
+      this.ticker = setInterval(() => this.tick(), this.opts.tickMs);
       this.ticker.unref();
-      this.o.logger.info(
+      this.opts.logger.info(
         { node: this.id, term: loaded.hardState.term, commit: loaded.hardState.commit, firstIndex: loaded.firstIndex, lastIndex: loaded.lastIndex, snapshotIndex: snapIndex },
         'raft node started',
       );
@@ -207,13 +207,13 @@ export class RaftNode<R = unknown> {
     } catch (e) {
       if (this.state === 'stopping') {
         // stop() was called meanwhile: it closes what was opened.
-        await this.o.transport.stop().catch(() => undefined);
+        await this.opts.transport.stop().catch(() => undefined);
         throw e;
       }
       this.lifecycle = 'failed';
       this.failure = e;
-      await this.o.transport.stop().catch(() => undefined);
-      await this.o.storage.close().catch(() => undefined);
+      await this.opts.transport.stop().catch(() => undefined);
+      await this.opts.storage.close().catch(() => undefined);
       throw e;
     }
   }
@@ -233,9 +233,11 @@ export class RaftNode<R = unknown> {
     this.ticker = undefined;
     await this.loop?.catch(() => undefined);
     this.requests.rejectAll(new RaftNodeError('Stopped', `Raft node '${this.id}' stopped; the outcome of pending proposals is unknown`));
-    await this.o.transport.stop().catch((e) => this.o.logger.warn({ node: this.id, err: errorText(e) }, 'raft transport stop failed'));
+    await this.opts.transport.stop()
+      .catch((e) => this.opts.logger.warn({ node: this.id, err: errorText(e) }, 'raft transport stop failed'));
     if (this.durable && !wasFailed) await this.durable.drain();
-    await this.o.storage.close().catch((e) => this.o.logger.warn({ node: this.id, err: errorText(e) }, 'raft storage close failed'));
+    await this.opts.storage.close()
+      .catch((e) => this.opts.logger.warn({ node: this.id, err: errorText(e) }, 'raft storage close failed'));
     this.lifecycle = wasFailed ? 'failed' : 'stopped';
   }
 
@@ -249,21 +251,23 @@ export class RaftNode<R = unknown> {
     const err = this.checkRunning();
     if (err) return Promise.reject(err);
     if (!(data instanceof Uint8Array)) return Promise.reject(new RaftNodeError('InvalidArgument', 'propose: data must be a Uint8Array'));
-    if (data.byteLength > this.o.maxProposalBytes) {
-      return Promise.reject(new RaftNodeError('InvalidArgument', `propose: ${data.byteLength} bytes is over maxProposalBytes ${this.o.maxProposalBytes}`));
+    if (data.byteLength > this.opts.maxProposalBytes) {
+      const message = `propose: ${data.byteLength} bytes is over maxProposalBytes ${this.opts.maxProposalBytes}`;
+      return Promise.reject(new RaftNodeError('InvalidArgument', message));
     }
     const raw = this.raw as RawNode;
     if (raw.role !== Role.Leader) {
       this.counters.proposalsRejected++;
       return Promise.reject(this.notLeader());
     }
-    if (this.requests.proposalCount >= this.o.maxPendingProposals) {
+    if (this.requests.proposalCount >= this.opts.maxPendingProposals) {
       this.counters.proposalsRejected++;
-      return Promise.reject(new RaftNodeError('Backpressure', `${this.o.maxPendingProposals} proposals are pending on '${this.id}'; retry later`));
+      const message = `${this.opts.maxPendingProposals} proposals are pending on '${this.id}'; retry later`;
+      return Promise.reject(new RaftNodeError('Backpressure', message));
     }
     this.counters.proposals++;
     return new Promise<R>((resolve, reject) => {
-      this.requests.queueProposal(data, waiter(resolve as (v: unknown) => void, reject, this.o.proposalTimeoutMs));
+      this.requests.queueProposal(data, waiter(resolve as (v: unknown) => void, reject, this.opts.proposalTimeoutMs));
       this.kick();
     });
   }
@@ -278,12 +282,13 @@ export class RaftNode<R = unknown> {
     if (err) return Promise.reject(err);
     const raw = this.raw as RawNode;
     if (raw.leader === NONE) return Promise.reject(this.notLeader());
-    if (this.requests.readCount >= this.o.maxPendingProposals) {
-      return Promise.reject(new RaftNodeError('Backpressure', `${this.o.maxPendingProposals} reads are pending on '${this.id}'; retry later`));
+    if (this.requests.readCount >= this.opts.maxPendingProposals) {
+      const message = `${this.opts.maxPendingProposals} reads are pending on '${this.id}'; retry later`;
+      return Promise.reject(new RaftNodeError('Backpressure', message));
     }
     this.counters.readIndexRequests++;
     return new Promise<void>((resolve, reject) => {
-      this.requests.queueRead(waiter(resolve, reject, this.o.readTimeoutMs));
+      this.requests.queueRead(waiter(resolve, reject, this.opts.readTimeoutMs));
       this.kick();
     });
   }
@@ -300,7 +305,7 @@ export class RaftNode<R = unknown> {
     if (!conf.voters.includes(to)) return Promise.reject(new RaftNodeError('InvalidArgument', `transferLeadership: '${to}' is not a voter`));
     if (raw.leader === to) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      this.requests.waitForLeader(to, waiter(resolve, reject, this.o.readTimeoutMs));
+      this.requests.waitForLeader(to, waiter(resolve, reject, this.opts.readTimeoutMs));
       raw.transferLeader(to);
       this.kick();
     });
@@ -328,8 +333,8 @@ export class RaftNode<R = unknown> {
   /** The node's state and counters. Cheap enough to poll; JSON-serializable. */
   status(): RaftNodeStatus {
     const raw = this.raw;
-    const transport = this.o.transport.stats();
-    const log = this.o.storage.log.stats();
+    const transport = this.opts.transport.stats();
+    const log = this.opts.storage.log.stats();
     const base = {
       id: this.id,
       state: this.lifecycle,
@@ -460,7 +465,7 @@ export class RaftNode<R = unknown> {
     if (!r.ok) return Promise.reject(this.refused(r));
     this.kick();
     return new Promise<ConfState>((resolve, reject) => {
-      const w = waiter(resolve as (v: unknown) => void, reject, this.o.proposalTimeoutMs);
+      const w = waiter(resolve as (v: unknown) => void, reject, this.opts.proposalTimeoutMs);
       this.requests.track(r.index, { term: r.term, conf: true, waiter: w });
     });
   }
@@ -487,7 +492,7 @@ export class RaftNode<R = unknown> {
   private snapshotStatus(to: NodeId, ok: boolean): void {
     if (this.lifecycle !== 'running') return;
     (this.raw as RawNode).reportSnapshot(to, ok);
-    if (!ok) this.o.logger.warn({ node: this.id, to }, 'sending a snapshot failed; the leader will retry');
+    if (!ok) this.opts.logger.warn({ node: this.id, to }, 'sending a snapshot failed; the leader will retry');
     this.kick();
   }
 
@@ -496,11 +501,14 @@ export class RaftNode<R = unknown> {
     const now = Date.now();
     // A tick far later than planned means this process was stalled (GC, blocking work, CPU starvation): as a
     // leader its heartbeats stopped meanwhile, and followers may have elected another leader.
-    const late = now - this.lastTickAt - this.o.tickMs;
+    const late = now - this.lastTickAt - this.opts.tickMs;
     this.lastTickAt = now;
-    if (late > (this.o.tickMs * this.o.electionTicks) / 2) {
+    if (late > (this.opts.tickMs * this.opts.electionTicks) / 2) {
       this.counters.stalls++;
-      this.o.logger.warn({ node: this.id, stalledMs: late, role: this.role }, 'raft tick ran late: the event loop was stalled');
+      this.opts.logger.warn(
+        { node: this.id, stalledMs: late, role: this.role },
+        'raft tick ran late: the event loop was stalled',
+      );
     }
     try {
       (this.raw as RawNode).tick();
@@ -588,9 +596,9 @@ export class RaftNode<R = unknown> {
   private async handleReady(raw: RawNode, rd: Ready): Promise<void> {
     this.counters.readyBatches++;
     const durable = this.durable as DurableState;
-    const pipelining = this.o.pipelining && !rd.snapshot && !durable.changesTermOrVote(rd.hardState);
+    const pipelining = this.opts.pipelining && !rd.snapshot && !durable.changesTermOrVote(rd.hardState);
     // Index of the last entry durable before this Ready's writes.
-    const durableLast = this.o.storage.log.lastIndex();
+    const durableLast = this.opts.storage.log.lastIndex();
     for (const e of rd.entries) this.peers.learnFrom(e);
     const sendEarly = pipelining && rd.messages.length > 0 && raw.role === Role.Leader;
     // A Ready whose hard state moved only its commit index writes nothing now (see DurableState).
@@ -646,7 +654,7 @@ export class RaftNode<R = unknown> {
 
   private send(ms: Message[]): void {
     this.counters.messagesSent += ms.length;
-    this.o.transport.send(ms);
+    this.opts.transport.send(ms);
   }
 
   private applyEntry(e: Entry): Promise<void> | undefined {
@@ -655,7 +663,7 @@ export class RaftNode<R = unknown> {
     let result: unknown;
     let error: unknown;
     try {
-      result = this.o.stateMachine.apply(e);
+      result = this.opts.stateMachine.apply(e);
     } catch (err) {
       error = err ?? new Error('apply threw');
     }
@@ -680,54 +688,63 @@ export class RaftNode<R = unknown> {
     const cc = decodeConfChange(e.data);
     if (cc.type === ConfChangeType.RemoveNode) {
       if (cc.nodeId === this.id) {
-        this.o.logger.warn({ node: this.id, index: e.index }, 'this node was removed from the Raft group; stop it');
+        this.opts.logger.warn({ node: this.id, index: e.index }, 'this node was removed from the Raft group; stop it');
       } else {
         this.peers.forget(cc.nodeId);
       }
     } else {
       this.peers.learnFrom(e);
     }
-    this.o.logger.info({ node: this.id, index: e.index, change: ConfChangeType[cc.type], member: cc.nodeId }, 'membership change applied');
+    this.opts.logger.info(
+      { node: this.id, index: e.index, change: ConfChangeType[cc.type], member: cc.nodeId },
+      'membership change applied',
+    );
   }
 
   private async installSnapshot(s: Snapshot): Promise<void> {
     const env = decodeSnapshotEnvelope(s.data);
     this.peers.merge(env.addresses);
-    await this.o.stateMachine.restore(env.data);
+    await this.opts.stateMachine.restore(env.data);
     this.applied = s.meta.index;
     this.lastSnapshotIndex = s.meta.index;
     this.counters.snapshotsInstalled++;
     this.requests.coveredBySnapshot(s.meta.index);
-    this.o.logger.info({ node: this.id, index: s.meta.index, term: s.meta.term, bytes: s.data.length }, 'installed a snapshot from the leader');
+    this.opts.logger.info(
+      { node: this.id, index: s.meta.index, term: s.meta.term, bytes: s.data.length },
+      'installed a snapshot from the leader',
+    );
   }
 
   /** Takes a snapshot every `snapshotEntries` applied entries; its saving and the compaction run in the background. */
   private async maybeSnapshot(): Promise<void> {
-    const every = this.o.snapshotEntries;
+    const every = this.opts.snapshotEntries;
     if (every === 0 || this.snapshotting || this.applied - this.lastSnapshotIndex < every) return;
     const raw = this.raw as RawNode;
     const index = this.applied;
     const meta = raw.snapshotMetaAt(index);
     if (!meta) return; // a newer snapshot from the leader is being installed
     const t0 = Date.now();
-    const data = await this.o.stateMachine.snapshot();
+    const data = await this.opts.stateMachine.snapshot();
     const took = Date.now() - t0;
-    if (took > (this.o.tickMs * this.o.electionTicks) / 2) {
-      this.o.logger.warn(
-        { node: this.id, index, ms: took, electionTimeoutMs: this.o.tickMs * this.o.electionTicks },
+    if (took > (this.opts.tickMs * this.opts.electionTicks) / 2) {
+      this.opts.logger.warn(
+        { node: this.id, index, ms: took, electionTimeoutMs: this.opts.tickMs * this.opts.electionTicks },
         'the state machine took long to snapshot: the node was deaf meanwhile (a leader may lose its leadership); serialize in slices or less often',
       );
     }
     const snap: Snapshot = { meta, data: encodeSnapshotEnvelope({ addresses: this.peers.all(), data }) };
     this.snapshotting = true;
     this.lastSnapshotIndex = index;
-    const compactTo = index - this.o.compactionKeepEntries;
+    const compactTo = index - this.opts.compactionKeepEntries;
     (this.durable as DurableState)
       .saveOwnSnapshot(snap, compactTo)
       .then(
         () => {
           this.counters.snapshotsTaken++;
-          this.o.logger.info({ node: this.id, index, bytes: snap.data.length, compactedTo: Math.max(0, compactTo) }, 'snapshot taken, log compacted');
+          this.opts.logger.info(
+            { node: this.id, index, bytes: snap.data.length, compactedTo: Math.max(0, compactTo) },
+            'snapshot taken, log compacted',
+          );
         },
         (e: unknown) => this.fail(e, 'saving a snapshot'),
       )
@@ -744,14 +761,19 @@ export class RaftNode<R = unknown> {
     if (changedLeader) this.counters.leaderChanges++;
     const raw = this.raw as RawNode;
     const change: LeaderChange = { leader, leaderAddress: this.peers.addressOf(leader), term: raw.term, role };
-    if (changedLeader) this.o.logger.info({ node: this.id, leader, term: raw.term, role }, leader ? 'raft leader changed' : 'raft leader lost');
+    if (changedLeader) {
+      this.opts.logger.info(
+        { node: this.id, leader, term: raw.term, role },
+        leader ? 'raft leader changed' : 'raft leader lost',
+      );
+    }
     this.requests.leaderChanged(leader, changedLeader);
     if (leader !== NONE && this.requests.hasQueuedReads) this.kick();
     for (const l of this.listeners) {
       try {
         l(change);
       } catch (e) {
-        this.o.logger.warn({ node: this.id, err: errorText(e) }, 'a leader-change listener threw');
+        this.opts.logger.warn({ node: this.id, err: errorText(e) }, 'a leader-change listener threw');
       }
     }
   }
@@ -765,9 +787,9 @@ export class RaftNode<R = unknown> {
     this.lifecycle = 'failed';
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = undefined;
-    this.o.logger.error({ node: this.id, during, err: errorText(e) }, 'raft node failed and stopped; restart it');
+    this.opts.logger.error({ node: this.id, during, err: errorText(e) }, 'raft node failed and stopped; restart it');
     this.requests.rejectAll(new RaftNodeError('Failed', `Raft node '${this.id}' failed while ${during}: ${errorText(e)}`, { cause: e }));
-    void this.o.transport.stop().catch(() => undefined);
+    void this.opts.transport.stop().catch(() => undefined);
     for (const l of this.failListeners) {
       try {
         l(e);

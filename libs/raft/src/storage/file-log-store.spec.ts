@@ -5,7 +5,7 @@ import type { Entry } from '../core/types';
 import { FileLogStore, type FileLogStoreOptions } from './file-log-store';
 import { MemoryLogStore } from './memory-log-store';
 import { RaftStorageError } from './storage-errors';
-import { makeEntries, plain, useTempDir } from './temp-dir.spec-util';
+import { makeEntries, plain, useTempDir } from '../../test/temp-dir';
 import { RecordKind, SEGMENT_HEADER_BYTES, encodeSegmentHeader, segmentName, writeFrame } from './wal-format';
 
 const tmp = useTempDir('raft-wal-');

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { FileSnapshotStore } from './snapshot-store';
 import { FileStableStore, HARD_STATE_FILE } from './stable-store';
 import { RaftStorageError } from './storage-errors';
-import { useTempDir } from './temp-dir.spec-util';
+import { useTempDir } from '../../test/temp-dir';
 
 const tmp = useTempDir('raft-stores-');
 

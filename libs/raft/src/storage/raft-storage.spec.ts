@@ -6,7 +6,7 @@ import { LOCK_FILE } from './dir-lock';
 import { FileLogStore } from './file-log-store';
 import { createMemoryRaftStorage, openRaftStorage } from './raft-storage';
 import { RaftStorageError } from './storage-errors';
-import { makeEntries, plain, useTempDir } from './temp-dir.spec-util';
+import { makeEntries, plain, useTempDir } from '../../test/temp-dir';
 
 const tmp = useTempDir('raft-node-');
 const workspace = resolve(__dirname, '../../../..');
@@ -23,9 +23,10 @@ async function openFails(dir: string): Promise<RaftStorageError> {
   return e as RaftStorageError;
 }
 
-/** A child process running lock-holder.fixture.ts on `dir`; resolves with its first stdout line. */
+/** A child process running test/lock-holder.ts on `dir`; resolves with its first stdout line. */
 function startHolder(dir: string): { child: ChildProcess; line: Promise<string> } {
-  const child = spawn(process.execPath, [join(workspace, 'tools/scripts/run-ts.cjs'), join(__dirname, 'lock-holder.fixture.ts'), dir], {
+  const runTs = join(workspace, 'tools/scripts/run-ts.cjs');
+  const child = spawn(process.execPath, [runTs, join(__dirname, '../../test/lock-holder.ts'), dir], {
     cwd: workspace,
     stdio: ['pipe', 'pipe', 'inherit'],
   });

@@ -7,7 +7,7 @@ import { MemoryLogStore } from './memory-log-store';
 import { FileSnapshotStore, MemorySnapshotStore, type SnapshotStore } from './snapshot-store';
 import { FileStableStore, MemoryStableStore, type StableStore } from './stable-store';
 import type { RaftStorageErrorCode } from './storage-errors';
-import { makeEntries, plain, useTempDir } from './temp-dir.spec-util';
+import { makeEntries, plain, useTempDir } from '../../test/temp-dir';
 
 // The same contract suite runs against the durable stores and their in-memory twins.
 

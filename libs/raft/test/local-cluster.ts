@@ -1,11 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type NodeId, SeededRandom } from '../core';
-import { type RaftStorage, createMemoryRaftStorage, openRaftStorage } from '../storage';
-import { KvStateMachine } from '../testing/kv-state-machine';
-import { LocalNetwork } from './local-transport';
-import { RaftNode, type RaftNodeOptions } from './raft-node';
+import { waitFor } from '@sofareg/testing';
+import { type NodeId, SeededRandom } from '../src/core';
+import { type RaftStorage, createMemoryRaftStorage, openRaftStorage } from '../src/storage';
+import { KvStateMachine } from '../src/testing/kv-state-machine';
+import { LocalNetwork } from '../src/shell/local-transport';
+import { RaftNode, type RaftNodeOptions } from '../src/shell/raft-node';
 
 /** A node of a {@link LocalCluster} with its state machine. */
 export interface ClusterNode {
@@ -155,14 +156,9 @@ export class LocalCluster {
 }
 
 /** Polls `check` every few ms until it returns a truthy value; throws naming `what` after `timeoutMs`. */
-export async function waitUntil<T>(what: string, check: () => T | undefined | false | null, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+export function waitUntil<T>(what: string, check: () => T | undefined | false | null, timeoutMs = 5_000): Promise<T> {
+  // In-process nodes change state within milliseconds: poll faster than the process harness's default.
+  return waitFor(what, check, timeoutMs, 5);
 }
 
 /** A seed from the environment (RAFT_SEED) or the clock, printed for replay. */

@@ -1,6 +1,6 @@
-// Test fixture (run by raft-storage.spec.ts in a child process): opens the Raft storage in the directory
+// Test fixture (run by src/storage/raft-storage.spec.ts in a child process): opens the Raft storage in the directory
 // given as argument, reports the outcome on stdout, and holds the storage until stdin closes.
-import { openRaftStorage } from './raft-storage';
+import { openRaftStorage } from '../src/storage/raft-storage';
 
 const dir = process.argv[2];
 openRaftStorage(dir).then(

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Entry, EntryType } from '../core/types';
+import { type Entry, EntryType } from '../src/core/types';
 
 /**
  * A fresh temporary directory per test, removed after it even when it fails. Things registered with
