@@ -254,6 +254,27 @@ describe('SessionNode over an in-memory port and a virtual clock', () => {
     expect(net.registerIdsWrittenTo('d0')).toEqual(['r1']);
   });
 
+  it('serves a page from an index no older than the last publisher change, even within the index age', async () => {
+    const { node, scheduler } = setup();
+    const id = idOf(2);
+    const page = () =>
+      node.fetchSlotPublishers({
+        slotId: 2,
+        slotTableEpoch: 1,
+        afterDataInfoId: '',
+        maxPublishers: 0,
+        dataInfoIds: [],
+        slotCount: SLOTS,
+        requester: 'd0',
+      });
+    expect(page().publishers).toEqual([]);
+    // Written to the leader of the time: a leader syncing now (same table, no new hint) must still see it.
+    await Promise.all([node.publish(publisher('r1', id)), scheduler.advance(0)]);
+    expect(page().publishers.map((p) => p.registerId)).toEqual(['r1']);
+    await Promise.all([node.unpublish('r1', 'c1', 1), scheduler.advance(0)]);
+    expect(page().publishers).toEqual([]);
+  });
+
   it('tells every slot leader of a closed connection, retrying one that is down until it answers', async () => {
     const { node, net, scheduler } = setup();
     await Promise.all([node.publish(publisher('r1', idOf(0))), scheduler.advance(0)]);

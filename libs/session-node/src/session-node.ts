@@ -56,6 +56,11 @@ export class SessionNode {
   readonly router: DataRouter;
   readonly pipeline: PushPipeline;
   private readonly index: SlotIndex;
+  /**
+   * Whether a publisher was added or removed since a page was last served: a page must not come from an index
+   * that predates a write, which may have gone to the slot's previous leader.
+   */
+  private publishersChanged = true;
   private stopped = false;
 
   constructor(
@@ -136,12 +141,14 @@ export class SessionNode {
     const refused = this.refusePublish(p);
     if (refused) return Promise.resolve({ ok: false, error: refused });
     this.registry.putPublisher(p);
+    this.publishersChanged = true;
     return this.router.write({ op: { $case: 'publish', value: p } }, p.dataInfoId);
   }
 
   /** Removes a publisher `connectId` owns, here and at its slot leader; ok at once when it holds none. */
   unpublish(registerId: string, connectId: string, version: number): Promise<WriteResult> {
     const p = this.registry.removePublisher(registerId, connectId);
+    this.publishersChanged ||= p !== undefined;
     if (!p) return Promise.resolve({ ok: true, error: undefined });
     const value = {
       dataInfoId: p.dataInfoId,
@@ -183,6 +190,7 @@ export class SessionNode {
    */
   connectionClosed(connectId: string, tellData = true): { publishers: number; subscribers: number } {
     const { publishers, subscribers } = this.registry.removeConnection(connectId);
+    this.publishersChanged ||= publishers.length > 0;
     this.pipeline.onConnectionClosed(connectId);
     if (publishers.length > 0 && tellData && !this.stopped) void this.clientOff([connectId]);
     return { publishers: publishers.length, subscribers: subscribers.length };
@@ -192,6 +200,7 @@ export class SessionNode {
   removePublishersOf(connectIds: readonly string[]): number {
     let removed = 0;
     for (const id of connectIds) removed += this.registry.removePublishersOf(id).length;
+    this.publishersChanged ||= removed > 0;
     if (connectIds.length > 0) void this.clientOff(connectIds);
     return removed;
   }
@@ -231,7 +240,9 @@ export class SessionNode {
     // written to it afterwards is everything. A new hint means writes went to the old leader until now:
     // read afresh, not from a cached index.
     const rerouted = this.router.hintLeader(req.slotId, req.slotTableEpoch, req.requester);
-    const { at, bySlot } = this.index.get(req.slotCount, this.d.scheduler.now(), rerouted);
+    // So does an index older than a publisher change: that write went wherever the slot was routed then.
+    const { at, bySlot } = this.index.get(req.slotCount, this.d.scheduler.now(), rerouted || this.publishersChanged);
+    this.publishersChanged = false;
     const content = bySlot.get(req.slotId) ?? new Map<string, Publisher[]>();
     return slotPage(content, req, (id) => this.pipeline.sentVersion(id), this.options.processId, at);
   }

@@ -18,23 +18,28 @@ if (!Number.isInteger(from) || !Number.isInteger(count) || count <= 0) {
   console.error('--seeds and --from (or --seed) must be integers, seeds > 0');
   process.exit(2);
 }
-let violations = 0;
-let failedSeeds = 0;
-const started = Date.now();
-for (let seed = from; seed < from + count; seed++) {
-  const r = runRegistrySim(seed, { verbose: opts.verbose });
-  if (opts.verbose) for (const line of r.trace) console.log(line);
-  if (r.violations.length > 0) {
-    failedSeeds++;
-    violations += r.violations.length;
-    console.log(`seed ${seed}: ${r.violations.length} violations; first: ${r.violations[0]}`);
-    if (opts.verbose) for (const v of r.violations) console.log(`  ${v}`);
+async function main(): Promise<void> {
+  let violations = 0;
+  let failedSeeds = 0;
+  const started = Date.now();
+  for (let seed = from; seed < from + count; seed++) {
+    const r = await runRegistrySim(seed, { verbose: opts.verbose });
+    if (opts.verbose) for (const line of r.trace) console.log(line);
+    if (r.violations.length > 0) {
+      failedSeeds++;
+      violations += r.violations.length;
+      console.log(`seed ${seed}: ${r.violations.length} violations; first: ${r.violations[0]}`);
+      if (opts.verbose) for (const v of r.violations) console.log(`  ${v}`);
+    }
+    const done = seed - from + 1;
+    if (process.stderr.isTTY && (done % 50 === 0 || done === count)) {
+      process.stderr.write(
+        `\r${done}/${count} seeds, ${failedSeeds} failing, ${((Date.now() - started) / done).toFixed(1)} ms/seed`,
+      );
+      if (done === count) process.stderr.write('\n');
+    }
   }
-  const done = seed - from + 1;
-  if (process.stderr.isTTY && (done % 50 === 0 || done === count)) {
-    process.stderr.write(`\r${done}/${count} seeds, ${failedSeeds} failing, ${((Date.now() - started) / done).toFixed(1)} ms/seed`);
-    if (done === count) process.stderr.write('\n');
-  }
+  console.log(`registry-sim: ${count} seeds, ${violations} violations`);
+  process.exit(violations > 0 ? 1 : 0);
 }
-console.log(`registry-sim: ${count} seeds, ${violations} violations`);
-process.exit(violations > 0 ? 1 : 0);
+void main();

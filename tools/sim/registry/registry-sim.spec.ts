@@ -8,18 +8,19 @@ const SEEDS = Number(process.env.REGISTRY_SIM_SEEDS ?? 1000);
 const FROM = Number(process.env.REGISTRY_SIM_FROM ?? 1);
 
 describe('registry deterministic simulation', () => {
-  it(`holds every invariant over ${SEEDS} seeds from ${FROM}`, () => {
+  it(`holds every invariant over ${SEEDS} seeds from ${FROM}`, async () => {
     const failed: string[] = [];
     for (let seed = FROM; seed < FROM + SEEDS; seed++) {
-      const r = runRegistrySim(seed);
-      if (r.violations.length > 0) failed.push(`seed ${seed}: ${r.violations[0]} (replay: npm run sim:registry -- --seed ${seed} --verbose)`);
+      const r = await runRegistrySim(seed);
+      if (r.violations.length > 0)
+        failed.push(`seed ${seed}: ${r.violations[0]} (replay: npm run sim:registry -- --seed ${seed} --verbose)`);
     }
     expect(failed.slice(0, 5)).toEqual([]);
   }, 600_000);
 
-  it('is deterministic: a seed replays to the same run', () => {
-    const a = runRegistrySim(42, { verbose: true });
-    const b = runRegistrySim(42, { verbose: true });
+  it('is deterministic: a seed replays to the same run', async () => {
+    const a = await runRegistrySim(42, { verbose: true });
+    const b = await runRegistrySim(42, { verbose: true });
     expect(b.trace).toEqual(a.trace);
     expect(b.events).toBe(a.events);
   });

@@ -23,12 +23,12 @@ export interface DataServerSeam {
 }
 
 /**
- * What a data server calls on a session in the simulation: the session's sync service and its change watch.
- * `SimSession` is one; a real session driver behind a sim port is to replace it.
+ * What a data server calls on a session in the simulation: the session's sync service and its change watch
+ * (`SimSessionNode`, the real session node, is one). `undefined` is no answer (a session that crashed).
  */
 export interface SessionSeam {
-  fetchSlotPublishers(req: FetchSlotPublishersRequest): FetchSlotPublishersResponse;
-  slotDigest(req: SlotDigestRequest): SlotDigestResponse;
-  /** A batch of the data server's change notifications. */
-  onChanges(batch: DataChangeBatch): void;
+  fetchSlotPublishers(req: FetchSlotPublishersRequest): FetchSlotPublishersResponse | undefined;
+  slotDigest(req: SlotDigestRequest): SlotDigestResponse | undefined;
+  /** A batch of the change notifications of the data server `from`. */
+  onChanges(from: string, batch: DataChangeBatch): void;
 }

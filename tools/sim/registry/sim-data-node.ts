@@ -58,7 +58,7 @@ export class SimDataNode {
     this.driver = new DataNodeDriver(this.core, this.port(), this.scheduler(), SIM_DRIVER_OPTIONS);
     // Sessions watch every data server they know of (a real session re-opens its watch after a restart).
     for (const s of watchers) {
-      this.driver.watch(s, (batch) => world.net.send(address, s, () => world.session(s)?.onChanges(batch)));
+      this.driver.watch(s, (batch) => world.net.send(address, s, () => world.session(s)?.onChanges(address, batch)));
     }
     this.driver.start();
   }
