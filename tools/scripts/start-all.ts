@@ -9,7 +9,12 @@ import { LocalCluster, WORKSPACE_ROOT } from '@sofareg/launcher';
 async function main(): Promise<void> {
   const baseDir = path.join(WORKSPACE_ROOT, 'var');
   console.log(`sofareg: starting meta, data and session (state and logs in ${baseDir}) ...`);
-  const cluster = await LocalCluster.start({ baseDir, defaultPorts: true, metaArgs: ['--replicas', '1'], dataArgs: ['--replicas', '1'] });
+  const cluster = await LocalCluster.start({
+    baseDir,
+    defaultPorts: true,
+    metaArgs: ['--replicas', '1'],
+    dataArgs: ['--replicas', '1'],
+  });
   const rows = [
     ['meta', cluster.meta],
     ['data', cluster.data[0]],
@@ -17,9 +22,13 @@ async function main(): Promise<void> {
   ] as const;
   console.log('sofareg: ready');
   for (const [role, n] of rows) {
-    console.log(`  ${role.padEnd(8)} gRPC ${n.address.padEnd(16)} admin http://127.0.0.1:${n.httpPort}/health/check   log var/logs/${role}-1.log`);
+    console.log(
+      `  ${role.padEnd(8)} gRPC ${n.address.padEnd(16)} admin http://127.0.0.1:${n.httpPort}/health/check   log var/logs/${role}-1.log`,
+    );
   }
-  console.log(`  clients connect to ${cluster.sessionAddresses[0]} (or discover sessions at http://127.0.0.1:${cluster.sessions[0].httpPort}/api/servers/query)`);
+  console.log(
+    `  clients connect to ${cluster.sessionAddresses[0]} (or discover sessions at http://127.0.0.1:${cluster.sessions[0].httpPort}/api/servers/query)`,
+  );
   let stopping = false;
   const stop = async (signal: string, exitCode = 0) => {
     if (stopping) return;

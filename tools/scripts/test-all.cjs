@@ -23,7 +23,11 @@ if (status === 0) status = run(['run-many', '-t', 'typecheck', '--output-style=s
 if (status === 0 && extra.length === 0) {
   // The benchmarks are not a project (nothing tests them) but must keep compiling against the libraries.
   console.log('$ tsc -p tools/bench');
-  status = spawnSync(path.join(root, 'node_modules/.bin/tsc'), ['-p', 'tools/bench/tsconfig.json'], { cwd: root, stdio: 'inherit' }).status ?? 1;
+  status =
+    spawnSync(path.join(root, 'node_modules/.bin/tsc'), ['-p', 'tools/bench/tsconfig.json'], {
+      cwd: root,
+      stdio: 'inherit',
+    }).status ?? 1;
 }
 const testStatus = run(['run-many', '-t', 'test', '--output-style=stream', '--parallel=1', ...extra]);
 status ||= testStatus;

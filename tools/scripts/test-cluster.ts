@@ -7,7 +7,13 @@
 import { LocalCluster } from '@sofareg/launcher';
 
 async function main(): Promise<void> {
-  const cluster = await LocalCluster.start({ dataServers: 1, sessions: 2, metaArgs: ['--replicas', '1'], dataArgs: ['--replicas', '1'], env: { SOFAREG_LOG_LEVEL: 'warn' } });
+  const cluster = await LocalCluster.start({
+    dataServers: 1,
+    sessions: 2,
+    metaArgs: ['--replicas', '1'],
+    dataArgs: ['--replicas', '1'],
+    env: { SOFAREG_LOG_LEVEL: 'warn' },
+  });
   let stopping = false;
   const stop = async () => {
     if (stopping) return;

@@ -59,7 +59,9 @@ export class DataAdminController {
           state: s.status,
           syncPendingSessions: s.pendingSessions ? [...s.pendingSessions] : null,
           publishers: s.store.publishers,
-          ...(s.role === 'leader' ? { seq: s.seq, followers: Object.fromEntries([...s.progress].map(([f, p]) => [f, p.nextSeq])) } : { nextSeq: s.nextSeq }),
+          ...(s.role === 'leader'
+            ? { seq: s.seq, followers: Object.fromEntries([...s.progress].map(([f, p]) => [f, p.nextSeq])) }
+            : { nextSeq: s.nextSeq }),
         })),
     };
   }

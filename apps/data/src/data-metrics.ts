@@ -5,8 +5,14 @@ import type { Metrics } from '@sofareg/server-kit';
 export function dataDriverMetrics(metrics: Metrics, core: DataServerCore): DriverObserver {
   const notified = metrics.counter('data_change_notifications_total', 'datum changes sent to sessions');
   const replicated = metrics.counter('data_replicated_ops_total', 'ops sent to followers');
-  const replicateBatch = metrics.sizeHistogram('data_replicate_batch_ops', 'ops per Replicate batch sent to a follower');
-  const timeouts = metrics.counter('data_replication_wait_timeouts_total', 'writes acknowledged before every follower had them');
+  const replicateBatch = metrics.sizeHistogram(
+    'data_replicate_batch_ops',
+    'ops per Replicate batch sent to a follower',
+  );
+  const timeouts = metrics.counter(
+    'data_replication_wait_timeouts_total',
+    'writes acknowledged before every follower had them',
+  );
   const syncPages = metrics.counter('data_sync_pages_total', 'slot pages fetched from sessions', ['result']);
   const snapshots = metrics.counter('data_snapshots_total', 'slot snapshots installed or served', ['kind']);
   const repairs = metrics.counter('data_digest_repairs_total', 'dataInfoIds repaired after a digest mismatch');

@@ -50,10 +50,14 @@ export class DataController implements BeforeApplicationShutdown {
   /** A session's write batches, each answered once replicated (or after the bound). */
   @GrpcStreamCall('DataService', 'Write')
   writeStream(call: grpc.ServerDuplexStream<WriteRequest, WriteResponse>): void {
-    const s = serveStreamCalls(call, (req) => this.write(req), (req, err) => {
-      const error = this.failed('write', err);
-      return { results: req.ops.map(() => ({ ok: false, error })), slotTableEpoch: 0, callId: req.callId };
-    });
+    const s = serveStreamCalls(
+      call,
+      (req) => this.write(req),
+      (req, err) => {
+        const error = this.failed('write', err);
+        return { results: req.ops.map(() => ({ ok: false, error })), slotTableEpoch: 0, callId: req.callId };
+      },
+    );
     this.served.add(s);
     void s.closed.then(() => this.served.delete(s));
   }
@@ -71,7 +75,11 @@ export class DataController implements BeforeApplicationShutdown {
   /** Follower side: a leader's stream of op batches. */
   @GrpcStreamCall('DataService', 'Replicate')
   replicate(call: grpc.ServerDuplexStream<ReplicateRequest, ReplicateResponse>): void {
-    this.replication.serve(call, (req) => this.driver.replicate(req), (err) => this.failed('replicate', err));
+    this.replication.serve(
+      call,
+      (req) => this.driver.replicate(req),
+      (err) => this.failed('replicate', err),
+    );
   }
 
   @GrpcMethod('DataService', 'SlotSnapshot')

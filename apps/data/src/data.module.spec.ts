@@ -38,12 +38,18 @@ describe('DataModule over the gRPC transport', () => {
     const config = parseDataConfig(['--host', '127.0.0.1', '--port', '0', '--meta', '127.0.0.1:1', '--slots', '4'], {});
     const logger = createLogger('data', SELF, 'silent');
     const transport = new GrpcJsTransport({ host: '127.0.0.1', port: 0, services: [DataServiceService], logger });
-    const moduleRef = await Test.createTestingModule({ imports: [DataModule.forRoot(config, logger, transport)] }).compile();
+    const moduleRef = await Test.createTestingModule({
+      imports: [DataModule.forRoot(config, logger, transport)],
+    }).compile();
     app = moduleRef.createNestApplication({ logger: false });
     useGrpcTransports(app, [transport]);
     await app.startAllMicroservices();
     await app.init();
-    client = new DataServiceClient(`127.0.0.1:${transport.port}`, grpc.credentials.createInsecure(), CLIENT_CHANNEL_OPTIONS);
+    client = new DataServiceClient(
+      `127.0.0.1:${transport.port}`,
+      grpc.credentials.createInsecure(),
+      CLIENT_CHANNEL_OPTIONS,
+    );
   });
 
   afterAll(async () => {
@@ -53,7 +59,9 @@ describe('DataModule over the gRPC transport', () => {
 
   it('answers reads before it has a slot table with NotReady, as values', async () => {
     const res = await new Promise((resolve, reject) =>
-      client.getData({ dataInfoIds: ['svc'], dataCenter: '', slotTableEpoch: 0 }, (err, r) => (err ? reject(err) : resolve(r))),
+      client.getData({ dataInfoIds: ['svc'], dataCenter: '', slotTableEpoch: 0 }, (err, r) =>
+        err ? reject(err) : resolve(r),
+      ),
     );
     expect(res).toMatchObject({ data: [], errors: [{ dataInfoId: 'svc', error: { code: 'NotReady' } }] });
   });
@@ -61,14 +69,25 @@ describe('DataModule over the gRPC transport', () => {
   it('answers a leader that it does not follow a slot on the Replicate stream', async () => {
     const call = client.replicate();
     const answer = first<ReplicateResponse>(call);
-    call.write({ leader: 'other:1', slotTableEpoch: 1, slots: [{ slotId: 0, leaderEpoch: 1, seq: 0, ops: [] }], callId: 3 });
-    expect(await answer).toMatchObject({ callId: 3, slots: [{ slotId: 0, ok: false, nextSeq: -1, error: { code: 'StaleEpoch' } }] });
+    call.write({
+      leader: 'other:1',
+      slotTableEpoch: 1,
+      slots: [{ slotId: 0, leaderEpoch: 1, seq: 0, ops: [] }],
+      callId: 3,
+    });
+    expect(await answer).toMatchObject({
+      callId: 3,
+      slots: [{ slotId: 0, ok: false, nextSeq: -1, error: { code: 'StaleEpoch' } }],
+    });
     call.end();
   });
 
   it('takes a write once it leads the slot, notifies a watching session and serves the read', async () => {
     const table: SlotTable = {
-      epoch: 1, slotCount: 4, replicas: 1, slots: [0, 1, 2, 3].map((id) => ({ id, leader: SELF, leaderEpoch: 1, followers: [] })),
+      epoch: 1,
+      slotCount: 4,
+      replicas: 1,
+      slots: [0, 1, 2, 3].map((id) => ({ id, leader: SELF, leaderEpoch: 1, followers: [] })),
     };
     app.get(HashRing).update(table);
     app.get<DataNodeDriver>(DATA_NODE_DRIVER).onSessionNodes([]); // no session to sync from: every slot accepts
@@ -76,16 +95,35 @@ describe('DataModule over the gRPC transport', () => {
     await new Promise<void>((resolve) => watch.once('metadata', () => resolve()));
     const change = first<DataChangeBatch>(watch);
     const p: Publisher = {
-      dataInfoId: 'svc', registerId: 'r1', dataList: ['x'], zone: 'z', appName: '', clientId: '', processId: '', connectId: 'c',
-      sessionProcessId: '', sessionAddress: 's:1', version: 1, registerTimestamp: Date.now(), clientIp: '',
+      dataInfoId: 'svc',
+      registerId: 'r1',
+      dataList: ['x'],
+      zone: 'z',
+      appName: '',
+      clientId: '',
+      processId: '',
+      connectId: 'c',
+      sessionProcessId: '',
+      sessionAddress: 's:1',
+      version: 1,
+      registerTimestamp: Date.now(),
+      clientIp: '',
     };
     const writes = client.write();
     const written = first<WriteResponse>(writes);
-    writes.write({ sessionAddress: 's:1', sessionProcessId: '', slotTableEpoch: 1, ops: [{ op: { $case: 'publish', value: p } }], callId: 9 });
+    writes.write({
+      sessionAddress: 's:1',
+      sessionProcessId: '',
+      slotTableEpoch: 1,
+      ops: [{ op: { $case: 'publish', value: p } }],
+      callId: 9,
+    });
     expect(await written).toMatchObject({ callId: 9, results: [{ ok: true }], slotTableEpoch: 1 });
     expect((await change).changes.map((c) => c.dataInfoId)).toEqual(['svc']);
     const res = await new Promise((resolve, reject) =>
-      client.getData({ dataInfoIds: ['svc'], dataCenter: '', slotTableEpoch: 1 }, (err, r) => (err ? reject(err) : resolve(r))),
+      client.getData({ dataInfoIds: ['svc'], dataCenter: '', slotTableEpoch: 1 }, (err, r) =>
+        err ? reject(err) : resolve(r),
+      ),
     );
     expect(res).toMatchObject({ data: [{ dataInfoId: 'svc', publishers: [{ registerId: 'r1' }] }], errors: [] });
     writes.end();

@@ -8,5 +8,7 @@ void launchRole(
   'data',
   () => parseDataConfig(),
   (config, logger, [transport]) => DataModule.forRoot(config, logger, transport),
-  (config, logger) => [new GrpcJsTransport({ host: config.host, port: config.port, services: [DataServiceService], logger })],
+  (config, logger) => [
+    new GrpcJsTransport({ host: config.host, port: config.port, services: [DataServiceService], logger }),
+  ],
 );

@@ -19,7 +19,11 @@ const DIGEST_TIMEOUT_MS = 5_000;
 export class GrpcSessionSyncPort implements SessionSyncPort, OnApplicationShutdown {
   private readonly clients = new ClientPool(SessionSyncServiceClient);
 
-  fetchSlotPublishers(syncAddress: string, req: FetchSlotPublishersRequest, reply: Reply<FetchSlotPublishersResponse>): void {
+  fetchSlotPublishers(
+    syncAddress: string,
+    req: FetchSlotPublishersRequest,
+    reply: Reply<FetchSlotPublishersResponse>,
+  ): void {
     const client = this.clients.get(syncAddress);
     replyTo(callUnary(client, client.fetchSlotPublishers, req, PAGE_TIMEOUT_MS), reply);
   }

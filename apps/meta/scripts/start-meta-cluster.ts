@@ -26,14 +26,30 @@ async function main(): Promise<void> {
   const metaList = NODES.map((n) => `127.0.0.1:${n.port}`).join(',');
   const procs: { name: string; p: RoleProcess }[] = [];
   const start = (name: string, role: 'meta' | 'data' | 'session', httpPort: number, args: string[]) => {
-    const p = new RoleProcess({ role, httpPort, args: ['--host', '127.0.0.1', '--data-dir', path.join(base, name), ...args], logFile: path.join(base, 'logs', `${name}.log`) });
+    const p = new RoleProcess({
+      role,
+      httpPort,
+      args: ['--host', '127.0.0.1', '--data-dir', path.join(base, name), ...args],
+      logFile: path.join(base, 'logs', `${name}.log`),
+    });
     p.start();
     procs.push({ name, p });
     return p;
   };
   console.log(`sofareg: starting 3 meta nodes (state and logs in ${base}) ...`);
   for (const n of NODES) {
-    start(n.id, 'meta', n.http, ['--node-id', n.id, '--port', String(n.port), '--http-port', String(n.http), '--raft-port', String(n.raft), '--peers', peers]);
+    start(n.id, 'meta', n.http, [
+      '--node-id',
+      n.id,
+      '--port',
+      String(n.port),
+      '--http-port',
+      String(n.http),
+      '--raft-port',
+      String(n.raft),
+      '--peers',
+      peers,
+    ]);
   }
   await Promise.all(procs.map(({ p }) => p.ready(30_000)));
   if (withServers) {
@@ -41,9 +57,16 @@ async function main(): Promise<void> {
     start('session-1', 'session', 9603, ['--meta', metaList]);
     await Promise.all(procs.map(({ p }) => p.ready(30_000)));
   }
-  const leader = await waitFor('a meta leader', async () => (await procs[0].p.http<{ leaderId?: string }>('/meta/leader/query')).leaderId, 10_000);
+  const leader = await waitFor(
+    'a meta leader',
+    async () => (await procs[0].p.http<{ leaderId?: string }>('/meta/leader/query')).leaderId,
+    10_000,
+  );
   console.log(`sofareg: meta cluster ready; leader ${leader}`);
-  for (const n of NODES) console.log(`  ${n.id}  gRPC 127.0.0.1:${n.port}  Raft 127.0.0.1:${n.raft}  admin http://127.0.0.1:${n.http}/meta/leader/query`);
+  for (const n of NODES)
+    console.log(
+      `  ${n.id}  gRPC 127.0.0.1:${n.port}  Raft 127.0.0.1:${n.raft}  admin http://127.0.0.1:${n.http}/meta/leader/query`,
+    );
   console.log(`  servers take --meta ${metaList}`);
   let stopping = false;
   const stop = async (signal: string) => {
@@ -57,7 +80,10 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   setInterval(() => {
     for (const { name, p } of procs) {
-      if (!p.running && !stopping) console.error(`sofareg: ${name} exited; see ${path.join(base, 'logs', `${name}.log`)} (the others keep running)`);
+      if (!p.running && !stopping)
+        console.error(
+          `sofareg: ${name} exited; see ${path.join(base, 'logs', `${name}.log`)} (the others keep running)`,
+        );
     }
   }, 2_000).unref();
   await new Promise(() => undefined);

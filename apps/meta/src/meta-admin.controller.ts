@@ -49,13 +49,25 @@ export class MetaStoreErrorFilter implements ExceptionFilter {
     const req = http.getRequest<Request>();
     const res = http.getResponse<Response>();
     if (err.code === 'NotLeader' && err.leaderHttp) {
-      const body: AdminErrorBody = { success: false, code: 'NotLeader', message: err.message, leader: err.leader, leaderHttp: err.leaderHttp };
+      const body: AdminErrorBody = {
+        success: false,
+        code: 'NotLeader',
+        message: err.message,
+        leader: err.leader,
+        leaderHttp: err.leaderHttp,
+      };
       res.status(307).setHeader('Location', `http://${err.leaderHttp}${req.originalUrl}`);
       res.json(body);
       return;
     }
     const code = err.code === 'NotLeader' ? 'NoLeader' : err.code;
-    const body: AdminErrorBody = { success: false, code, message: err.message, leader: err.leader, leaderHttp: err.leaderHttp };
+    const body: AdminErrorBody = {
+      success: false,
+      code,
+      message: err.message,
+      leader: err.leader,
+      leaderHttp: err.leaderHttp,
+    };
     res.status(503).json(body);
   }
 }
@@ -70,7 +82,8 @@ function ipList(v: unknown, field: string): string[] {
   const items = Array.isArray(v) ? v : typeof v === 'string' ? v.split(/[\s,;]+/).filter(Boolean) : undefined;
   if (!items) throw invalidField(field, 'must be a list of IP addresses (array or comma-separated string)');
   items.forEach((ip, i) => {
-    if (typeof ip !== 'string' || !IP_PATTERN.test(ip)) throw invalidField(`${field}[${i}]`, `must be an IP address, got ${JSON.stringify(ip)}`);
+    if (typeof ip !== 'string' || !IP_PATTERN.test(ip))
+      throw invalidField(`${field}[${i}]`, `must be an IP address, got ${JSON.stringify(ip)}`);
   });
   return [...new Set(items as string[])].sort();
 }
@@ -127,7 +140,8 @@ export class MetaAdminController {
    */
   @Put('meta/leader/quit/election')
   async quitElection(@Query('to') to?: string): Promise<Record<string, unknown>> {
-    if (to !== undefined && !(to in (this.store.raftStatus()?.peers ?? {}))) throw invalidField('to', `'${to}' is not a meta node id`);
+    if (to !== undefined && !(to in (this.store.raftStatus()?.peers ?? {})))
+      throw invalidField('to', `'${to}' is not a meta node id`);
     if (!this.store.isLeader()) return { success: true, isLeader: false, leader: this.store.leaderAddress() ?? null };
     const next = await this.store.transferLeadership(to);
     return { success: true, isLeader: false, leaderId: next, leader: this.store.leaderAddress() ?? null };
@@ -165,7 +179,11 @@ export class MetaAdminController {
   @Post('stopPushDataSwitch/grayOpen')
   @HttpCode(200)
   async grayOpen(@Body() body: unknown): Promise<{ success: boolean }> {
-    await this.meta.propose({ type: 'putProvideData', key: PROVIDE_DATA_KEYS.grayOpen, value: requireIps(body, true).join(',') });
+    await this.meta.propose({
+      type: 'putProvideData',
+      key: PROVIDE_DATA_KEYS.grayOpen,
+      value: requireIps(body, true).join(','),
+    });
     return { success: true };
   }
 
@@ -183,7 +201,11 @@ export class MetaAdminController {
     const pub = pick('FORBIDDEN_PUB', 'publish');
     const sub = pick('FORBIDDEN_SUB_BY_PREFIX', 'subscribe');
     await this.meta.propose({ type: 'putProvideData', key: PROVIDE_DATA_KEYS.publishBlacklist, value: pub.join(',') });
-    await this.meta.propose({ type: 'putProvideData', key: PROVIDE_DATA_KEYS.subscribeBlacklist, value: sub.join(',') });
+    await this.meta.propose({
+      type: 'putProvideData',
+      key: PROVIDE_DATA_KEYS.subscribeBlacklist,
+      value: sub.join(','),
+    });
     return { success: true };
   }
 
@@ -191,7 +213,12 @@ export class MetaAdminController {
   @Post('api/clientManager/clientOff')
   @HttpCode(200)
   async clientOff(@Body() body: unknown): Promise<{ success: boolean }> {
-    await this.meta.propose({ type: 'editProvideDataList', key: PROVIDE_DATA_KEYS.clientOff, add: requireIps(body), remove: [] });
+    await this.meta.propose({
+      type: 'editProvideDataList',
+      key: PROVIDE_DATA_KEYS.clientOff,
+      add: requireIps(body),
+      remove: [],
+    });
     return { success: true };
   }
 
@@ -199,7 +226,12 @@ export class MetaAdminController {
   @Post('api/clientManager/clientOpen')
   @HttpCode(200)
   async clientOpen(@Body() body: unknown): Promise<{ success: boolean }> {
-    await this.meta.propose({ type: 'editProvideDataList', key: PROVIDE_DATA_KEYS.clientOff, add: [], remove: requireIps(body) });
+    await this.meta.propose({
+      type: 'editProvideDataList',
+      key: PROVIDE_DATA_KEYS.clientOff,
+      add: [],
+      remove: requireIps(body),
+    });
     return { success: true };
   }
 
@@ -208,7 +240,8 @@ export class MetaAdminController {
   async put(@Body() body: { dataInfoId?: unknown; data?: unknown }): Promise<{ success: boolean }> {
     const key = requireKey(body);
     if (typeof body.data !== 'string') throw invalidField('data', 'must be a string');
-    if (Buffer.byteLength(body.data) > MAX_VALUE_BYTES) throw invalidField('data', `must be at most ${MAX_VALUE_BYTES} bytes`);
+    if (Buffer.byteLength(body.data) > MAX_VALUE_BYTES)
+      throw invalidField('data', `must be at most ${MAX_VALUE_BYTES} bytes`);
     await this.meta.propose({ type: 'putProvideData', key, value: body.data });
     return { success: true };
   }

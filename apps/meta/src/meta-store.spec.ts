@@ -29,7 +29,11 @@ describe('RaftMetaStore', () => {
     const leaders: (string | undefined)[] = [];
     a.on('leader', (l) => leaders.push(l));
     await a.start();
-    await waitFor('the leader event naming this node', () => a.isLeader() && leaders.includes(`127.0.0.1:${grpc}`), 5_000);
+    await waitFor(
+      'the leader event naming this node',
+      () => a.isLeader() && leaders.includes(`127.0.0.1:${grpc}`),
+      5_000,
+    );
     expect(a.leaderHttpAddress()).toBe(`127.0.0.1:${http}`);
     await a.propose({ type: 'putProvideData', key: 'k', value: 'v1' });
     await a.propose({ type: 'putProvideData', key: 'k', value: 'v2' });
@@ -46,7 +50,9 @@ describe('RaftMetaStore', () => {
   it('a three-node group: followers refuse writes naming the leader, and a new leader takes over when it stops', async () => {
     const ids = ['m1', 'm2', 'm3'];
     const ports = await Promise.all(ids.flatMap(() => [freePort(), freePort(), freePort()]));
-    const peers = parseMetaPeers(ids.map((id, i) => `${id}=127.0.0.1:${ports[3 * i]}/${ports[3 * i + 1]}/${ports[3 * i + 2]}`).join(','));
+    const peers = parseMetaPeers(
+      ids.map((id, i) => `${id}=127.0.0.1:${ports[3 * i]}/${ports[3 * i + 1]}/${ports[3 * i + 2]}`).join(','),
+    );
     const group = ids.map((id) => new RaftMetaStore({ nodeId: id, peers, dataDir: tmp(), tickMs: 10, logger: quiet }));
     stores.push(...group);
     await Promise.all(group.map((s) => s.start()));
@@ -56,7 +62,11 @@ describe('RaftMetaStore', () => {
     const follower = group.find((s) => s !== leader) as RaftMetaStore;
     const err = await follower.propose({ type: 'putProvideData', key: 'k', value: 'w' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MetaStoreError);
-    expect(err).toMatchObject({ code: 'NotLeader', leader: peers[leader.nodeId].grpc, leaderHttp: peers[leader.nodeId].http });
+    expect(err).toMatchObject({
+      code: 'NotLeader',
+      leader: peers[leader.nodeId].grpc,
+      leaderHttp: peers[leader.nodeId].http,
+    });
     await waitFor('the write on every node', () => group.every((s) => s.state.provideData.k?.value === 'v'), 5_000);
 
     const to = await leader.transferLeadership();

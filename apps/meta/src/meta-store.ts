@@ -81,7 +81,8 @@ export interface MetaStore extends EventEmitter<MetaStoreEvents> {
  */
 function asRaftStateMachine(machine: MetaStateMachine): StateMachine<MetaChange[]> {
   return {
-    apply: (entry: AppliedEntry) => machine.applyEntry(entry.index, entry.type === EntryType.Normal ? entry.data : undefined),
+    apply: (entry: AppliedEntry) =>
+      machine.applyEntry(entry.index, entry.type === EntryType.Normal ? entry.data : undefined),
     snapshot: () => machine.snapshot(),
     restore: (data) => machine.restore(data),
   };
@@ -197,7 +198,11 @@ export class RaftMetaStore extends EventEmitter<MetaStoreEvents> implements Meta
     if (!node.isLeader) throw this.notLeader();
     const st = node.status();
     const target = to ?? pickSuccessor(st);
-    if (!target) throw new MetaStoreError('Unavailable', 'no other voter to hand leadership to (a one-node group cannot quit the election)');
+    if (!target)
+      throw new MetaStoreError(
+        'Unavailable',
+        'no other voter to hand leadership to (a one-node group cannot quit the election)',
+      );
     try {
       await node.transferLeadership(target);
     } catch (e) {
@@ -217,7 +222,13 @@ export class RaftMetaStore extends EventEmitter<MetaStoreEvents> implements Meta
     if (isRaftNodeError(e, 'NotLeader')) return this.notLeader();
     if (isRaftNodeError(e)) {
       if (e.code === 'InvalidArgument') return e;
-      return new MetaStoreError('Unavailable', `meta write failed (${e.code}): ${e.message}; retry`, this.leaderAddress() ?? '', this.leaderHttpAddress() ?? '', { cause: e });
+      return new MetaStoreError(
+        'Unavailable',
+        `meta write failed (${e.code}): ${e.message}; retry`,
+        this.leaderAddress() ?? '',
+        this.leaderHttpAddress() ?? '',
+        { cause: e },
+      );
     }
     return e instanceof Error ? e : new MetaStoreError('Unknown', String(e));
   }

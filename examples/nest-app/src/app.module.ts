@@ -10,7 +10,11 @@ import { PeersController } from './peers.controller';
 @Module({})
 class ExampleConfigModule {
   static register(config: ExampleConfig): DynamicModule {
-    return { module: ExampleConfigModule, providers: [{ provide: EXAMPLE_CONFIG, useValue: config }], exports: [EXAMPLE_CONFIG] };
+    return {
+      module: ExampleConfigModule,
+      providers: [{ provide: EXAMPLE_CONFIG, useValue: config }],
+      exports: [EXAMPLE_CONFIG],
+    };
   }
 }
 

@@ -27,11 +27,19 @@ export function loadExampleConfig(env: Readonly<Record<string, string | undefine
   const service = env.SERVICE || 'com.example.Ping';
   const port = Number(env.PORT ?? '0');
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RegistryError({ code: 'InvalidArgument', field: 'PORT', message: `PORT must be an integer in 0..65535, got ${env.PORT}` });
+    throw new RegistryError({
+      code: 'InvalidArgument',
+      field: 'PORT',
+      message: `PORT must be an integer in 0..65535, got ${env.PORT}`,
+    });
   }
   const logLevel = (env.LOG_LEVEL ?? 'info') as ExampleConfig['logLevel'];
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
-    throw new RegistryError({ code: 'InvalidArgument', field: 'LOG_LEVEL', message: `LOG_LEVEL must be debug, info, warn or error` });
+    throw new RegistryError({
+      code: 'InvalidArgument',
+      field: 'LOG_LEVEL',
+      message: `LOG_LEVEL must be debug, info, warn or error`,
+    });
   }
   const registryEndpoint = env.SOFAREG_REGISTRY_ENDPOINT || undefined;
   const servers = (env.SOFAREG_SESSION_SERVERS ?? (registryEndpoint ? '' : '127.0.0.1:9600'))

@@ -18,7 +18,9 @@ async function main(): Promise<void> {
   const url = await app.getUrl();
   const port = Number(new URL(url.replace('[::1]', 'localhost')).port);
   app.get(PeerDirectory).announce(`${config.host}:${port}`);
-  console.log(`example ${config.service} listening on http://${config.host}:${port}/peers; calls ${config.peerService}`);
+  console.log(
+    `example ${config.service} listening on http://${config.host}:${port}/peers; calls ${config.peerService}`,
+  );
 }
 
 main().catch((e: unknown) => {

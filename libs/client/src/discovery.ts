@@ -40,11 +40,17 @@ export async function discoverSessions(endpoint: string, options: DiscoveryOptio
     const body = await get('/api/servers/query');
     const plain = body === undefined ? [] : parseServerList(body);
     if (plain.length > 0) return plain.map((address) => ({ address }));
-    throw new RegistryError({ code: ErrorCode.Unavailable, message: `${base}/api/servers/query listed no session server` });
+    throw new RegistryError({
+      code: ErrorCode.Unavailable,
+      message: `${base}/api/servers/query listed no session server`,
+    });
   } catch (e) {
     if (e instanceof RegistryError) throw e;
     throw new RegistryError(
-      { code: ErrorCode.Unavailable, message: `cannot discover session servers at ${base}: ${describe(e ?? firstError)}` },
+      {
+        code: ErrorCode.Unavailable,
+        message: `cannot discover session servers at ${base}: ${describe(e ?? firstError)}`,
+      },
       { cause: e },
     );
   }

@@ -47,5 +47,13 @@ export { consoleJsonLogger, silentLogger } from './logger';
 export type { ConsoleJsonLoggerOptions, Logger, LogLevel } from './logger';
 export { CLIENT_VERSION } from './version';
 // Re-exported from the shared model so applications need no second package.
-export { DEFAULT_DATA_CENTER, DEFAULT_GROUP, DEFAULT_INSTANCE_ID, DEFAULT_ZONE, ErrorCode, RegistryError, SCOPES } from '@sofareg/model';
+export {
+  DEFAULT_DATA_CENTER,
+  DEFAULT_GROUP,
+  DEFAULT_INSTANCE_ID,
+  DEFAULT_ZONE,
+  ErrorCode,
+  RegistryError,
+  SCOPES,
+} from '@sofareg/model';
 export type { ErrorValue, Scope, UserDataValue } from '@sofareg/model';

@@ -1,4 +1,11 @@
-import { DEFAULT_DATA_CENTER, DEFAULT_ZONE, ErrorCode, ErrorValue, REGISTRATION_LIMITS, RegistryError } from '@sofareg/model';
+import {
+  DEFAULT_DATA_CENTER,
+  DEFAULT_ZONE,
+  ErrorCode,
+  ErrorValue,
+  REGISTRATION_LIMITS,
+  RegistryError,
+} from '@sofareg/model';
 import type { Clock } from './clock';
 import { DEFAULT_RECONNECT_POLICY, ReconnectPolicy } from './core/backoff';
 import { isHostPort, SessionCandidate } from './core/server-selection';
@@ -114,7 +121,10 @@ function positiveInt(field: string, value: number | undefined, fallback: number,
 function name(field: string, value: string | undefined, fallback: string): string {
   if (value === undefined) return fallback;
   if (typeof value !== 'string' || !/\S/.test(value) || value.length > REGISTRATION_LIMITS.maxAppNameLength) {
-    throw invalid(field, `${field} must be a non-blank string of at most ${REGISTRATION_LIMITS.maxAppNameLength} characters (rule: isNotBlank)`);
+    throw invalid(
+      field,
+      `${field} must be a non-blank string of at most ${REGISTRATION_LIMITS.maxAppNameLength} characters (rule: isNotBlank)`,
+    );
   }
   return value;
 }
@@ -124,7 +134,10 @@ function policy(input: Partial<ReconnectPolicy> | undefined): ReconnectPolicy {
   const nonNegative = (field: keyof ReconnectPolicy) => {
     const v = merged[field];
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-      throw invalid(`reconnect.${field}`, `reconnect.${field} must be a finite number >= 0 (rule: min), got ${String(v)}`);
+      throw invalid(
+        `reconnect.${field}`,
+        `reconnect.${field} must be a finite number >= 0 (rule: min), got ${String(v)}`,
+      );
     }
   };
   nonNegative('initialDelayMs');
@@ -158,10 +171,14 @@ function policy(input: Partial<ReconnectPolicy> | undefined): ReconnectPolicy {
 export function resolveClientOptions(options: RegistryClientOptions): ResolvedClientOptions {
   if (!options || typeof options !== 'object') throw invalid('', 'RegistryClient options must be an object');
   const servers = options.sessionServers ?? [];
-  if (!Array.isArray(servers)) throw invalid('sessionServers', 'sessionServers must be an array of host:port (rule: isArray)');
+  if (!Array.isArray(servers))
+    throw invalid('sessionServers', 'sessionServers must be an array of host:port (rule: isArray)');
   servers.forEach((s, i) => {
     if (typeof s !== 'string' || !isHostPort(s)) {
-      throw invalid(`sessionServers[${i}]`, `sessionServers[${i}] must be host:port (rule: isHostPort), got ${JSON.stringify(s)}`);
+      throw invalid(
+        `sessionServers[${i}]`,
+        `sessionServers[${i}] must be host:port (rule: isHostPort), got ${JSON.stringify(s)}`,
+      );
     }
   });
   let endpoint: string | undefined;
@@ -173,7 +190,10 @@ export function resolveClientOptions(options: RegistryClientOptions): ResolvedCl
       url = undefined;
     }
     if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-      throw invalid('registryEndpoint', `registryEndpoint must be an http(s) URL (rule: isUrl), got ${JSON.stringify(options.registryEndpoint)}`);
+      throw invalid(
+        'registryEndpoint',
+        `registryEndpoint must be an http(s) URL (rule: isUrl), got ${JSON.stringify(options.registryEndpoint)}`,
+      );
     }
     endpoint = options.registryEndpoint.replace(/\/+$/, '');
   }
@@ -183,14 +203,21 @@ export function resolveClientOptions(options: RegistryClientOptions): ResolvedCl
   if (options.reconnectDelay !== undefined && typeof options.reconnectDelay !== 'function') {
     throw invalid('reconnectDelay', 'reconnectDelay must be a function (attempt) => ms (rule: isFunction)');
   }
-  const heartbeatIntervalMs = positiveInt('heartbeatIntervalMs', options.heartbeatIntervalMs, CLIENT_DEFAULTS.heartbeatIntervalMs);
+  const heartbeatIntervalMs = positiveInt(
+    'heartbeatIntervalMs',
+    options.heartbeatIntervalMs,
+    CLIENT_DEFAULTS.heartbeatIntervalMs,
+  );
   const heartbeatTimeoutMs = positiveInt(
     'heartbeatTimeoutMs',
     options.heartbeatTimeoutMs,
     Math.max(CLIENT_DEFAULTS.heartbeatTimeoutMs, heartbeatIntervalMs * 3),
   );
   if (heartbeatTimeoutMs <= heartbeatIntervalMs) {
-    throw invalid('heartbeatTimeoutMs', `heartbeatTimeoutMs (${heartbeatTimeoutMs}) must exceed heartbeatIntervalMs (${heartbeatIntervalMs}) (rule: greaterThan)`);
+    throw invalid(
+      'heartbeatTimeoutMs',
+      `heartbeatTimeoutMs (${heartbeatTimeoutMs}) must exceed heartbeatIntervalMs (${heartbeatIntervalMs}) (rule: greaterThan)`,
+    );
   }
   return Object.freeze({
     sessionServers: Object.freeze([...servers]),
@@ -204,8 +231,16 @@ export function resolveClientOptions(options: RegistryClientOptions): ResolvedCl
     heartbeatIntervalMs,
     heartbeatTimeoutMs,
     keepaliveTimeMs: positiveInt('keepaliveTimeMs', options.keepaliveTimeMs, CLIENT_DEFAULTS.keepaliveTimeMs),
-    keepaliveTimeoutMs: positiveInt('keepaliveTimeoutMs', options.keepaliveTimeoutMs, CLIENT_DEFAULTS.keepaliveTimeoutMs),
-    discoveryTimeoutMs: positiveInt('discoveryTimeoutMs', options.discoveryTimeoutMs, CLIENT_DEFAULTS.discoveryTimeoutMs),
+    keepaliveTimeoutMs: positiveInt(
+      'keepaliveTimeoutMs',
+      options.keepaliveTimeoutMs,
+      CLIENT_DEFAULTS.keepaliveTimeoutMs,
+    ),
+    discoveryTimeoutMs: positiveInt(
+      'discoveryTimeoutMs',
+      options.discoveryTimeoutMs,
+      CLIENT_DEFAULTS.discoveryTimeoutMs,
+    ),
     offlineQueueSize: positiveInt('offlineQueueSize', options.offlineQueueSize, CLIENT_DEFAULTS.offlineQueueSize, 0),
     statusBufferSize: positiveInt('statusBufferSize', options.statusBufferSize, CLIENT_DEFAULTS.statusBufferSize),
     channelOptions: Object.freeze({ ...(options.channelOptions ?? {}) }),

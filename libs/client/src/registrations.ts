@@ -1,6 +1,11 @@
 import { ErrorCode, RegistryError, Scope, UserDataValue } from '@sofareg/model';
 import type { Clock } from './clock';
-import type { ConfiguratorRecord, PublisherRecord, RegistrationRecord, SubscriberRecord } from './core/registration-book';
+import type {
+  ConfiguratorRecord,
+  PublisherRecord,
+  RegistrationRecord,
+  SubscriberRecord,
+} from './core/registration-book';
 
 /** What a registration is: a publisher, a subscriber or a configurator. */
 export type RegistrationKind = RegistrationRecord['kind'];
@@ -175,7 +180,10 @@ export abstract class RegistrationHandle implements Registration {
 export class PublisherHandle extends RegistrationHandle implements Publisher {
   readonly kind = 'publisher' as const;
 
-  constructor(host: RegistrationHost, override readonly record: PublisherRecord) {
+  constructor(
+    host: RegistrationHost,
+    override readonly record: PublisherRecord,
+  ) {
     super(host, record);
   }
 

@@ -46,7 +46,10 @@ async function connected(overrides: Partial<RegistryClientOptions> = {}) {
 }
 
 /** Drops the current stream and lets the retry timer open the next one. */
-async function reconnect(env: { clock: ManualClock; transport: ScriptedTransport }, error = new Error('14 UNAVAILABLE: gone')) {
+async function reconnect(
+  env: { clock: ManualClock; transport: ScriptedTransport },
+  error = new Error('14 UNAVAILABLE: gone'),
+) {
   const before = env.transport.connections.length;
   env.transport.last.end(error);
   env.clock.runNext(); // the backoff timer
@@ -90,7 +93,12 @@ describe('RegistryClient', () => {
       ]);
       transport.last.hello('c-42');
       expect(client.phase).toBe('connected');
-      expect(client.session).toEqual({ server: 's1:9600', connectId: 'c-42', sessionAddress: 's1:9600', zone: 'DEFAULT_ZONE' });
+      expect(client.session).toEqual({
+        server: 's1:9600',
+        connectId: 'c-42',
+        sessionAddress: 's1:9600',
+        zone: 'DEFAULT_ZONE',
+      });
       await client.ready();
       await client.close();
     });
@@ -196,7 +204,11 @@ describe('RegistryClient', () => {
         [() => client.publish({ dataId: 'a#@#b' }, 'a'), 'dataId', /#@#/],
         [() => client.publish({ dataId: 'svc' }, 'ok', 'x'.repeat(5000)), 'dataList', /rule: maxLength/],
         [() => client.publish({ dataId: 'svc', group: 'g#@#' }, 'a'), 'group', /rule: matches/],
-        [() => client.subscribe({ dataId: 'svc', scope: 'planet' as never }, () => undefined), 'scope', /one of: zone, dataCenter, global/],
+        [
+          () => client.subscribe({ dataId: 'svc', scope: 'planet' as never }, () => undefined),
+          'scope',
+          /one of: zone, dataCenter, global/,
+        ],
         [() => client.subscribe({ dataId: 'svc', scope: 'zone' }, 'nope' as never), 'callback', /rule: isFunction/],
         [() => client.watchConfig({ key: '' }, () => undefined), 'key', /rule:/],
         [() => client.publish(undefined as never), 'dataId', /rule:/],
@@ -220,12 +232,17 @@ describe('RegistryClient', () => {
     });
 
     it('validates options at construction', () => {
-      const make = (o: Partial<RegistryClientOptions>) => () => new RegistryClient({ transport: new ScriptedTransport(), ...o });
+      const make = (o: Partial<RegistryClientOptions>) => () =>
+        new RegistryClient({ transport: new ScriptedTransport(), ...o });
       expect(make({})).toThrow(expect.objectContaining({ code: 'InvalidArgument', field: 'sessionServers' }));
       expect(make({ sessionServers: ['nope'] })).toThrow(expect.objectContaining({ field: 'sessionServers[0]' }));
       expect(make({ registryEndpoint: 'ftp://x' })).toThrow(expect.objectContaining({ field: 'registryEndpoint' }));
-      expect(make({ sessionServers: ['a:1'], reconnect: { jitter: 2 } })).toThrow(expect.objectContaining({ field: 'reconnect.jitter' }));
-      expect(make({ sessionServers: ['a:1'], heartbeatIntervalMs: 0 })).toThrow(expect.objectContaining({ field: 'heartbeatIntervalMs' }));
+      expect(make({ sessionServers: ['a:1'], reconnect: { jitter: 2 } })).toThrow(
+        expect.objectContaining({ field: 'reconnect.jitter' }),
+      );
+      expect(make({ sessionServers: ['a:1'], heartbeatIntervalMs: 0 })).toThrow(
+        expect.objectContaining({ field: 'heartbeatIntervalMs' }),
+      );
       expect(make({ sessionServers: ['a:1'], heartbeatIntervalMs: 10, heartbeatTimeoutMs: 10 })).toThrow(
         expect.objectContaining({ field: 'heartbeatTimeoutMs' }),
       );
@@ -289,7 +306,20 @@ describe('RegistryClient', () => {
       conn.deliver({
         body: {
           $case: 'batch',
-          value: { messages: reqs.map((r) => ({ body: { $case: 'result' as const, value: { requestId: r.requestId, registerId: r.registerId, ok: true, version: r.version, error: undefined } } })) },
+          value: {
+            messages: reqs.map((r) => ({
+              body: {
+                $case: 'result' as const,
+                value: {
+                  requestId: r.requestId,
+                  registerId: r.registerId,
+                  ok: true,
+                  version: r.version,
+                  error: undefined,
+                },
+              },
+            })),
+          },
         },
       });
       await Promise.all(pubs.map((p) => p.synced()));
@@ -335,7 +365,13 @@ describe('RegistryClient', () => {
       const bad = client.publish({ dataId: 'svc' }, 'a:1');
       const good = client.publish({ dataId: 'other' }, 'b:1');
       const [req] = transport.last.sentOf('publish');
-      transport.last.refuse(req.requestId, req.registerId, 'InvalidArgument', 'dataList[0] is not an address', 'dataList[0]');
+      transport.last.refuse(
+        req.requestId,
+        req.registerId,
+        'InvalidArgument',
+        'dataList[0] is not an address',
+        'dataList[0]',
+      );
       await expect(bad.synced()).rejects.toMatchObject({ code: 'InvalidArgument', field: 'dataList[0]' });
       expect(bad.active).toBe(false);
       expect(() => bad.republish('x')).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
@@ -444,7 +480,13 @@ describe('RegistryClient', () => {
       expect(next.server).toBe('s2:9600');
       expect(next.cases()).toEqual(['hello']);
       next.hello();
-      expect(next.sent.map((m) => (m.body?.$case === 'hello' ? 'hello' : `${m.body?.$case}:${(m.body?.value as { registerId: string }).registerId}`))).toEqual([
+      expect(
+        next.sent.map((m) =>
+          m.body?.$case === 'hello'
+            ? 'hello'
+            : `${m.body?.$case}:${(m.body?.value as { registerId: string }).registerId}`,
+        ),
+      ).toEqual([
         'hello',
         `publish:${p1.registerId}`,
         `subscribe:${s1.registerId}`,
@@ -542,7 +584,10 @@ describe('RegistryClient', () => {
       await settle();
       expect(seen).toEqual([1]);
       expect(client.stats().callbackErrors).toBe(2);
-      expect(logs.filter((l) => l.level === 'error').map((l) => l.message)).toEqual(['subscriber callback threw', 'subscriber callback threw']);
+      expect(logs.filter((l) => l.level === 'error').map((l) => l.message)).toEqual([
+        'subscriber callback threw',
+        'subscriber callback threw',
+      ]);
       await client.close();
     });
 
@@ -551,7 +596,9 @@ describe('RegistryClient', () => {
       const seen: [string, string | undefined, number][] = [];
       const cfg = client.watchConfig({ key: 'stopPush' }, (k, v, ver) => void seen.push([k, v, ver]));
       const deliver = (value: string, version: number, exists: boolean) =>
-        transport.last.deliver({ body: { $case: 'config', value: { registerIds: [cfg.registerId], key: 'stopPush', value, version, exists } } });
+        transport.last.deliver({
+          body: { $case: 'config', value: { registerIds: [cfg.registerId], key: 'stopPush', value, version, exists } },
+        });
       deliver('', 0, false);
       deliver('true', 2, true);
       deliver('false', 1, true);
@@ -577,11 +624,32 @@ describe('RegistryClient', () => {
       await client.close();
       expect(await events).toEqual([
         { type: 'connecting', attempt: 0 },
-        { type: 'connected', server: 's1:9600', attempt: 0, connectId: 'c1', sessionAddress: 's1:9600', zone: 'DEFAULT_ZONE', reconnected: false },
+        {
+          type: 'connected',
+          server: 's1:9600',
+          attempt: 0,
+          connectId: 'c1',
+          sessionAddress: 's1:9600',
+          zone: 'DEFAULT_ZONE',
+          reconnected: false,
+        },
         { type: 'disconnected', server: 's1:9600', error: { code: 'Unavailable', message: '14 UNAVAILABLE: bye' } },
-        { type: 'reconnecting', attempt: 1, delayMs: 100, error: { code: 'Unavailable', message: '14 UNAVAILABLE: bye' } },
+        {
+          type: 'reconnecting',
+          attempt: 1,
+          delayMs: 100,
+          error: { code: 'Unavailable', message: '14 UNAVAILABLE: bye' },
+        },
         { type: 'connecting', attempt: 1 },
-        { type: 'connected', server: 's2:9600', attempt: 1, connectId: 'c2', sessionAddress: 's2:9600', zone: 'DEFAULT_ZONE', reconnected: true },
+        {
+          type: 'connected',
+          server: 's2:9600',
+          attempt: 1,
+          connectId: 'c2',
+          sessionAddress: 's2:9600',
+          zone: 'DEFAULT_ZONE',
+          reconnected: true,
+        },
         { type: 'disconnected', server: 's2:9600' },
         { type: 'closed' },
       ]);
@@ -615,7 +683,9 @@ describe('RegistryClient', () => {
       expect(transport.last.closedByClient).toBe(true);
       expect(await client.closed()).toBeUndefined();
       expect(client.phase).toBe('closed');
-      expect(() => client.subscribe({ dataId: 'x', scope: 'zone' }, () => undefined)).toThrow(expect.objectContaining({ code: 'Closed' }));
+      expect(() => client.subscribe({ dataId: 'x', scope: 'zone' }, () => undefined)).toThrow(
+        expect.objectContaining({ code: 'Closed' }),
+      );
       await pub.unregister(); // nothing to do after close
     });
 
@@ -634,7 +704,11 @@ describe('RegistryClient', () => {
         { address: 'busy:1', weight: 900 },
         { address: 'idle:1', weight: 3 },
       ]);
-      const { clock, transport, client } = setup({ sessionServers: undefined, registryEndpoint: 'http://meta:9603/', discover });
+      const { clock, transport, client } = setup({
+        sessionServers: undefined,
+        registryEndpoint: 'http://meta:9603/',
+        discover,
+      });
       await settle();
       expect(discover).toHaveBeenCalledWith('http://meta:9603');
       expect(transport.last.server).toBe('idle:1');
@@ -661,8 +735,9 @@ describe('RegistryClient', () => {
       expect(alone.transport.connections).toHaveLength(0);
       expect(alone.client.phase).toBe('reconnecting');
       await alone.client.close();
-      expect((await events).find((e) => e.type === 'reconnecting')).toMatchObject({ error: { code: 'Unavailable', message: 'connect ECONNREFUSED' } });
+      expect((await events).find((e) => e.type === 'reconnecting')).toMatchObject({
+        error: { code: 'Unavailable', message: 'connect ECONNREFUSED' },
+      });
     });
   });
 });
-

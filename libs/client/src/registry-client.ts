@@ -27,7 +27,13 @@ import {
   MachineStatus,
   step,
 } from './core/connection-machine';
-import { ConfiguratorRecord, PublisherRecord, RegistrationBook, ResultOutcome, SubscriberRecord } from './core/registration-book';
+import {
+  ConfiguratorRecord,
+  PublisherRecord,
+  RegistrationBook,
+  ResultOutcome,
+  SubscriberRecord,
+} from './core/registration-book';
 import { pickLessLoaded, RoundRobin, SessionCandidate } from './core/server-selection';
 import { discoverSessions } from './discovery';
 import { GrpcTransport } from './grpc-transport';
@@ -170,7 +176,11 @@ export class RegistryClient {
   private everConnected = false;
   private readonly resendTimers = new Map<string, { timer: unknown; attempt: number }>();
   private readonly unregisterWaiters = new Map<string, { resolve: () => void; reject: (e: RegistryError) => void }>();
-  private readonly readyWaiters = new Set<{ resolve: () => void; reject: (e: RegistryError) => void; timer: unknown }>();
+  private readonly readyWaiters = new Set<{
+    resolve: () => void;
+    reject: (e: RegistryError) => void;
+    timer: unknown;
+  }>();
   private readonly counters: Mutable<ClientStats>;
   private closeReason: RegistryError | undefined;
   private resolveClosed!: (reason: RegistryError | undefined) => void;
@@ -230,7 +240,8 @@ export class RegistryClient {
     };
     this.statusStream = new StatusStream<StatusEvent>(this.options.statusBufferSize, (dropped) => {
       this.counters.statusEventsDropped = dropped;
-      if (dropped === 1 || dropped % 1000 === 0) this.logger.warn('status iterator fell behind; oldest events dropped', { dropped });
+      if (dropped === 1 || dropped % 1000 === 0)
+        this.logger.warn('status iterator fell behind; oldest events dropped', { dropped });
     });
     this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve));
     this.host = {
@@ -254,7 +265,14 @@ export class RegistryClient {
     this.assertOpen();
     const appName = registration?.appName ?? this.options.appName;
     // Fields picked one by one: an object spread with more properties after it costs microseconds in V8.
-    const input = { dataId: registration?.dataId, instanceId: registration?.instanceId, group: registration?.group, appName, dataList, version: 1 };
+    const input = {
+      dataId: registration?.dataId,
+      instanceId: registration?.instanceId,
+      group: registration?.group,
+      appName,
+      dataList,
+      version: 1,
+    };
     throwIfInvalid(notARegistrationObject(registration) ?? validatePublish(input));
     const record: PublisherRecord = {
       kind: 'publisher',
@@ -283,10 +301,20 @@ export class RegistryClient {
   subscribe(registration: SubscribeRegistration, callback: SubscriberCallback): Subscriber {
     this.assertOpen();
     const appName = registration?.appName ?? this.options.appName;
-    const input = { dataId: registration?.dataId, scope: registration?.scope, instanceId: registration?.instanceId, group: registration?.group, appName };
+    const input = {
+      dataId: registration?.dataId,
+      scope: registration?.scope,
+      instanceId: registration?.instanceId,
+      group: registration?.group,
+      appName,
+    };
     throwIfInvalid(notARegistrationObject(registration) ?? validateSubscribe(input));
     if (typeof callback !== 'function') {
-      throw new RegistryError({ code: ErrorCode.InvalidArgument, field: 'callback', message: 'callback must be a function (rule: isFunction)' });
+      throw new RegistryError({
+        code: ErrorCode.InvalidArgument,
+        field: 'callback',
+        message: 'callback must be a function (rule: isFunction)',
+      });
     }
     const record: SubscriberRecord = {
       kind: 'subscriber',
@@ -315,7 +343,11 @@ export class RegistryClient {
     this.assertOpen();
     throwIfInvalid(validateWatchConfig(registration));
     if (typeof callback !== 'function') {
-      throw new RegistryError({ code: ErrorCode.InvalidArgument, field: 'callback', message: 'callback must be a function (rule: isFunction)' });
+      throw new RegistryError({
+        code: ErrorCode.InvalidArgument,
+        field: 'callback',
+        message: 'callback must be a function (rule: isFunction)',
+      });
     }
     const record: ConfiguratorRecord = {
       kind: 'configurator',
@@ -368,7 +400,12 @@ export class RegistryClient {
       if (options.timeoutMs !== undefined) {
         waiter.timer = this.clock.setTimeout(() => {
           this.readyWaiters.delete(waiter);
-          reject(new RegistryError({ code: ErrorCode.Unavailable, message: `not connected to a session within ${options.timeoutMs} ms` }));
+          reject(
+            new RegistryError({
+              code: ErrorCode.Unavailable,
+              message: `not connected to a session within ${options.timeoutMs} ms`,
+            }),
+          );
         }, options.timeoutMs);
       }
       this.readyWaiters.add(waiter);
@@ -404,7 +441,8 @@ export class RegistryClient {
   private register(handle: PublisherHandle | SubscriberHandle | ConfiguratorHandle): void {
     const added = this.book.add(handle.record);
     if (!added.ok) {
-      if (added.error.code === ErrorCode.Overloaded) this.logger.warn('offline queue full', { queued: this.book.queued });
+      if (added.error.code === ErrorCode.Overloaded)
+        this.logger.warn('offline queue full', { queued: this.book.queued });
       throw new RegistryError(added.error);
     }
     this.handles.set(handle.registerId, handle);
@@ -457,7 +495,10 @@ export class RegistryClient {
   }
 
   private closedError(): RegistryError {
-    return new RegistryError({ code: ErrorCode.Closed, message: 'the registry client is closed' + (this.closeReason ? `: ${this.closeReason.message}` : '') });
+    return new RegistryError({
+      code: ErrorCode.Closed,
+      message: 'the registry client is closed' + (this.closeReason ? `: ${this.closeReason.message}` : ''),
+    });
   }
 
   // ---- the state machine and its effects -------------------------------------------------------------------
@@ -470,7 +511,11 @@ export class RegistryClient {
       for (let e = this.events.shift(); e; e = this.events.shift()) {
         const result = step(this.machine, this.state, e);
         if (result.ignored) {
-          this.logger.debug('connection event ignored', { event: e.type, phase: this.state.phase, epoch: this.state.epoch });
+          this.logger.debug('connection event ignored', {
+            event: e.type,
+            phase: this.state.phase,
+            epoch: this.state.epoch,
+          });
           continue;
         }
         this.state = result.state;
@@ -549,7 +594,10 @@ export class RegistryClient {
       this.dispatch({
         type: 'dialFailed',
         epoch,
-        error: { code: ErrorCode.Unavailable, message: `no hello from session ${server} within ${this.options.connectTimeoutMs} ms` },
+        error: {
+          code: ErrorCode.Unavailable,
+          message: `no hello from session ${server} within ${this.options.connectTimeoutMs} ms`,
+        },
         now: this.clock.now(),
       });
     }, this.options.connectTimeoutMs);
@@ -581,7 +629,10 @@ export class RegistryClient {
         throw new RegistryError({ code: ErrorCode.Unavailable, message: `${endpoint} listed no session server` });
       } catch (e) {
         if (!this.roundRobin) throw e;
-        this.logger.warn('session discovery failed; using sessionServers', { endpoint, error: errorValue(e, ErrorCode.Unavailable) });
+        this.logger.warn('session discovery failed; using sessionServers', {
+          endpoint,
+          error: errorValue(e, ErrorCode.Unavailable),
+        });
       }
     }
     return (this.roundRobin as RoundRobin).next();
@@ -598,7 +649,8 @@ export class RegistryClient {
     if (!body) return;
     if (body.$case === 'batch') {
       // Each message may change the connection (a result that closes the client): stop once it is not ours.
-      for (const m of body.value.messages) if (m.body?.$case !== 'batch' && this.conn === conn) this.onMessage(epoch, m);
+      for (const m of body.value.messages)
+        if (m.body?.$case !== 'batch' && this.conn === conn) this.onMessage(epoch, m);
       return;
     }
     if (this.state.phase === 'connecting') {
@@ -608,7 +660,10 @@ export class RegistryClient {
         this.dispatch({
           type: 'dialFailed',
           epoch,
-          error: { code: ErrorCode.Internal, message: `protocol error: session ${conn.server} sent ${body.$case} before hello` },
+          error: {
+            code: ErrorCode.Internal,
+            message: `protocol error: session ${conn.server} sent ${body.$case} before hello`,
+          },
           now: this.lastReceivedAt,
         });
         return;
@@ -695,11 +750,17 @@ export class RegistryClient {
       const now = this.clock.now();
       const silentFor = now - this.lastReceivedAt;
       if (silentFor >= this.options.heartbeatTimeoutMs) {
-        this.logger.warn('session silent; dropping the connection', { server: this.conn?.server, silentForMs: silentFor });
+        this.logger.warn('session silent; dropping the connection', {
+          server: this.conn?.server,
+          silentForMs: silentFor,
+        });
         this.dispatch({
           type: 'streamEnded',
           epoch,
-          error: { code: ErrorCode.Unavailable, message: `no message from the session for ${silentFor} ms (heartbeatTimeoutMs ${this.options.heartbeatTimeoutMs})` },
+          error: {
+            code: ErrorCode.Unavailable,
+            message: `no message from the session for ${silentFor} ms (heartbeatTimeoutMs ${this.options.heartbeatTimeoutMs})`,
+          },
           now,
         });
         return;
@@ -724,11 +785,17 @@ export class RegistryClient {
           reconnected: this.everConnected,
         };
         this.everConnected = true;
-        this.logger.info('connected to session', { server: out.server, connectId: out.connectId, reconnected: out.reconnected });
+        this.logger.info('connected to session', {
+          server: out.server,
+          connectId: out.connectId,
+          reconnected: out.reconnected,
+        });
         break;
       }
       case 'disconnected':
-        out = event.error ? { type: 'disconnected', server: event.server, error: event.error } : { type: 'disconnected', server: event.server };
+        out = event.error
+          ? { type: 'disconnected', server: event.server, error: event.error }
+          : { type: 'disconnected', server: event.server };
         this.logger.warn('disconnected from session', { server: event.server, error: event.error });
         break;
       case 'reconnecting':
@@ -795,7 +862,12 @@ export class RegistryClient {
         this.clock.clearTimeout(previous?.timer);
         const attempt = (previous?.attempt ?? 0) + 1;
         const delayMs = this.machine.delayFor(attempt);
-        this.logger.warn('session could not take a registration now; retrying', { registerId: record.registerId, error, attempt, delayMs });
+        this.logger.warn('session could not take a registration now; retrying', {
+          registerId: record.registerId,
+          error,
+          attempt,
+          delayMs,
+        });
         const timer = this.clock.setTimeout(() => {
           const entry = this.resendTimers.get(record.registerId);
           if (!entry || entry.timer !== timer) return;
@@ -836,7 +908,9 @@ export class RegistryClient {
       const handle = this.handles.get(record.registerId);
       if (!(handle instanceof SubscriberHandle) || !record.data) continue;
       this.counters.pushesDelivered++;
-      this.invoke('subscriber', record.registerId, () => handle.callback(record.dataId, record.data as NonNullable<typeof record.data>));
+      this.invoke('subscriber', record.registerId, () =>
+        handle.callback(record.dataId, record.data as NonNullable<typeof record.data>),
+      );
     }
     this.send([{ body: { $case: 'pushAck', value: { pushId: push.pushId } } }]);
   }
@@ -846,7 +920,9 @@ export class RegistryClient {
     for (const record of outcome.deliveries) {
       const handle = this.handles.get(record.registerId);
       if (!(handle instanceof ConfiguratorHandle)) continue;
-      this.invoke('configurator', record.registerId, () => handle.callback(record.key, record.value, record.heldVersion ?? 0));
+      this.invoke('configurator', record.registerId, () =>
+        handle.callback(record.key, record.value, record.heldVersion ?? 0),
+      );
     }
   }
 
@@ -858,7 +934,8 @@ export class RegistryClient {
     };
     try {
       const r = fn();
-      if (r && typeof (r as PromiseLike<unknown>).then === 'function') (r as PromiseLike<unknown>).then(undefined, fail);
+      if (r && typeof (r as PromiseLike<unknown>).then === 'function')
+        (r as PromiseLike<unknown>).then(undefined, fail);
     } catch (e) {
       fail(e);
     }
@@ -870,7 +947,8 @@ function throwIfInvalid(error: ErrorValue | undefined): void {
 }
 
 function errorValue(e: unknown, fallback: ErrorCode): ErrorValue {
-  if (e instanceof RegistryError) return e.field ? { code: e.code, message: e.message, field: e.field } : { code: e.code, message: e.message };
+  if (e instanceof RegistryError)
+    return e.field ? { code: e.code, message: e.message, field: e.field } : { code: e.code, message: e.message };
   return { code: fallback, message: e instanceof Error ? e.message : String(e) };
 }
 

@@ -17,10 +17,14 @@ export class StatusStream<T> {
 
   /** A new iterator over future events. After {@link end}, it is done at once. */
   iterator(): AsyncIterableIterator<T> {
-    const reader = new Reader<T>(this.bound, () => this.readers.delete(reader), () => {
-      this.dropped++;
-      this.onOverflow(this.dropped);
-    });
+    const reader = new Reader<T>(
+      this.bound,
+      () => this.readers.delete(reader),
+      () => {
+        this.dropped++;
+        this.onOverflow(this.dropped);
+      },
+    );
     if (this.ended) reader.end();
     else this.readers.add(reader);
     return reader;
@@ -84,7 +88,8 @@ class Reader<T> implements AsyncIterableIterator<T> {
   next(): Promise<IteratorResult<T>> {
     if (this.buffer.length > 0) return Promise.resolve({ value: this.buffer.shift() as T, done: false });
     if (this.done) return Promise.resolve({ value: undefined, done: true });
-    if (this.waiting) return Promise.reject(new Error('status iterator: next() called while a previous next() is pending'));
+    if (this.waiting)
+      return Promise.reject(new Error('status iterator: next() called while a previous next() is pending'));
     return new Promise((resolve) => (this.waiting = resolve));
   }
 

@@ -9,7 +9,10 @@ const settle = () => new Promise<void>((r) => setImmediate(r));
 
 const DATA_IDS = ['svc.A', 'svc.B', 'svc.C'];
 const dataInfoId = (dataId: string) => `${dataId}#@#DEFAULT_INSTANCE_ID#@#DEFAULT_GROUP`;
-const flat = (zoneData: Record<string, readonly string[]> | undefined) => Object.values(zoneData ?? {}).flat().sort();
+const flat = (zoneData: Record<string, readonly string[]> | undefined) =>
+  Object.values(zoneData ?? {})
+    .flat()
+    .sort();
 
 /**
  * Deterministic simulation: one client against an in-memory session that randomly drops every connection
@@ -32,7 +35,9 @@ describe('client simulation (seeded)', () => {
         throw new Error(`client simulation failed for SEED=${seed}: ${(e as Error).message}`);
       }
     }
-    console.log(`client simulation: seeds ${base}..${base + seeds - 1} (replay one with SEED=<n> SEEDS=1): ${JSON.stringify(totals)}`);
+    console.log(
+      `client simulation: seeds ${base}..${base + seeds - 1} (replay one with SEED=<n> SEEDS=1): ${JSON.stringify(totals)}`,
+    );
   }, 120_000);
 });
 
@@ -57,7 +62,10 @@ async function simulate(seed: number): Promise<ReturnType<RegistryClient['stats'
 
   const subscribe = () => {
     const versions: number[] = [];
-    const s = client.subscribe({ dataId: pick(DATA_IDS), scope: 'dataCenter' }, (_id, d: UserDataValue) => void versions.push(d.version));
+    const s = client.subscribe(
+      { dataId: pick(DATA_IDS), scope: 'dataCenter' },
+      (_id, d: UserDataValue) => void versions.push(d.version),
+    );
     delivered.set(s.registerId, versions);
     subscribers.push(s);
   };
@@ -65,7 +73,8 @@ async function simulate(seed: number): Promise<ReturnType<RegistryClient['stats'
   for (let step = 0; step < 80; step++) {
     const r = random();
     if (r < 0.25) publishers.push(client.publish({ dataId: pick(DATA_IDS) }, `10.0.0.${++addr}:80`));
-    else if (r < 0.4 && publishers.some((p) => p.active)) pick(publishers.filter((p) => p.active)).republish(`10.0.1.${++addr}:80`, `10.0.2.${addr}:80`);
+    else if (r < 0.4 && publishers.some((p) => p.active))
+      pick(publishers.filter((p) => p.active)).republish(`10.0.1.${++addr}:80`, `10.0.2.${addr}:80`);
     else if (r < 0.5 && publishers.some((p) => p.active)) void pick(publishers.filter((p) => p.active)).unregister();
     else if (r < 0.62) subscribe();
     else if (r < 0.67 && subscribers.some((s) => s.active)) void pick(subscribers.filter((s) => s.active)).unregister();
@@ -89,7 +98,10 @@ async function simulate(seed: number): Promise<ReturnType<RegistryClient['stats'
   await settle();
 
   for (const dataId of DATA_IDS) {
-    const want = publishers.filter((p) => p.active && p.dataId === dataId).flatMap((p) => [...p.dataList]).sort();
+    const want = publishers
+      .filter((p) => p.active && p.dataId === dataId)
+      .flatMap((p) => [...p.dataList])
+      .sort();
     expect(flat(session.published(dataInfoId(dataId)))).toEqual(want);
     for (const s of subscribers.filter((x) => x.active && x.dataId === dataId)) {
       expect(flat(s.peekData()?.zoneData)).toEqual(want);
@@ -97,10 +109,13 @@ async function simulate(seed: number): Promise<ReturnType<RegistryClient['stats'
   }
   for (const [registerId, versions] of delivered) {
     for (let i = 1; i < versions.length; i++) {
-      if (!(versions[i] > versions[i - 1])) throw new Error(`subscriber ${registerId} was delivered versions ${versions.join(',')}`);
+      if (!(versions[i] > versions[i - 1]))
+        throw new Error(`subscriber ${registerId} was delivered versions ${versions.join(',')}`);
     }
   }
-  expect(client.stats().registrations).toBe(publishers.filter((p) => p.active).length + subscribers.filter((s) => s.active).length);
+  expect(client.stats().registrations).toBe(
+    publishers.filter((p) => p.active).length + subscribers.filter((s) => s.active).length,
+  );
   const stats = client.stats();
   await client.close();
   expect(session.connectionCount).toBe(0);

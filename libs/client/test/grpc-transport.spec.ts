@@ -48,7 +48,9 @@ class TinySessionServer {
       },
     });
     this.port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+      server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err, p) =>
+        err ? reject(err) : resolve(p),
+      ),
     );
     this.server = server;
   }
@@ -156,7 +158,10 @@ describe('RegistryClient over real gRPC', () => {
     const s = await server();
     const { client: c } = client({ sessionServers: [s.address], heartbeatIntervalMs: 50, zone: 'Z1' });
     await c.ready({ timeoutMs: 5_000 });
-    expect(s.received[0].body).toMatchObject({ $case: 'hello', value: { clientId: c.clientId, zone: 'Z1', appName: 'grpc-spec' } });
+    expect(s.received[0].body).toMatchObject({
+      $case: 'hello',
+      value: { clientId: c.clientId, zone: 'Z1', appName: 'grpc-spec' },
+    });
     expect(c.session).toMatchObject({ server: s.address, connectId: expect.stringMatching(/^fake-conn-/) });
 
     const pub = c.publish({ dataId: 'com.acme.Orders' }, '10.0.0.1:12200');
@@ -185,7 +190,14 @@ describe('RegistryClient over real gRPC', () => {
     expect(helloCount).toBe(1);
     expect(s.received.map((m) => m.body?.$case).slice(0, 2)).toEqual(['hello', 'publish']);
     expect(s.received[1].body).toMatchObject({ value: { registerId: pub.registerId, version: 2, dataList: ['a:2'] } });
-    expect(events.map((e) => e.type)).toEqual(['connecting', 'connected', 'disconnected', 'reconnecting', 'connecting', 'connected']);
+    expect(events.map((e) => e.type)).toEqual([
+      'connecting',
+      'connected',
+      'disconnected',
+      'reconnecting',
+      'connecting',
+      'connected',
+    ]);
   });
 
   it('comes back when a killed server restarts on the same port', async () => {
@@ -211,7 +223,9 @@ describe('RegistryClient over real gRPC', () => {
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.use_local_subchannel_pool': 1,
     });
-    expect(grpcChannelOptions({ keepaliveTimeMs: 10_000, keepaliveTimeoutMs: 5_000 })['grpc.keepalive_time_ms']).toBe(10_000);
+    expect(grpcChannelOptions({ keepaliveTimeMs: 10_000, keepaliveTimeoutMs: 5_000 })['grpc.keepalive_time_ms']).toBe(
+      10_000,
+    );
 
     const s = await server();
     const proxy = new FreezingProxy(() => s.port);
@@ -227,10 +241,15 @@ describe('RegistryClient over real gRPC', () => {
     await pub.synced({ timeoutMs: 5_000 });
     const frozenAt = Date.now();
     proxy.freezeAll();
-    await waitFor(() => events.some((e) => e.type === 'disconnected'), { message: 'keepalive noticed the dead link', timeoutMs: 10_000 });
+    await waitFor(() => events.some((e) => e.type === 'disconnected'), {
+      message: 'keepalive noticed the dead link',
+      timeoutMs: 10_000,
+    });
     const detectedMs = Date.now() - frozenAt;
     console.log(`half-open link detected by keepalive in ${detectedMs} ms (keepalive 300 + 300 ms)`);
-    await waitFor(() => events.some((e) => e.type === 'connected' && e.reconnected), { message: 'reconnected through the proxy' });
+    await waitFor(() => events.some((e) => e.type === 'connected' && e.reconnected), {
+      message: 'reconnected through the proxy',
+    });
     await waitFor(() => s.received_('publish').length === 2, { message: 'publisher replayed' });
   });
 

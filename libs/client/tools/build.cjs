@@ -28,10 +28,14 @@ if (sourceVersion !== manifest.version) {
 }
 
 fs.rmSync(out, { recursive: true, force: true });
-execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(lib, 'tsconfig.lib.json')], {
-  stdio: 'inherit',
-  cwd: root,
-});
+execFileSync(
+  process.execPath,
+  [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(lib, 'tsconfig.lib.json')],
+  {
+    stdio: 'inherit',
+    cwd: root,
+  },
+);
 
 // Rewrite the path aliases of bundled internal libraries to relative paths.
 const files = fs
@@ -63,14 +67,19 @@ const pkg = {
     './testing': entry('testing/index'),
     './package.json': './package.json',
   },
-  typesVersions: { '*': { nest: ['./lib/client/src/nest/index.d.ts'], testing: ['./lib/client/src/testing/index.d.ts'] } },
+  typesVersions: {
+    '*': { nest: ['./lib/client/src/nest/index.d.ts'], testing: ['./lib/client/src/testing/index.d.ts'] },
+  },
   files: ['lib', 'README.md'],
 };
 fs.writeFileSync(path.join(out, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
 fs.copyFileSync(path.join(lib, 'README.md'), path.join(out, 'README.md'));
 
 // Every declared dependency must be imported somewhere, and every bare import must be declared.
-const declared = new Set([...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {})]);
+const declared = new Set([
+  ...Object.keys(manifest.dependencies ?? {}),
+  ...Object.keys(manifest.peerDependencies ?? {}),
+]);
 const used = new Set();
 for (const file of files.filter((f) => f.endsWith('.js'))) {
   for (const m of fs.readFileSync(file, 'utf8').matchAll(/require\("([^".][^"]*)"\)/g)) {
@@ -89,4 +98,6 @@ if (unused.length) fail(`declared but never imported: ${unused.join(', ')}`);
 
 // The entry points must load.
 for (const e of ['index', 'nest/index', 'testing/index']) require(path.join(libOut, 'client/src', e + '.js'));
-console.log(`client build: ${path.relative(root, out)} (${files.length} files, ${rewritten} imports rewritten, deps: ${[...used].sort().join(', ')})`);
+console.log(
+  `client build: ${path.relative(root, out)} (${files.length} files, ${rewritten} imports rewritten, deps: ${[...used].sort().join(', ')})`,
+);

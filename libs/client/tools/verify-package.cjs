@@ -24,15 +24,27 @@ const rootPkg = require(path.join(root, 'package.json'));
 const v = (name) => (rootPkg.dependencies ?? {})[name] ?? (rootPkg.devDependencies ?? {})[name];
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sofareg-client-pkg-'));
 // Every step has a deadline: a consumer that hangs fails the check instead of stalling CI.
-const run = (cmd, args, cwd, env) => execFileSync(cmd, args, { cwd, env: env ?? process.env, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', timeout: 300_000, killSignal: 'SIGKILL' });
+const run = (cmd, args, cwd, env) =>
+  execFileSync(cmd, args, {
+    cwd,
+    env: env ?? process.env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+    timeout: 300_000,
+    killSignal: 'SIGKILL',
+  });
 let cluster;
 
 /** Starts tools/scripts/test-cluster.ts and resolves with its session addresses. */
 function startCluster() {
-  cluster = spawn(process.execPath, [path.join(root, 'tools/scripts/run-ts.cjs'), path.join(root, 'tools/scripts/test-cluster.ts')], {
-    cwd: root,
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  cluster = spawn(
+    process.execPath,
+    [path.join(root, 'tools/scripts/run-ts.cjs'), path.join(root, 'tools/scripts/test-cluster.ts')],
+    {
+      cwd: root,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
   return new Promise((resolve, reject) => {
     const lines = readline.createInterface({ input: cluster.stdout });
     lines.once('line', (line) => resolve(JSON.parse(line).sessions));
@@ -54,36 +66,38 @@ function stopCluster() {
 }
 
 async function main() {
+  try {
+    const sessions = startCluster();
+    const tarball = run('npm', ['pack', dist, '--pack-destination', tmp, '--json'], tmp);
+    const file = path.join(tmp, JSON.parse(tarball)[0].filename);
+    console.log(`verify-package: packed ${path.basename(file)} (${fs.statSync(file).size} bytes)`);
 
-try {
-  const sessions = startCluster();
-  const tarball = run('npm', ['pack', dist, '--pack-destination', tmp, '--json'], tmp);
-  const file = path.join(tmp, JSON.parse(tarball)[0].filename);
-  console.log(`verify-package: packed ${path.basename(file)} (${fs.statSync(file).size} bytes)`);
+    const app = path.join(tmp, 'consumer');
+    fs.mkdirSync(app);
+    fs.writeFileSync(
+      path.join(app, 'package.json'),
+      JSON.stringify({ name: 'consumer', private: true, version: '0.0.0' }),
+    );
+    run(
+      'npm',
+      [
+        'install',
+        '--prefer-offline',
+        '--no-audit',
+        '--no-fund',
+        '--loglevel=error',
+        file,
+        `@nestjs/common@${v('@nestjs/common')}`,
+        `@nestjs/core@${v('@nestjs/core')}`,
+        `rxjs@${v('rxjs')}`,
+        `@types/node@${v('@types/node')}`,
+      ],
+      app,
+    );
 
-  const app = path.join(tmp, 'consumer');
-  fs.mkdirSync(app);
-  fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, version: '0.0.0' }));
-  run(
-    'npm',
-    [
-      'install',
-      '--prefer-offline',
-      '--no-audit',
-      '--no-fund',
-      '--loglevel=error',
-      file,
-      `@nestjs/common@${v('@nestjs/common')}`,
-      `@nestjs/core@${v('@nestjs/core')}`,
-      `rxjs@${v('rxjs')}`,
-      `@types/node@${v('@types/node')}`,
-    ],
-    app,
-  );
-
-  fs.writeFileSync(
-    path.join(app, 'consumer.js'),
-    `
+    fs.writeFileSync(
+      path.join(app, 'consumer.js'),
+      `
 const { RegistryClient, CLIENT_VERSION } = require('@sofareg/client');
 const { FakeSession, fakeSessionTransport, waitFor } = require('@sofareg/client/testing');
 const { RegistryClientModule, REGISTRY_CLIENT } = require('@sofareg/client/nest');
@@ -125,12 +139,12 @@ const net = require('node:net');
   console.log('consumer ok: version ' + CLIENT_VERSION + ', grpc status ' + seen.join(' > '));
 })().catch((e) => { console.error(e); process.exit(1); });
 `,
-  );
-  process.stdout.write(run(process.execPath, ['consumer.js'], app));
+    );
+    process.stdout.write(run(process.execPath, ['consumer.js'], app));
 
-  fs.writeFileSync(
-    path.join(app, 'cluster-consumer.js'),
-    `
+    fs.writeFileSync(
+      path.join(app, 'cluster-consumer.js'),
+      `
 const { RegistryClient } = require('@sofareg/client');
 const { waitFor } = require('@sofareg/client/testing');
 
@@ -154,13 +168,15 @@ const { waitFor } = require('@sofareg/client/testing');
   console.log('cluster consumer ok: ' + seen.length + ' pushes through ' + s1 + ' -> ' + s2);
 })().catch((e) => { console.error(e); process.exit(1); });
 `,
-  );
-  const addresses = await sessions;
-  process.stdout.write(run(process.execPath, ['cluster-consumer.js'], app, { ...process.env, SESSIONS: addresses.join(',') }));
+    );
+    const addresses = await sessions;
+    process.stdout.write(
+      run(process.execPath, ['cluster-consumer.js'], app, { ...process.env, SESSIONS: addresses.join(',') }),
+    );
 
-  fs.writeFileSync(
-    path.join(app, 'consumer.ts'),
-    `
+    fs.writeFileSync(
+      path.join(app, 'consumer.ts'),
+      `
 import { RegistryClient, StatusEvent, Publisher, UserDataValue, RegistryError } from '@sofareg/client';
 import { RegistryClientModule, InjectRegistryClient, REGISTRY_CLIENT } from '@sofareg/client/nest';
 import { FakeSession, fakeSessionTransport } from '@sofareg/client/testing';
@@ -179,22 +195,30 @@ async function watch(): Promise<void> {
 void watch; void pub.synced(); void RegistryClientModule.forRoot({ sessionServers: ['h:1'] });
 void InjectRegistryClient; void REGISTRY_CLIENT; void (null as unknown as RegistryError | null);
 `,
-  );
-  fs.writeFileSync(
-    path.join(app, 'tsconfig.json'),
-    JSON.stringify({
-      compilerOptions: { strict: true, module: 'node16', moduleResolution: 'node16', target: 'es2022', noEmit: true, types: ['node'], experimentalDecorators: true },
-      files: ['consumer.ts'],
-    }),
-  );
-  run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], app);
-  console.log('verify-package: TypeScript consumer type-checks (node16 resolution, skipLibCheck off)');
-  console.log('verify-package: ok');
-} finally {
-  await stopCluster();
-  if (process.argv.includes('--keep')) console.log(`verify-package: kept ${tmp}`);
-  else fs.rmSync(tmp, { recursive: true, force: true });
-}
+    );
+    fs.writeFileSync(
+      path.join(app, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          module: 'node16',
+          moduleResolution: 'node16',
+          target: 'es2022',
+          noEmit: true,
+          types: ['node'],
+          experimentalDecorators: true,
+        },
+        files: ['consumer.ts'],
+      }),
+    );
+    run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], app);
+    console.log('verify-package: TypeScript consumer type-checks (node16 resolution, skipLibCheck off)');
+    console.log('verify-package: ok');
+  } finally {
+    await stopCluster();
+    if (process.argv.includes('--keep')) console.log(`verify-package: kept ${tmp}`);
+    else fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 main().catch((err) => {

@@ -275,7 +275,10 @@ class Arrangement {
    * cost]` from that server back to the source (the order to apply them in: each giver still leads the
    * slot it was found by), or undefined if none is reachable.
    */
-  private cheapestSwapChain(give: number, take: number): { cost: number; swaps: [number, number, number][] } | undefined {
+  private cheapestSwapChain(
+    give: number,
+    take: number,
+  ): { cost: number; swaps: [number, number, number][] } | undefined {
     const { N, L, ready, edges } = this;
     const INF = Number.MAX_SAFE_INTEGER;
     const dist = new Array<number>(N).fill(INF);
@@ -405,7 +408,6 @@ class Arrangement {
     roomy.sort((a, b) => can(b) - can(a) || F[b] - F[a] || a - b);
     for (let r = 0; r < extra; r++) tF[roomy[r]]++;
   }
-
 
   private balanceFollowers(): void {
     this.followerTargets();
@@ -617,7 +619,8 @@ class Arrangement {
       let over = NONE;
       for (const a of found) {
         if (F[a] <= tF[a]) continue;
-        if (over === NONE || score[a] > score[over] || (score[a] === score[over] && F[a] - tF[a] > F[over] - tF[over])) over = a;
+        if (over === NONE || score[a] > score[over] || (score[a] === score[over] && F[a] - tF[a] > F[over] - tF[over]))
+          over = a;
       }
       if (over !== NONE) {
         for (let a = over; a !== u; a = prevOf[a]) {
@@ -653,7 +656,6 @@ class Arrangement {
     this.movableScore = bestScore;
     return best;
   }
-
 
   // ---- result --------------------------------------------------------------------------------------
 

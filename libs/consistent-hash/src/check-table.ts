@@ -66,7 +66,8 @@ export function checkTable(table: SlotTable, live: readonly string[], context: C
   table.slots.forEach((slot, k) => {
     if (slot.id !== k) add('SHAPE', `slot at index ${k} has id ${slot.id}`, { slot: k });
     if (slot.leader === '') {
-      if (servers.length > 0) add('NO_LEADER', `slot ${k} has no leader while ${servers.length} servers live`, { slot: k });
+      if (servers.length > 0)
+        add('NO_LEADER', `slot ${k} has no leader while ${servers.length} servers live`, { slot: k });
     } else if (!alive.has(slot.leader)) {
       add('DEAD_LEADER', `slot ${k} is led by ${slot.leader}, which is not live`, { slot: k, server: slot.leader });
     } else leaders.set(slot.leader, (leaders.get(slot.leader) ?? 0) + 1);
@@ -74,15 +75,19 @@ export function checkTable(table: SlotTable, live: readonly string[], context: C
     slot.followers.forEach((f, j) => {
       if (seen.has(f)) add('DUPLICATE_REPLICA', `slot ${k} holds ${f} twice`, { slot: k, server: f });
       seen.add(f);
-      if (!alive.has(f)) add('DEAD_FOLLOWER', `slot ${k} is followed by ${f}, which is not live`, { slot: k, server: f });
+      if (!alive.has(f))
+        add('DEAD_FOLLOWER', `slot ${k} is followed by ${f}, which is not live`, { slot: k, server: f });
       else followers.set(f, (followers.get(f) ?? 0) + 1);
-      if (j > 0 && !(slot.followers[j - 1] < f)) add('FOLLOWERS_UNSORTED', `slot ${k} followers are not sorted`, { slot: k });
+      if (j > 0 && !(slot.followers[j - 1] < f))
+        add('FOLLOWERS_UNSORTED', `slot ${k} followers are not sorted`, { slot: k });
     });
     if (servers.length > 0 && slot.followers.length !== r - 1) {
       add('REPLICA_COUNT', `slot ${k} has ${slot.followers.length} followers, expected ${r - 1}`, { slot: k });
     }
     if (slot.leaderEpoch > table.epoch) {
-      add('LEADER_EPOCH_AHEAD', `slot ${k} leaderEpoch ${slot.leaderEpoch} is above the table epoch ${table.epoch}`, { slot: k });
+      add('LEADER_EPOCH_AHEAD', `slot ${k} leaderEpoch ${slot.leaderEpoch} is above the table epoch ${table.epoch}`, {
+        slot: k,
+      });
     }
   });
   const prev = context.prev;
@@ -112,7 +117,9 @@ export function checkTable(table: SlotTable, live: readonly string[], context: C
       const n = followers.get(s) ?? 0;
       const [min, max] = cap <= q ? [cap, cap] : [q, q + 1];
       if (n < min || n > max) {
-        add('FOLLOWER_IMBALANCE', `${s} follows ${n} slots, expected ${min === max ? min : `${min} or ${max}`}`, { server: s });
+        add('FOLLOWER_IMBALANCE', `${s} follows ${n} slots, expected ${min === max ? min : `${min} or ${max}`}`, {
+          server: s,
+        });
       }
     });
   }
@@ -123,18 +130,27 @@ export function checkTable(table: SlotTable, live: readonly string[], context: C
       const p = prev.slots[k];
       if (p.leader !== slot.leader) {
         if (!(slot.leaderEpoch > p.leaderEpoch)) {
-          add('LEADER_EPOCH_NOT_BUMPED', `slot ${k} leader changed but leaderEpoch stayed at or below ${p.leaderEpoch}`, { slot: k });
+          add(
+            'LEADER_EPOCH_NOT_BUMPED',
+            `slot ${k} leader changed but leaderEpoch stayed at or below ${p.leaderEpoch}`,
+            { slot: k },
+          );
         }
         const promoted = !alive.has(p.leader) && p.followers.includes(slot.leader);
         if (slot.leader && !isReady.get(slot.leader) && !promoted) {
-          add('LEADER_NOT_READY', `slot ${k} was given to ${slot.leader}, which is not ready to lead`, { slot: k, server: slot.leader });
+          add('LEADER_NOT_READY', `slot ${k} was given to ${slot.leader}, which is not ready to lead`, {
+            slot: k,
+            server: slot.leader,
+          });
         }
       } else if (slot.leaderEpoch !== p.leaderEpoch) {
         add('LEADER_EPOCH_CHANGED', `slot ${k} kept its leader but leaderEpoch changed`, { slot: k });
       }
       const survivors = [p.leader, ...p.followers].filter((s) => alive.has(s));
       if (r >= 2 && survivors.length > 0 && !survivors.some((s) => s === slot.leader || slot.followers.includes(s))) {
-        add('REPLICAS_DROPPED', `slot ${k} no longer holds any of its surviving replicas (${survivors.join(', ')})`, { slot: k });
+        add('REPLICAS_DROPPED', `slot ${k} no longer holds any of its surviving replicas (${survivors.join(', ')})`, {
+          slot: k,
+        });
       }
     });
   }

@@ -39,7 +39,14 @@ export function diffTables(a: SlotTable | undefined, b: SlotTable): TableDiff {
   const of = (s: string): ServerMovement => {
     let m = moves.get(s);
     if (!m) {
-      m = { leadersGained: [], leadersLost: [], followersGained: [], followersLost: [], replicasAdded: [], replicasRemoved: [] };
+      m = {
+        leadersGained: [],
+        leadersLost: [],
+        followersGained: [],
+        followersLost: [],
+        replicasAdded: [],
+        replicasRemoved: [],
+      };
       moves.set(s, m);
     }
     return m;

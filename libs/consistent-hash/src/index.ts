@@ -3,11 +3,5 @@ export { checkTable, type CheckContext, type TableViolation, type TableViolation
 export { crc32c, crc32cOfBytes, crc32cOfString } from './crc32c';
 export { diffTables, type ServerMovement, type TableDiff } from './diff-tables';
 export { ConsistentHashError, type ConsistentHashErrorCode } from './errors';
-export {
-  DEFAULT_SLOT_COUNT,
-  MAX_SLOT_COUNT,
-  isValidSlotCount,
-  slotOf,
-  slotOfCrc,
-} from './slot-function';
+export { DEFAULT_SLOT_COUNT, MAX_SLOT_COUNT, isValidSlotCount, slotOf, slotOfCrc } from './slot-function';
 export { MAX_REPLICAS, readyToLead, type ArrangeOptions, type SlotReplica, type SlotTable } from './slot-table';

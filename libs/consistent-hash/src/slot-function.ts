@@ -16,11 +16,7 @@ export function isValidSlotCount(n: number): boolean {
  * Throws `ConsistentHashError` with `code` unless `n` is a valid slot count.
  * @param field the argument's name, repeated in the error's `field` and message.
  */
-export function assertSlotCount(
-  n: number,
-  field: string,
-  code: 'INVALID_SLOTS' | 'INVALID_SLOT_COUNT',
-): void {
+export function assertSlotCount(n: number, field: string, code: 'INVALID_SLOTS' | 'INVALID_SLOT_COUNT'): void {
   if (!isValidSlotCount(n)) {
     throw new ConsistentHashError(
       code,

@@ -71,10 +71,15 @@ export function validateOptions(opts: ArrangeOptions): void {
  * what makes every result independent of the input order.
  */
 export function normalizeLive(live: readonly string[]): string[] {
-  if (!Array.isArray(live)) throw new ConsistentHashError('INVALID_LIVE', 'live', 'live must be an array of server ids');
+  if (!Array.isArray(live))
+    throw new ConsistentHashError('INVALID_LIVE', 'live', 'live must be an array of server ids');
   live.forEach((s, i) => {
     if (typeof s !== 'string' || s.length === 0) {
-      throw new ConsistentHashError('INVALID_LIVE', `live[${i}]`, `live[${i}] must be a non-empty server id, got ${JSON.stringify(s)}`);
+      throw new ConsistentHashError(
+        'INVALID_LIVE',
+        `live[${i}]`,
+        `live[${i}] must be a non-empty server id, got ${JSON.stringify(s)}`,
+      );
     }
   });
   return [...new Set(live)].sort(compareIds);
@@ -91,15 +96,20 @@ export function validatePrev(prev: SlotTable, slotCount: number): void {
     throw new ConsistentHashError('INVALID_PREV', `prev.${field}`, `prev.${field} ${what}`);
   };
   if (prev === null || typeof prev !== 'object') fail('', 'must be a slot table or undefined');
-  if (!Number.isInteger(prev.epoch) || prev.epoch < 0) fail('epoch', `must be a non-negative integer, got ${String(prev.epoch)}`);
+  if (!Number.isInteger(prev.epoch) || prev.epoch < 0)
+    fail('epoch', `must be a non-negative integer, got ${String(prev.epoch)}`);
   if (prev.slotCount !== slotCount) {
-    fail('slotCount', `is ${String(prev.slotCount)} but opts.slotCount is ${slotCount}: the slot count is fixed per cluster`);
+    fail(
+      'slotCount',
+      `is ${String(prev.slotCount)} but opts.slotCount is ${slotCount}: the slot count is fixed per cluster`,
+    );
   }
   if (!Array.isArray(prev.slots) || prev.slots.length !== slotCount) fail('slots', `must hold ${slotCount} slots`);
   prev.slots.forEach((s, i) => {
     if (s === null || typeof s !== 'object' || s.id !== i) fail(`slots[${i}].id`, `must be ${i}`);
     if (typeof s.leader !== 'string') fail(`slots[${i}].leader`, 'must be a string');
-    if (!Number.isInteger(s.leaderEpoch) || s.leaderEpoch < 0) fail(`slots[${i}].leaderEpoch`, 'must be a non-negative integer');
+    if (!Number.isInteger(s.leaderEpoch) || s.leaderEpoch < 0)
+      fail(`slots[${i}].leaderEpoch`, 'must be a non-negative integer');
     if (!Array.isArray(s.followers) || s.followers.some((f) => typeof f !== 'string' || f === '')) {
       fail(`slots[${i}].followers`, 'must be an array of server ids');
     }
@@ -126,7 +136,11 @@ export function readyToLead(
 ): string[] {
   const servers = normalizeLive(live);
   if (!Number.isInteger(opts.replicas) || opts.replicas < 1 || opts.replicas > MAX_REPLICAS) {
-    throw new ConsistentHashError('INVALID_REPLICAS', 'opts.replicas', `opts.replicas must be an integer from 1 to ${MAX_REPLICAS}, got ${String(opts.replicas)}`);
+    throw new ConsistentHashError(
+      'INVALID_REPLICAS',
+      'opts.replicas',
+      `opts.replicas must be an integer from 1 to ${MAX_REPLICAS}, got ${String(opts.replicas)}`,
+    );
   }
   const flags = leaderEligibility(prev, servers, opts.replicas, opts.caughtUp);
   return servers.filter((_, i) => flags[i]);
@@ -160,7 +174,11 @@ export function leaderEligibility(
  * `s` with room `cap(s) = slotCount - leaders(s)` at or below `q` follows exactly `cap(s)` slots, and
  * every other follows `q` or `q + 1`. Exactly `extra` servers follow `q + 1`.
  */
-export function followerLevel(slotCount: number, followerTotal: number, leaderCounts: ArrayLike<number>): { q: number; extra: number } {
+export function followerLevel(
+  slotCount: number,
+  followerTotal: number,
+  leaderCounts: ArrayLike<number>,
+): { q: number; extra: number } {
   let lo = 0;
   let hi = slotCount;
   const fill = (q: number): number => {

@@ -9,7 +9,11 @@ function expectClean(t: SlotTable, live: readonly string[], context = {}) {
 }
 
 function deepFrozen(t: SlotTable): boolean {
-  return Object.isFrozen(t) && Object.isFrozen(t.slots) && t.slots.every((s) => Object.isFrozen(s) && Object.isFrozen(s.followers));
+  return (
+    Object.isFrozen(t) &&
+    Object.isFrozen(t.slots) &&
+    t.slots.every((s) => Object.isFrozen(s) && Object.isFrozen(s.followers))
+  );
 }
 
 describe('arrange: a first table', () => {
@@ -43,7 +47,7 @@ describe('arrange: a first table', () => {
     expectClean(t, live);
   });
 
-  it('leaves every slot without leader (\'\', leaderEpoch 0) when no server lives, and fills it later', () => {
+  it("leaves every slot without leader ('', leaderEpoch 0) when no server lives, and fills it later", () => {
     const empty = arrange(undefined, [], opts(8, 2));
     expect(empty.slots.every((s) => s.leader === '' && s.followers.length === 0 && s.leaderEpoch === 0)).toBe(true);
     expect(checkTable(empty, [])).toEqual([]);
@@ -101,7 +105,7 @@ describe('arrange: stability and determinism', () => {
 });
 
 describe('arrange: failover', () => {
-  it('promotes the dead leader\'s follower in every slot it led (replicas 2)', () => {
+  it("promotes the dead leader's follower in every slot it led (replicas 2)", () => {
     const live = servers(10);
     const t = arrange(undefined, live, opts());
     const dead = live[4];
@@ -189,7 +193,7 @@ describe('arrange: a joining server follows before it leads', () => {
     expect(held).toBe(t);
   });
 
-  it('a not-ready follower is still promoted when it is a dead leader\'s only follower', () => {
+  it("a not-ready follower is still promoted when it is a dead leader's only follower", () => {
     const t = arrange(undefined, live, opts());
     const ready = new Set(live);
     const t1 = arrange(t, grown, { ...opts(), caughtUp: ready });
@@ -251,8 +255,18 @@ describe('arrange: invalid arguments', () => {
     ['an empty server id', () => arrange(undefined, ['a', ''], opts(8, 2)), 'INVALID_LIVE', 'live[1]'],
     ['live not an array', () => arrange(undefined, 'a' as unknown as string[], opts(8, 2)), 'INVALID_LIVE', 'live'],
     ['a different slot count than prev', () => arrange(t, live, opts(16, 2)), 'INVALID_PREV', 'prev.slotCount'],
-    ['prev missing a slot', () => arrange({ ...t, slots: t.slots.slice(1) }, live, opts(8, 2)), 'INVALID_PREV', 'prev.slots'],
-    ['prev slots out of order', () => arrange({ ...t, slots: [...t.slots].reverse() }, live, opts(8, 2)), 'INVALID_PREV', 'prev.slots[0].id'],
+    [
+      'prev missing a slot',
+      () => arrange({ ...t, slots: t.slots.slice(1) }, live, opts(8, 2)),
+      'INVALID_PREV',
+      'prev.slots',
+    ],
+    [
+      'prev slots out of order',
+      () => arrange({ ...t, slots: [...t.slots].reverse() }, live, opts(8, 2)),
+      'INVALID_PREV',
+      'prev.slots[0].id',
+    ],
   ])('%s: throws %s naming %s', (_name, call, code, field) => {
     expect(call).toThrow(expect.objectContaining({ code, field }));
   });

@@ -3,7 +3,8 @@ import { servers } from './tables';
 
 /** A mutable deep copy of a table, to break on purpose. */
 const thaw = (t: SlotTable): SlotTable => JSON.parse(JSON.stringify(t));
-const codes = (t: SlotTable, live: string[], ctx = {}) => [...new Set(checkTable(t, live, ctx).map((v) => v.code))].sort();
+const codes = (t: SlotTable, live: string[], ctx = {}) =>
+  [...new Set(checkTable(t, live, ctx).map((v) => v.code))].sort();
 
 describe('checkTable', () => {
   const live = servers(5);
@@ -99,22 +100,53 @@ describe('checkTable', () => {
 
 describe('diffTables', () => {
   it('counts a swap of leader and follower as leader changes, not copies', () => {
-    const a: SlotTable = { epoch: 1, slotCount: 2, replicas: 2, slots: [
-      { id: 0, leader: 'a', leaderEpoch: 1, followers: ['b'] },
-      { id: 1, leader: 'b', leaderEpoch: 1, followers: ['a'] },
-    ] };
-    const b: SlotTable = { epoch: 2, slotCount: 2, replicas: 2, slots: [
-      { id: 0, leader: 'b', leaderEpoch: 2, followers: ['a'] },
-      { id: 1, leader: 'b', leaderEpoch: 1, followers: ['c'] },
-    ] };
+    const a: SlotTable = {
+      epoch: 1,
+      slotCount: 2,
+      replicas: 2,
+      slots: [
+        { id: 0, leader: 'a', leaderEpoch: 1, followers: ['b'] },
+        { id: 1, leader: 'b', leaderEpoch: 1, followers: ['a'] },
+      ],
+    };
+    const b: SlotTable = {
+      epoch: 2,
+      slotCount: 2,
+      replicas: 2,
+      slots: [
+        { id: 0, leader: 'b', leaderEpoch: 2, followers: ['a'] },
+        { id: 1, leader: 'b', leaderEpoch: 1, followers: ['c'] },
+      ],
+    };
     const d = diffTables(a, b);
     expect(d.leaderChanges).toEqual([0]);
     expect(d.replicasAdded).toBe(1);
     expect(d.replicasRemoved).toBe(1);
     expect(Object.keys(d.servers)).toEqual(['a', 'b', 'c']);
-    expect(d.servers['a']).toEqual({ leadersGained: [], leadersLost: [0], followersGained: [0], followersLost: [1], replicasAdded: [], replicasRemoved: [1] });
-    expect(d.servers['b']).toEqual({ leadersGained: [0], leadersLost: [], followersGained: [], followersLost: [0], replicasAdded: [], replicasRemoved: [] });
-    expect(d.servers['c']).toEqual({ leadersGained: [], leadersLost: [], followersGained: [1], followersLost: [], replicasAdded: [1], replicasRemoved: [] });
+    expect(d.servers['a']).toEqual({
+      leadersGained: [],
+      leadersLost: [0],
+      followersGained: [0],
+      followersLost: [1],
+      replicasAdded: [],
+      replicasRemoved: [1],
+    });
+    expect(d.servers['b']).toEqual({
+      leadersGained: [0],
+      leadersLost: [],
+      followersGained: [],
+      followersLost: [0],
+      replicasAdded: [],
+      replicasRemoved: [],
+    });
+    expect(d.servers['c']).toEqual({
+      leadersGained: [],
+      leadersLost: [],
+      followersGained: [1],
+      followersLost: [],
+      replicasAdded: [1],
+      replicasRemoved: [],
+    });
   });
 
   it('diffs from nothing: every replica is a copy', () => {

@@ -33,7 +33,20 @@ describe('churn', () => {
     let live = pool.slice(0, 10);
     const ready = new Set(live);
     let t: SlotTable = arrange(undefined, live, opts);
-    const stats = { passedOn: 0, gains: 0, tables: 0, copies: 0, sampledCopies: 0, copiesBound: 0, sampled: 0, placements: 0, exactPlacement: 0, leaderChanges: 0, orphans: 0, maxMs: 0 };
+    const stats = {
+      passedOn: 0,
+      gains: 0,
+      tables: 0,
+      copies: 0,
+      sampledCopies: 0,
+      copiesBound: 0,
+      sampled: 0,
+      placements: 0,
+      exactPlacement: 0,
+      leaderChanges: 0,
+      orphans: 0,
+      maxMs: 0,
+    };
 
     for (let step = 0; step < run.steps; step++) {
       const x = rnd.next();
@@ -75,7 +88,8 @@ describe('churn', () => {
         stats.copies += d.replicasAdded;
         if (step % 4 === 0) {
           const bound = copiesLowerBound(t, u, live);
-          if (d.replicasAdded > Math.ceil(bound * 1.25) + 4) fail(step, `${d.replicasAdded} copies, lower bound ${bound}`);
+          if (d.replicasAdded > Math.ceil(bound * 1.25) + 4)
+            fail(step, `${d.replicasAdded} copies, lower bound ${bound}`);
           stats.copiesBound += bound;
           stats.sampledCopies += d.replicasAdded;
           stats.sampled++;

@@ -35,7 +35,15 @@ describe('crc32c', () => {
   });
 
   it('hashes multi-byte UTF-8: 2-, 3- and 4-byte sequences (emoji as one surrogate pair)', () => {
-    for (const s of ['é', 'ß#@#DEFAULT_INSTANCE_ID#@#DEFAULT_GROUP', '服务.订单#@#实例#@#分组', '😀', 'a😀b🚀c', '\u{10ffff}', '\u07ff\u0800\uffff']) {
+    for (const s of [
+      'é',
+      'ß#@#DEFAULT_INSTANCE_ID#@#DEFAULT_GROUP',
+      '服务.订单#@#实例#@#分组',
+      '😀',
+      'a😀b🚀c',
+      '\u{10ffff}',
+      '\u07ff\u0800\uffff',
+    ]) {
       expect(crc32c(s)).toBe(bitwiseCrc32c(utf8(s)));
     }
   });
@@ -106,24 +114,30 @@ describe('slotOf', () => {
     expect(Math.max(...counts)).toBeLessThan(320);
   });
 
-  it.each([0, 3, 100, 131072, -256, 2.5, NaN, Infinity])('rejects slots = %p with INVALID_SLOTS naming the argument', (slots) => {
-    let err: unknown;
-    try {
-      slotOf('x', slots);
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(ConsistentHashError);
-    expect(err).toMatchObject({ code: 'INVALID_SLOTS', field: 'slots' });
-    expect((err as Error).message).toMatch(/^slots must be a power of two/);
-  });
+  it.each([0, 3, 100, 131072, -256, 2.5, NaN, Infinity])(
+    'rejects slots = %p with INVALID_SLOTS naming the argument',
+    (slots) => {
+      let err: unknown;
+      try {
+        slotOf('x', slots);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ConsistentHashError);
+      expect(err).toMatchObject({ code: 'INVALID_SLOTS', field: 'slots' });
+      expect((err as Error).message).toMatch(/^slots must be a power of two/);
+    },
+  );
 
   it('rejects a non-string id with INVALID_DATA_INFO_ID', () => {
     expect(() => slotOf(42 as unknown as string)).toThrow(expect.objectContaining({ code: 'INVALID_DATA_INFO_ID' }));
   });
 
   it('is fast: millions of typical ids per second once warm (measured, loosely bounded)', () => {
-    const ids = Array.from({ length: 10_000 }, (_, i) => `com.alipay.test.demo.service.Service${i}:1.0#@#DEFAULT_INSTANCE_ID#@#SOFA`);
+    const ids = Array.from(
+      { length: 10_000 },
+      (_, i) => `com.alipay.test.demo.service.Service${i}:1.0#@#DEFAULT_INSTANCE_ID#@#SOFA`,
+    );
     let sink = 0;
     let best = 0;
     for (let round = 0; round < 5; round++) {
@@ -132,7 +146,9 @@ describe('slotOf', () => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       best = Math.max(best, Math.round(100_000 / seconds));
     }
-    process.stdout.write(`[consistent-hash] slotOf: best ${best} ids/s (${ids[0].length}-char ids), checksum ${sink}\n`);
+    process.stdout.write(
+      `[consistent-hash] slotOf: best ${best} ids/s (${ids[0].length}-char ids), checksum ${sink}\n`,
+    );
     expect(best).toBeGreaterThan(250_000); // catches a pathological regression only: shared 2-core machine
   });
 });

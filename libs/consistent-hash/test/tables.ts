@@ -165,7 +165,10 @@ export function leaderChangesLowerBound(prev: SlotTable | undefined, next: SlotT
 /** True when every slot whose leader died and that had a live follower is led by one of them. */
 export function promotionsKept(prev: SlotTable, next: SlotTable, live: readonly string[]): boolean {
   const alive = new Set(live);
-  return prev.slots.every((p, k) => alive.has(p.leader) || !p.followers.some((f) => alive.has(f)) || p.followers.includes(next.slots[k].leader));
+  return prev.slots.every(
+    (p, k) =>
+      alive.has(p.leader) || !p.followers.some((f) => alive.has(f)) || p.followers.includes(next.slots[k].leader),
+  );
 }
 
 function combinations<T>(items: readonly T[], k: number): T[][] {
@@ -210,7 +213,11 @@ export function oracleMinimum(
       for (const fs of combinations(others, r - 1)) {
         if (r >= 2 && had.size > 0 && ![l, ...fs].some((s) => had.has(s))) continue; // would drop the data
         const copies = [l, ...fs].filter((s) => !had.has(s)).length;
-        options.push({ l: live.indexOf(l), fs: fs.map((f) => live.indexOf(f)), cost: [copies, l === p.leader ? 0 : 1] });
+        options.push({
+          l: live.indexOf(l),
+          fs: fs.map((f) => live.indexOf(f)),
+          cost: [copies, l === p.leader ? 0 : 1],
+        });
       }
     }
     const next = new Map<string, Cost>();

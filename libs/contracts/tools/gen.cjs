@@ -27,7 +27,10 @@ const options = [
 function generate(target) {
   fs.rmSync(target, { recursive: true, force: true });
   fs.mkdirSync(target, { recursive: true });
-  const protos = fs.readdirSync(protoDir).filter((f) => f.endsWith('.proto')).sort();
+  const protos = fs
+    .readdirSync(protoDir)
+    .filter((f) => f.endsWith('.proto'))
+    .sort();
   execFileSync(
     process.execPath,
     [
@@ -55,16 +58,23 @@ function postProcess(target) {
     const out = src.replace(/Buffer\.from\((\w+)\.encode\(value\)\.finish\(\)\)/g, 'encodeToBuffer($1, value)');
     if (out === src) {
       // A file with service definitions whose serializers were not routed: ts-proto changed its output.
-      if (src.includes('requestSerialize')) throw new Error(`contracts: no serializer of ${f} matched the encodeToBuffer rewrite; update postProcess`);
+      if (src.includes('requestSerialize'))
+        throw new Error(`contracts: no serializer of ${f} matched the encodeToBuffer rewrite; update postProcess`);
       continue;
     }
     const firstImport = out.indexOf('import ');
-    fs.writeFileSync(file, `${out.slice(0, firstImport)}import { encodeToBuffer } from "../encode-to-buffer";\n${out.slice(firstImport)}`);
+    fs.writeFileSync(
+      file,
+      `${out.slice(0, firstImport)}import { encodeToBuffer } from "../encode-to-buffer";\n${out.slice(firstImport)}`,
+    );
   }
 }
 
 function listFiles(dir) {
-  return fs.readdirSync(dir, { recursive: true }).filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort();
+  return fs
+    .readdirSync(dir, { recursive: true })
+    .filter((f) => fs.statSync(path.join(dir, f)).isFile())
+    .sort();
 }
 
 if (check) {

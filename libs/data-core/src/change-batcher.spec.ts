@@ -7,7 +7,10 @@ describe('ChangeBatcher', () => {
     b.add('a', 3);
     b.add('a', 7);
     b.add('b', 1);
-    expect(b.drain()).toEqual([{ dataInfoId: 'a', version: 7 }, { dataInfoId: 'b', version: 1 }]);
+    expect(b.drain()).toEqual([
+      { dataInfoId: 'a', version: 7 },
+      { dataInfoId: 'b', version: 1 },
+    ]);
     expect(b.size).toBe(0);
   });
 

@@ -12,7 +12,12 @@ const S2 = 's2:1';
 
 /** A table where every slot is led by `leader` and followed by `followers`. */
 function table(epoch: number, leader: string, followers: string[] = [], leaderEpoch = epoch): SlotTable {
-  return { epoch, slotCount: SLOTS, replicas: followers.length + 1, slots: Array.from({ length: SLOTS }, (_, id) => ({ id, leader, leaderEpoch, followers })) };
+  return {
+    epoch,
+    slotCount: SLOTS,
+    replicas: followers.length + 1,
+    slots: Array.from({ length: SLOTS }, (_, id) => ({ id, leader, leaderEpoch, followers })),
+  };
 }
 
 function core(self: string): DataServerCore {
@@ -22,20 +27,42 @@ function core(self: string): DataServerCore {
 let ts = 0;
 function pub(dataInfoId: string, registerId: string, session = S1, extra: Partial<Publisher> = {}): Publisher {
   return {
-    dataInfoId, registerId, dataList: [registerId], zone: 'z', appName: '', clientId: '', processId: '', connectId: `${session}-conn`,
-    sessionProcessId: '', sessionAddress: session, version: 1, registerTimestamp: ++ts, clientIp: '', ...extra,
+    dataInfoId,
+    registerId,
+    dataList: [registerId],
+    zone: 'z',
+    appName: '',
+    clientId: '',
+    processId: '',
+    connectId: `${session}-conn`,
+    sessionProcessId: '',
+    sessionAddress: session,
+    version: 1,
+    registerTimestamp: ++ts,
+    clientIp: '',
+    ...extra,
   };
 }
 const publish = (p: Publisher): WriteOp => ({ op: { $case: 'publish', value: p } });
 
-function page(publishers: Publisher[], snapshotTime: number, extra: Partial<FetchSlotPublishersResponse> = {}): FetchSlotPublishersResponse {
+function page(
+  publishers: Publisher[],
+  snapshotTime: number,
+  extra: Partial<FetchSlotPublishersResponse> = {},
+): FetchSlotPublishersResponse {
   return { publishers, lastDataInfoId: '', done: true, sessionProcessId: '', snapshotTime, versions: [], ...extra };
 }
 
 /** Completes every sync task with what each session holds. */
 function syncAll(c: DataServerCore, fx: Effects, held: Record<string, Publisher[]>, now = 1_000): Effects {
   let pending = fx.sync;
-  const all: Effects = { notify: new Map(fx.notify), sync: [], snapshots: [...fx.snapshots], replicateTo: new Set(fx.replicateTo), backoff: new Set(fx.backoff) };
+  const all: Effects = {
+    notify: new Map(fx.notify),
+    sync: [],
+    snapshots: [...fx.snapshots],
+    replicateTo: new Set(fx.replicateTo),
+    backoff: new Set(fx.backoff),
+  };
   while (pending.length > 0) {
     const next = [];
     for (const t of pending) {
@@ -55,7 +82,11 @@ function replicateAll(leader: DataServerCore, follower: DataServerCore, follower
     const req = leader.replicationBatch(followerAddress);
     if (!req) return;
     const { res, fx } = follower.onReplicate(req);
-    for (const t of fx.snapshots) follower.onSnapshot(t, leader.snapshot({ slotId: t.slotId, leaderEpoch: t.leaderEpoch, follower: followerAddress }));
+    for (const t of fx.snapshots)
+      follower.onSnapshot(
+        t,
+        leader.snapshot({ slotId: t.slotId, leaderEpoch: t.leaderEpoch, follower: followerAddress }),
+      );
     leader.onReplicateResponse(followerAddress, req, res);
   }
   throw new Error('replication did not settle');
@@ -73,7 +104,8 @@ function leaderAndFollower(): { a: DataServerCore; b: DataServerCore; t1: SlotTa
 
 /** B takes the table and installs A's snapshot of every slot. */
 function installSnapshots(a: DataServerCore, b: DataServerCore, t1: SlotTable): void {
-  for (const t of b.onSlotTable(t1, 0).snapshots) b.onSnapshot(t, a.snapshot({ slotId: t.slotId, leaderEpoch: t.leaderEpoch, follower: B }));
+  for (const t of b.onSlotTable(t1, 0).snapshots)
+    b.onSnapshot(t, a.snapshot({ slotId: t.slotId, leaderEpoch: t.leaderEpoch, follower: B }));
 }
 
 describe('DataServerCore', () => {
@@ -94,7 +126,10 @@ describe('DataServerCore', () => {
     const b = core(B);
     b.onSessions([], 0);
     b.onSlotTable(table(1, A, [B]), 0);
-    expect(b.write([publish(pub('x', 'r'))], 1, 1).results[0]).toMatchObject({ ok: false, error: { code: 'SlotMoved', leader: A } });
+    expect(b.write([publish(pub('x', 'r'))], 1, 1).results[0]).toMatchObject({
+      ok: false,
+      error: { code: 'SlotMoved', leader: A },
+    });
     expect(b.read('x')).toMatchObject({ error: { code: 'SlotMoved', leader: A } });
   });
 
@@ -125,7 +160,11 @@ describe('DataServerCore', () => {
     const snapshotTime = ++ts;
     a.clientOff(S1, new Set([p.connectId]), 2);
     expect(a.write([publish({ ...p, version: 2 })], 1, 3).results[0].ok).toBe(true);
-    a.onSyncPage({ session: S1, slotId: slotOf('svc-3', SLOTS), leaderEpoch: 1, after: '' }, page([p], snapshotTime), 4);
+    a.onSyncPage(
+      { session: S1, slotId: slotOf('svc-3', SLOTS), leaderEpoch: 1, after: '' },
+      page([p], snapshotTime),
+      4,
+    );
     const r = a.read('svc-3');
     expect('datum' in r && r.datum.publishers).toEqual([]);
   });
@@ -164,7 +203,8 @@ describe('DataServerCore', () => {
     a.write([publish(before)], 1, 1);
     const fxB = b.onSlotTable(t1, 0);
     expect(fxB.snapshots).toHaveLength(SLOTS);
-    for (const t of fxB.snapshots) expect(b.onSnapshot(t, a.snapshot({ slotId: t.slotId, leaderEpoch: t.leaderEpoch, follower: B }))).toBe(true);
+    for (const t of fxB.snapshots)
+      expect(b.onSnapshot(t, a.snapshot({ slotId: t.slotId, leaderEpoch: t.leaderEpoch, follower: B }))).toBe(true);
     const after = pub('svc-5', 'after');
     const { seqs } = a.write([publish(after)], 1, 2);
     const slotId = slotOf('svc-5', SLOTS);
@@ -187,7 +227,8 @@ describe('DataServerCore', () => {
   it('sends a follower that fell behind the kept log to a snapshot', () => {
     const { a, b, t1 } = leaderAndFollower();
     installSnapshots(a, b, t1);
-    for (let i = 0; i < 300; i++) a.write([publish(pub('svc-6', `r${i % 7}`, S1, { dataList: [`v${i}`], version: i + 1 }))], 1, 10 + i);
+    for (let i = 0; i < 300; i++)
+      a.write([publish(pub('svc-6', `r${i % 7}`, S1, { dataList: [`v${i}`], version: i + 1 }))], 1, 10 + i);
     replicateAll(a, b, B);
     const slotId = slotOf('svc-6', SLOTS);
     expect(b.slots.get(slotId)?.status).toBe('Following');
@@ -202,7 +243,8 @@ describe('DataServerCore', () => {
     const task = tasks.find((t) => t.slotId === slotId);
     if (!task) throw new Error('no snapshot task');
     // The other slots' snapshots arrive at once; only this slot's is slow.
-    for (const t of tasks) if (t !== task) b.onSnapshot(t, a.snapshot({ slotId: t.slotId, leaderEpoch: t.leaderEpoch, follower: B }));
+    for (const t of tasks)
+      if (t !== task) b.onSnapshot(t, a.snapshot({ slotId: t.slotId, leaderEpoch: t.leaderEpoch, follower: B }));
     const snap = a.snapshot({ slotId, leaderEpoch: 1, follower: B }); // served; the answer is still on its way
     a.write([publish(pub('svc-9', 'r1'))], 1, 1);
     const req = a.replicationBatch(B);
@@ -227,7 +269,8 @@ describe('DataServerCore', () => {
     for (const c of [a, b]) c.onSessions([S1], 0);
     const t1 = table(1, A, [B]);
     syncAll(a, a.onSlotTable(t1, 0), {});
-    for (const t of b.onSlotTable(t1, 0).snapshots) b.onSnapshot(t, a.snapshot({ slotId: t.slotId, leaderEpoch: t.leaderEpoch, follower: B }));
+    for (const t of b.onSlotTable(t1, 0).snapshots)
+      b.onSnapshot(t, a.snapshot({ slotId: t.slotId, leaderEpoch: t.leaderEpoch, follower: B }));
     const r1 = pub('svc-10', 'r1');
     a.write([publish(r1)], 1, 1);
     replicateAll(a, b, B);

@@ -121,7 +121,8 @@ export class DataServerCore {
     for (const slot of this.led()) this.leases.noteOwners(slot.store.sessions(), nowMs);
     for (const session of this.leases.expire(nowMs)) {
       for (const slot of this.led()) {
-        for (const [dataInfoId, gone] of slot.store.ownedBy(session)) this.applyRemove(slot, dataInfoId, gone, nowMs, fx);
+        for (const [dataInfoId, gone] of slot.store.ownedBy(session))
+          this.applyRemove(slot, dataInfoId, gone, nowMs, fx);
       }
     }
     return fx;
@@ -129,10 +130,20 @@ export class DataServerCore {
 
   // ---- writes and reads ----
 
-  private applyRemove(slot: SlotReplicaState, dataInfoId: string, registerIds: string[], nowMs: number, fx: Effects): void {
+  private applyRemove(
+    slot: SlotReplicaState,
+    dataInfoId: string,
+    registerIds: string[],
+    nowMs: number,
+    fx: Effects,
+  ): void {
     const out = slot.store.remove(dataInfoId, registerIds, nowMs);
     if (!out.applied) return;
-    this.replication.append(slot, { op: { $case: 'remove', value: { registerIds } }, dataInfoId, version: out.version }, fx);
+    this.replication.append(
+      slot,
+      { op: { $case: 'remove', value: { registerIds } }, dataInfoId, version: out.version },
+      fx,
+    );
     fx.notify.set(dataInfoId, out.version);
   }
 
@@ -140,7 +151,11 @@ export class DataServerCore {
     if (this.leases.isClosed(p)) return;
     const out = slot.store.publish(p, nowMs);
     if (out.applied) {
-      this.replication.append(slot, { op: { $case: 'publish', value: p }, dataInfoId: p.dataInfoId, version: out.version }, fx);
+      this.replication.append(
+        slot,
+        { op: { $case: 'publish', value: p }, dataInfoId: p.dataInfoId, version: out.version },
+        fx,
+      );
     }
     if (out.changed) fx.notify.set(p.dataInfoId, out.version);
   }
@@ -150,7 +165,11 @@ export class DataServerCore {
    * (with the leader), StaleEpoch or NotReady. `seqs` lists, per slot written, the last op seq, for
    * replication waits.
    */
-  write(ops: WriteOp[], sessionEpoch: number, nowMs: number): { results: WriteResult[]; fx: Effects; seqs: Map<number, number> } {
+  write(
+    ops: WriteOp[],
+    sessionEpoch: number,
+    nowMs: number,
+  ): { results: WriteResult[]; fx: Effects; seqs: Map<number, number> } {
     const fx = emptyEffects();
     const seqs = new Map<number, number>();
     const table = this.roles.table;
@@ -185,7 +204,8 @@ export class DataServerCore {
     const fx = emptyEffects();
     this.leases.closeConnections(sessionAddress, connectIds, nowMs);
     for (const slot of this.led()) {
-      for (const [dataInfoId, gone] of slot.store.ownedBy(sessionAddress, connectIds)) this.applyRemove(slot, dataInfoId, gone, nowMs, fx);
+      for (const [dataInfoId, gone] of slot.store.ownedBy(sessionAddress, connectIds))
+        this.applyRemove(slot, dataInfoId, gone, nowMs, fx);
     }
     return fx;
   }
@@ -224,7 +244,10 @@ export class DataServerCore {
       if (!inRange(e.dataInfoId)) continue;
       const present = seen.get(e.dataInfoId);
       const gone = [...e.publishers.values()]
-        .filter((p) => p.sessionAddress === task.session && p.registerTimestamp < page.snapshotTime && !present?.has(p.registerId))
+        .filter(
+          (p) =>
+            p.sessionAddress === task.session && p.registerTimestamp < page.snapshotTime && !present?.has(p.registerId),
+        )
         .map((p) => p.registerId);
       if (gone.length > 0) this.applyRemove(slot, e.dataInfoId, gone, nowMs, fx);
     }
@@ -237,7 +260,11 @@ export class DataServerCore {
       if (!inRange(v.dataInfoId)) continue;
       const out = slot.store.raiseVersion(v.dataInfoId, v.version, nowMs);
       if (out.applied) {
-        const op = { op: { $case: 'remove' as const, value: { registerIds: [] } }, dataInfoId: v.dataInfoId, version: out.version };
+        const op = {
+          op: { $case: 'remove' as const, value: { registerIds: [] } },
+          dataInfoId: v.dataInfoId,
+          version: out.version,
+        };
         this.replication.append(slot, op, fx);
         fx.notify.set(v.dataInfoId, out.version);
       }
@@ -255,7 +282,9 @@ export class DataServerCore {
     const slot = this.slots.get(slotId);
     if (!slot || slot.role !== 'leader') return out;
     for (const e of slot.store.entries()) {
-      const mine = [...e.publishers.values()].filter((p) => p.sessionAddress === session && p.registerTimestamp <= asOf);
+      const mine = [...e.publishers.values()].filter(
+        (p) => p.sessionAddress === session && p.registerTimestamp <= asOf,
+      );
       if (mine.length > 0) out.set(e.dataInfoId, digestRegistrations(mine));
     }
     return out;

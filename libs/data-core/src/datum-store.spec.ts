@@ -2,9 +2,27 @@ import type { Publisher } from '@sofareg/contracts';
 import { DatumStore } from './datum-store';
 
 const ID = 'svc#@#DEFAULT_INSTANCE_ID#@#DEFAULT_GROUP';
-const pub = (registerId: string, version: number, registerTimestamp: number, dataList = ['a:1'], extra: Partial<Publisher> = {}): Publisher => ({
-  dataInfoId: ID, registerId, dataList, zone: 'z', appName: 'app', clientId: 'c', processId: 'p', connectId: 'conn-1',
-  sessionProcessId: 'sp', sessionAddress: 's1:1', version, registerTimestamp, clientIp: '1.1.1.1', ...extra,
+const pub = (
+  registerId: string,
+  version: number,
+  registerTimestamp: number,
+  dataList = ['a:1'],
+  extra: Partial<Publisher> = {},
+): Publisher => ({
+  dataInfoId: ID,
+  registerId,
+  dataList,
+  zone: 'z',
+  appName: 'app',
+  clientId: 'c',
+  processId: 'p',
+  connectId: 'conn-1',
+  sessionProcessId: 'sp',
+  sessionAddress: 's1:1',
+  version,
+  registerTimestamp,
+  clientIp: '1.1.1.1',
+  ...extra,
 });
 
 describe('DatumStore', () => {

@@ -130,10 +130,12 @@ export class DatumStore {
   publish(p: Publisher, nowMs: number): WriteOutcome {
     const entry = this.entry(p.dataInfoId);
     const prev = entry.publishers.get(p.registerId);
-    const stale = (prev && compareStamps(p, prev) <= 0) || (() => {
-      const tombstone = entry.tombstones.get(p.registerId);
-      return tombstone !== undefined && compareStamps(p, tombstone) <= 0;
-    })();
+    const stale =
+      (prev && compareStamps(p, prev) <= 0) ||
+      (() => {
+        const tombstone = entry.tombstones.get(p.registerId);
+        return tombstone !== undefined && compareStamps(p, tombstone) <= 0;
+      })();
     if (stale) return { applied: false, changed: false, version: entry.version };
     entry.tombstones.delete(p.registerId);
     this.put(entry, p);
@@ -143,7 +145,13 @@ export class DatumStore {
   }
 
   /** Removes a publisher and leaves a tombstone, unless a newer write of its registerId is known. */
-  unpublish(dataInfoId: string, registerId: string, stamp: RegistrationStamp, sessionAddress: string, nowMs: number): WriteOutcome {
+  unpublish(
+    dataInfoId: string,
+    registerId: string,
+    stamp: RegistrationStamp,
+    sessionAddress: string,
+    nowMs: number,
+  ): WriteOutcome {
     const entry = this.entry(dataInfoId);
     const prev = entry.publishers.get(registerId);
     const tomb = entry.tombstones.get(registerId);
@@ -183,7 +191,10 @@ export class DatumStore {
    */
   applyReplica(
     dataInfoId: string,
-    op: { kind: 'publish'; publisher: Publisher } | { kind: 'unpublish'; registerId: string; stamp: RegistrationStamp; sessionAddress: string; at: number } | { kind: 'remove'; registerIds: string[] },
+    op:
+      | { kind: 'publish'; publisher: Publisher }
+      | { kind: 'unpublish'; registerId: string; stamp: RegistrationStamp; sessionAddress: string; at: number }
+      | { kind: 'remove'; registerIds: string[] },
     version: number,
   ): void {
     const entry = this.entry(dataInfoId);

@@ -150,7 +150,13 @@ export class ReplicationLog {
   serveSnapshot(slot: SlotReplicaState | undefined, req: SlotSnapshotRequest): SlotSnapshotResponse {
     if (!slot || slot.role !== 'leader' || slot.leaderEpoch !== req.leaderEpoch) {
       const message = `not the leader of slot ${req.slotId} at leader epoch ${req.leaderEpoch}`;
-      return { slotId: req.slotId, leaderEpoch: req.leaderEpoch, nextSeq: -1, data: [], error: coreError('StaleEpoch', message) };
+      return {
+        slotId: req.slotId,
+        leaderEpoch: req.leaderEpoch,
+        nextSeq: -1,
+        data: [],
+        error: coreError('StaleEpoch', message),
+      };
     }
     // Only a follower waiting for a snapshot continues from this one. A follower already following is ahead of
     // or at its progress, and its next answer says where it is; moving the progress to the snapshot's seq
@@ -171,7 +177,10 @@ export class ReplicationLog {
   }
 
   /** Follower side of Replicate: one ack per slot of the request. */
-  onReplicate(slots: ReadonlyMap<number, SlotReplicaState>, req: ReplicateRequest): { res: ReplicateResponse; fx: Effects } {
+  onReplicate(
+    slots: ReadonlyMap<number, SlotReplicaState>,
+    req: ReplicateRequest,
+  ): { res: ReplicateResponse; fx: Effects } {
     const fx = emptyEffects();
     const acks: SlotAck[] = req.slots.map((so): SlotAck => {
       const slot = slots.get(so.slotId);
@@ -208,7 +217,13 @@ export class ReplicationLog {
         slot.store.applyReplica(op.dataInfoId, { kind: 'publish', publisher: body.value }, op.version);
       } else if (body.$case === 'unpublish') {
         const u = body.value;
-        const change = { kind: 'unpublish' as const, registerId: u.registerId, stamp: u, sessionAddress: u.sessionAddress, at: u.registerTimestamp };
+        const change = {
+          kind: 'unpublish' as const,
+          registerId: u.registerId,
+          stamp: u,
+          sessionAddress: u.sessionAddress,
+          at: u.registerTimestamp,
+        };
         slot.store.applyReplica(op.dataInfoId, change, op.version);
       } else {
         slot.store.applyReplica(op.dataInfoId, { kind: 'remove', registerIds: body.value.registerIds }, op.version);

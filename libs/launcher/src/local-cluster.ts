@@ -82,18 +82,30 @@ export class LocalCluster {
    * that answer agree on one; waits up to `timeoutMs`.
    */
   async metaLeader(timeoutMs = 10_000): Promise<MetaClusterNode> {
-    return waitFor('the meta nodes to agree on a leader', async () => {
-      const views = await Promise.all(
-        this.metas.filter((m) => m.process.running).map((m) => m.process.http<{ leaderId?: string | null }>('/meta/leader/query').then((r) => r.leaderId ?? '', () => '')),
-      );
-      const votes = new Map<string, number>();
-      for (const v of views) if (v) votes.set(v, (votes.get(v) ?? 0) + 1);
-      for (const [id, voteCount] of votes) {
-        const meta = this.metas.find((x) => x.nodeId === id);
-        if (meta && meta.process.running && voteCount * 2 > views.length) return meta;
-      }
-      return undefined;
-    }, timeoutMs, 20);
+    return waitFor(
+      'the meta nodes to agree on a leader',
+      async () => {
+        const views = await Promise.all(
+          this.metas
+            .filter((m) => m.process.running)
+            .map((m) =>
+              m.process.http<{ leaderId?: string | null }>('/meta/leader/query').then(
+                (r) => r.leaderId ?? '',
+                () => '',
+              ),
+            ),
+        );
+        const votes = new Map<string, number>();
+        for (const v of views) if (v) votes.set(v, (votes.get(v) ?? 0) + 1);
+        for (const [id, voteCount] of votes) {
+          const meta = this.metas.find((x) => x.nodeId === id);
+          if (meta && meta.process.running && voteCount * 2 > views.length) return meta;
+        }
+        return undefined;
+      },
+      timeoutMs,
+      20,
+    );
   }
 
   /** Addresses clients connect to. */
@@ -119,7 +131,8 @@ export class LocalCluster {
       const zone = this.opts.sessionZones?.[i];
       this.sessions.push(
         await this.node('session', `session-${i + 1}`, await this.port(9600), await this.port(9603), [
-          '--sync-port', String(await this.port(9602)),
+          '--sync-port',
+          String(await this.port(9602)),
           ...(zone ? ['--zone', zone] : []),
           ...(this.opts.sessionArgs ?? []),
         ]),
@@ -132,15 +145,23 @@ export class LocalCluster {
     if (count > 1 && this.opts.defaultPorts) throw new Error('defaultPorts starts one meta node only');
     const planned: { nodeId: string; port: number; httpPort: number; raftPort: number }[] = [];
     for (let i = 1; i <= count; i++) {
-      planned.push({ nodeId: `meta-${i}`, port: await this.port(9610), httpPort: await this.port(9615), raftPort: await this.port(9612) });
+      planned.push({
+        nodeId: `meta-${i}`,
+        port: await this.port(9610),
+        httpPort: await this.port(9615),
+        raftPort: await this.port(9612),
+      });
     }
     const peers = planned.map((p) => `${p.nodeId}=127.0.0.1:${p.raftPort}/${p.port}/${p.httpPort}`).join(',');
     for (const p of planned) {
       const meta = await this.node('meta', p.nodeId, p.port, p.httpPort, [
-        '--node-id', p.nodeId,
-        '--raft-port', String(p.raftPort),
+        '--node-id',
+        p.nodeId,
+        '--raft-port',
+        String(p.raftPort),
         ...(count > 1 ? ['--peers', peers] : []),
-        '--warmup-ms', '0',
+        '--warmup-ms',
+        '0',
         ...(this.opts.metaArgs ?? []),
       ]);
       this.metas.push({ ...meta, nodeId: p.nodeId, raftPort: p.raftPort });
@@ -148,11 +169,33 @@ export class LocalCluster {
     await Promise.all(this.metas.map((m) => m.process.ready()));
   }
 
-  private async node(role: 'meta' | 'data' | 'session', name: string, port: number, httpPort: number, extra: string[]): Promise<ClusterNode> {
+  private async node(
+    role: 'meta' | 'data' | 'session',
+    name: string,
+    port: number,
+    httpPort: number,
+    extra: string[],
+  ): Promise<ClusterNode> {
     const dataDir = path.join(this.baseDir, name);
-    const args = ['--host', '127.0.0.1', '--port', String(port), '--http-port', String(httpPort), '--data-dir', dataDir, ...extra];
+    const args = [
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--http-port',
+      String(httpPort),
+      '--data-dir',
+      dataDir,
+      ...extra,
+    ];
     if (role !== 'meta') args.push('--meta', this.metaAddress);
-    const process = new RoleProcess({ role, args, httpPort, logFile: path.join(this.baseDir, 'logs', `${name}.log`), env: this.opts.env });
+    const process = new RoleProcess({
+      role,
+      args,
+      httpPort,
+      logFile: path.join(this.baseDir, 'logs', `${name}.log`),
+      env: this.opts.env,
+    });
     process.start();
     return { process, port, httpPort, address: `127.0.0.1:${port}` };
   }
@@ -170,7 +213,8 @@ export class LocalCluster {
   async addSession(zone?: string): Promise<ClusterNode> {
     const name = `session-${this.sessions.length + 1}`;
     const session = await this.node('session', name, await freePort(), await freePort(), [
-      '--sync-port', String(await freePort()),
+      '--sync-port',
+      String(await freePort()),
       ...(zone ? ['--zone', zone] : []),
       ...(this.opts.sessionArgs ?? []),
     ]);

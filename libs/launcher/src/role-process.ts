@@ -42,24 +42,40 @@ export class RoleProcess {
   start(): void {
     fs.mkdirSync(path.dirname(this.opts.logFile), { recursive: true });
     const out = fs.openSync(this.opts.logFile, 'a');
-    const child = spawn(process.execPath, [path.join(WORKSPACE_ROOT, 'tools/scripts/run-ts.cjs'), `apps/${this.opts.role}/src/main.ts`, ...this.opts.args], {
-      cwd: WORKSPACE_ROOT,
-      env: { ...process.env, ...this.opts.env },
-      stdio: ['ignore', out, out],
-    });
+    const child = spawn(
+      process.execPath,
+      [path.join(WORKSPACE_ROOT, 'tools/scripts/run-ts.cjs'), `apps/${this.opts.role}/src/main.ts`, ...this.opts.args],
+      {
+        cwd: WORKSPACE_ROOT,
+        env: { ...process.env, ...this.opts.env },
+        stdio: ['ignore', out, out],
+      },
+    );
     fs.closeSync(out);
     live.add(child);
-    this.exited = new Promise((resolve) => child.once('exit', (code) => { live.delete(child); resolve(code); }));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code) => {
+        live.delete(child);
+        resolve(code);
+      }),
+    );
     this.child = child;
   }
 
   /** Waits until GET /health/check answers 200. */
   async ready(timeoutMs = 60_000): Promise<void> {
-    await waitFor(`${this.opts.role} on http port ${this.opts.httpPort} to be healthy (log: ${this.opts.logFile})`, async () => {
-      if (!this.running) throw new Error(`${this.opts.role} exited; see ${this.opts.logFile}`);
-      const res = await fetch(`http://127.0.0.1:${this.opts.httpPort}/health/check`, { signal: AbortSignal.timeout(2_000) });
-      return res.status === 200;
-    }, timeoutMs, 50);
+    await waitFor(
+      `${this.opts.role} on http port ${this.opts.httpPort} to be healthy (log: ${this.opts.logFile})`,
+      async () => {
+        if (!this.running) throw new Error(`${this.opts.role} exited; see ${this.opts.logFile}`);
+        const res = await fetch(`http://127.0.0.1:${this.opts.httpPort}/health/check`, {
+          signal: AbortSignal.timeout(2_000),
+        });
+        return res.status === 200;
+      },
+      timeoutMs,
+      50,
+    );
   }
 
   /** Sends a signal and waits for the process to exit (SIGKILL after `graceMs`). */
@@ -80,7 +96,9 @@ export class RoleProcess {
 
   /** GETs a path of its HTTP admin and parses JSON (or returns text). */
   async http<T = unknown>(pathAndQuery: string): Promise<T> {
-    const res = await fetch(`http://127.0.0.1:${this.opts.httpPort}${pathAndQuery}`, { signal: AbortSignal.timeout(10_000) });
+    const res = await fetch(`http://127.0.0.1:${this.opts.httpPort}${pathAndQuery}`, {
+      signal: AbortSignal.timeout(10_000),
+    });
     const text = await res.text();
     try {
       return JSON.parse(text) as T;

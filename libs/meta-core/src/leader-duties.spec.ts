@@ -4,9 +4,23 @@ import { LeaderDuties, LeaderDutiesOptions } from './leader-duties';
 import { EMPTY_META_STATE, MetaCommand, MetaStateValue, applyMetaCommand } from './meta-state';
 
 const node = (address: string, role = 'data', processId = 'p1'): NodeInfo => ({
-  address, role, zone: 'z', dataCenter: 'dc', processId, startedAt: 1, httpAddress: '', syncAddress: '',
+  address,
+  role,
+  zone: 'z',
+  dataCenter: 'dc',
+  processId,
+  startedAt: 1,
+  httpAddress: '',
+  syncAddress: '',
 });
-const OPTS: LeaderDutiesOptions = { leaseMs: 3_000, suspectMs: 1_000, warmupMs: 1_000, takeoverGraceMs: 0, slotCount: 16, replicas: 2 };
+const OPTS: LeaderDutiesOptions = {
+  leaseMs: 3_000,
+  suspectMs: 1_000,
+  warmupMs: 1_000,
+  takeoverGraceMs: 0,
+  slotCount: 16,
+  replicas: 2,
+};
 
 function apply(state: MetaStateValue, cmds: MetaCommand[]): MetaStateValue {
   return cmds.reduce((s, c) => applyMetaCommand(s, c).state, state);
@@ -20,7 +34,11 @@ function leading(state: MetaStateValue, now = 0, opts = OPTS): LeaderDuties {
 }
 
 describe('LeaderDuties', () => {
-  const twoServers = apply(EMPTY_META_STATE, [{ type: 'registerNode', node: node('a:1') }, { type: 'registerNode', node: node('b:1') }, { type: 'registerNode', node: node('s:1', 'session') }]);
+  const twoServers = apply(EMPTY_META_STATE, [
+    { type: 'registerNode', node: node('a:1') },
+    { type: 'registerNode', node: node('b:1') },
+    { type: 'registerNode', node: node('s:1', 'session') },
+  ]);
 
   it('does nothing until caught up, then renews every known server before evicting anyone', () => {
     const l = new LeaderDuties(OPTS);
@@ -30,7 +48,13 @@ describe('LeaderDuties', () => {
     expect(l.tick(twoServers, 100_000)).toEqual([]);
     expect(l.caughtUp(twoServers, 100_000)).toBe(true);
     expect(l.tick(twoServers, 103_000).filter((a) => a.kind === 'evict')).toEqual([]);
-    expect(l.tick(twoServers, 103_001).filter((a) => a.kind === 'evict').map((a) => a.kind === 'evict' && a.address).sort()).toEqual(['a:1', 'b:1', 's:1']);
+    expect(
+      l
+        .tick(twoServers, 103_001)
+        .filter((a) => a.kind === 'evict')
+        .map((a) => a.kind === 'evict' && a.address)
+        .sort(),
+    ).toEqual(['a:1', 'b:1', 's:1']);
   });
 
   it('adds the takeover grace to the first lease of a new leader', () => {
@@ -44,7 +68,9 @@ describe('LeaderDuties', () => {
     l.heartbeat(node('a:1'), twoServers, 2_500);
     l.heartbeat(node('s:1', 'session'), twoServers, 2_500);
     const evicts = l.tick(twoServers, 3_001).filter((a) => a.kind === 'evict');
-    expect(evicts).toEqual([{ kind: 'evict', address: 'b:1', role: 'data', cmd: { type: 'removeNode', role: 'data', address: 'b:1' } }]);
+    expect(evicts).toEqual([
+      { kind: 'evict', address: 'b:1', role: 'data', cmd: { type: 'removeNode', role: 'data', address: 'b:1' } },
+    ]);
     expect(l.tick(twoServers, 3_100)).toEqual([]); // in flight: not proposed twice, and no table meanwhile
     l.settled(evicts[0].cmd); // lost (the state still holds b:1)
     expect(l.tick(twoServers, 3_200).map((a) => a.kind)).toEqual(['evict']);
@@ -56,7 +82,10 @@ describe('LeaderDuties', () => {
     const cmd = l.heartbeat(node('c:1'), twoServers, 10);
     expect(cmd).toEqual({ type: 'registerNode', node: node('c:1') });
     expect(l.heartbeat(node('c:1'), twoServers, 20)).toBeUndefined();
-    expect(l.heartbeat(node('a:1', 'data', 'p2'), twoServers, 20)).toEqual({ type: 'registerNode', node: node('a:1', 'data', 'p2') });
+    expect(l.heartbeat(node('a:1', 'data', 'p2'), twoServers, 20)).toEqual({
+      type: 'registerNode',
+      node: node('a:1', 'data', 'p2'),
+    });
   });
 
   it('evicts a server whose watch stream closed after the suspect grace', () => {
@@ -111,6 +140,10 @@ describe('LeaderDuties', () => {
     });
     const [a] = l.tick(twoServers, 1_000);
     expect(calls).toEqual([['a:1', 'b:1']]);
-    expect(a).toMatchObject({ kind: 'arrange', epoch: 1, cmd: { type: 'setSlotTable', prevEpoch: 0, table: { epoch: 1, slots: [] } } });
+    expect(a).toMatchObject({
+      kind: 'arrange',
+      epoch: 1,
+      cmd: { type: 'setSlotTable', prevEpoch: 0, table: { epoch: 1, slots: [] } },
+    });
   });
 });

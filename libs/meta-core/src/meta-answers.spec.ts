@@ -3,7 +3,14 @@ import { changeEvents, heartbeatAnswer, initialWatchEvents, notLeaderAnswer, ref
 import { EMPTY_META_STATE, applyMetaCommand } from './meta-state';
 
 const node = (address: string, role = 'data'): NodeInfo => ({
-  address, role, zone: 'z', dataCenter: 'dc', processId: 'p', startedAt: 1, httpAddress: '', syncAddress: '',
+  address,
+  role,
+  zone: 'z',
+  dataCenter: 'dc',
+  processId: 'p',
+  startedAt: 1,
+  httpAddress: '',
+  syncAddress: '',
 });
 const table = (epoch: number): SlotTable => ({ epoch, slotCount: 16, replicas: 2, slots: [] });
 const cluster = { slotCount: 16, replicas: 2, hash: 'crc32c' };
@@ -18,7 +25,8 @@ describe('meta answers', () => {
     expect(refuseHeartbeat(req(undefined), cluster)?.code).toBe('InvalidArgument');
     expect(refuseHeartbeat(req(node('a:1', 'meta')), cluster)?.code).toBe('InvalidArgument');
     expect(refuseHeartbeat(req(node('a:1'), { ...cluster, slotCount: 8 }), cluster)).toMatchObject({
-      code: 'SlotSettingsMismatch', field: 'slotSettings',
+      code: 'SlotSettingsMismatch',
+      field: 'slotSettings',
     });
     expect(refuseHeartbeat(req(node('s:1', 'session'), { ...cluster, slotCount: 8 }), cluster)).toBeUndefined();
     expect(refuseHeartbeat(req(node('a:1')), cluster)).toBeUndefined();
@@ -37,7 +45,10 @@ describe('meta answers', () => {
     s = applyMetaCommand(s, { type: 'setSlotTable', table: table(2) }).state;
     s = applyMetaCommand(s, { type: 'putProvideData', key: 'k', value: 'v' }).state;
     expect(initialWatchEvents(s, 0, 'm1').map((e) => e.event?.$case)).toEqual([
-      'slotTable', 'dataNodes', 'sessionNodes', 'provideData',
+      'slotTable',
+      'dataNodes',
+      'sessionNodes',
+      'provideData',
     ]);
     const held = initialWatchEvents(s, 2, 'm1');
     expect(held.map((e) => e.event?.$case)).toEqual(['dataNodes', 'sessionNodes', 'provideData']);

@@ -110,8 +110,7 @@ export function changeEvents(state: MetaStateValue, changes: readonly MetaChange
     if (c.kind === 'slotTable' && state.slotTable) out.push({ event: { $case: 'slotTable', value: state.slotTable } });
     else if (c.kind === 'dataNodes') {
       out.push({ event: { $case: 'dataNodes', value: listNodes(state, 'data', leader) } });
-    }
-    else if (c.kind === 'sessionNodes') {
+    } else if (c.kind === 'sessionNodes') {
       out.push({ event: { $case: 'sessionNodes', value: listNodes(state, 'session', leader) } });
     } else if (c.kind === 'provideData') {
       const pd = state.provideData[c.key];

@@ -2,16 +2,31 @@ import type { HeartbeatResponse, MetaEvent, NodeInfo, SlotTable } from '@sofareg
 import { MetaClientCore, MetaClientEffect } from './meta-client-core';
 
 const node: NodeInfo = {
-  address: 'd:1', role: 'data', zone: 'z', dataCenter: 'dc', processId: 'p',
-  startedAt: 1, httpAddress: '', syncAddress: '',
+  address: 'd:1',
+  role: 'data',
+  zone: 'z',
+  dataCenter: 'dc',
+  processId: 'p',
+  startedAt: 1,
+  httpAddress: '',
+  syncAddress: '',
 };
 const table = (epoch: number): SlotTable => ({ epoch, slotCount: 4, replicas: 1, slots: [] });
 const ok = (leader: string, slotTable?: SlotTable): HeartbeatResponse => ({
-  ok: true, error: undefined, slotTableEpoch: slotTable?.epoch ?? 0, slotTable, leader, leaseMs: 3_000,
+  ok: true,
+  error: undefined,
+  slotTableEpoch: slotTable?.epoch ?? 0,
+  slotTable,
+  leader,
+  leaseMs: 3_000,
 });
 const notLeader = (leader: string): HeartbeatResponse => ({
-  ok: false, error: { code: 'NotLeader', message: '', field: '', leader },
-  slotTableEpoch: 0, slotTable: undefined, leader, leaseMs: 0,
+  ok: false,
+  error: { code: 'NotLeader', message: '', field: '', leader },
+  slotTableEpoch: 0,
+  slotTable: undefined,
+  leader,
+  leaseMs: 0,
 });
 const fixed = (x: number) => ({ next: () => x });
 const core = (random = fixed(0)) => new MetaClientCore({ metaAddresses: ['m1', 'm2', 'm3'], node, random });
@@ -111,7 +126,8 @@ describe('MetaClientCore', () => {
     const error = { code: 'SlotSettingsMismatch', message: 'differ', field: '', leader: '' };
     const refused: HeartbeatResponse = { ...notLeader(''), error };
     expect(c.heartbeatAnswered('m1', 0, refused)).toContainEqual({
-      kind: 'emit', event: { name: 'refused', value: { code: 'SlotSettingsMismatch', message: 'differ' } },
+      kind: 'emit',
+      event: { name: 'refused', value: { code: 'SlotSettingsMismatch', message: 'differ' } },
     });
   });
 

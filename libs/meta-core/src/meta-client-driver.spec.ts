@@ -3,12 +3,22 @@ import type { MetaClientEvent } from './meta-client-core';
 import { MetaClientDriver, MetaClientPort, MetaWatchHandlers } from './meta-client-driver';
 
 const node: NodeInfo = {
-  address: 'd:1', role: 'data', zone: 'z', dataCenter: 'dc', processId: 'p',
-  startedAt: 1, httpAddress: '', syncAddress: '',
+  address: 'd:1',
+  role: 'data',
+  zone: 'z',
+  dataCenter: 'dc',
+  processId: 'p',
+  startedAt: 1,
+  httpAddress: '',
+  syncAddress: '',
 };
 const ok = (epoch: number): HeartbeatResponse => ({
-  ok: true, error: undefined, slotTableEpoch: epoch,
-  slotTable: { epoch, slotCount: 4, replicas: 1, slots: [] }, leader: '', leaseMs: 0,
+  ok: true,
+  error: undefined,
+  slotTableEpoch: epoch,
+  slotTable: { epoch, slotCount: 4, replicas: 1, slots: [] },
+  leader: '',
+  leaseMs: 0,
 });
 
 /** An in-memory port that records what the driver asks for and lets the test answer by hand. */

@@ -1,10 +1,4 @@
-import type {
-  HeartbeatRequest,
-  HeartbeatResponse,
-  LeaveRequest,
-  MetaEvent,
-  WatchRequest,
-} from '@sofareg/contracts';
+import type { HeartbeatRequest, HeartbeatResponse, LeaveRequest, MetaEvent, WatchRequest } from '@sofareg/contracts';
 import {
   MetaClientCore,
   type MetaClientCoreOptions,

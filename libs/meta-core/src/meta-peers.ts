@@ -60,7 +60,10 @@ export function parseMetaPeers(spec: string): MetaPeers {
     const eq = item.indexOf('=');
     if (eq <= 0) throw new MetaPeersError(`--peers: '${item}' is not id=host:raftPort[/grpcPort[/httpPort]]`);
     const id = item.slice(0, eq).trim();
-    const parts = item.slice(eq + 1).trim().split('/');
+    const parts = item
+      .slice(eq + 1)
+      .trim()
+      .split('/');
     if (parts.length > 3) throw new MetaPeersError(`--peers: '${item}' has more than raft/grpc/http addresses`);
     const m = HOST_PORT.exec(parts[0]);
     if (!m) throw new MetaPeersError(`--peers: node '${id}': '${parts[0]}' is not host:port (e.g. 127.0.0.1:9612)`);

@@ -2,7 +2,14 @@ import type { NodeInfo, SlotTable } from '@sofareg/contracts';
 import { EMPTY_META_STATE, applyMetaCommand } from './meta-state';
 
 const node = (address: string, role = 'data', processId = 'p1'): NodeInfo => ({
-  address, role, zone: 'z', dataCenter: 'dc', processId, startedAt: 1, httpAddress: '', syncAddress: '',
+  address,
+  role,
+  zone: 'z',
+  dataCenter: 'dc',
+  processId,
+  startedAt: 1,
+  httpAddress: '',
+  syncAddress: '',
 });
 const table = (epoch: number): SlotTable => ({ epoch, slotCount: 4, replicas: 1, slots: [] });
 
@@ -29,11 +36,20 @@ describe('applyMetaCommand', () => {
 
   it('applies a table with prevEpoch and live only if the current table and data servers still match', () => {
     const base = applyMetaCommand(EMPTY_META_STATE, { type: 'registerNode', node: node('a:1') }).state;
-    expect(applyMetaCommand(base, { type: 'setSlotTable', table: table(1), prevEpoch: 0, live: ['a:1'] }).changes).toEqual([{ kind: 'slotTable' }]);
-    expect(applyMetaCommand(base, { type: 'setSlotTable', table: table(1), prevEpoch: 0, live: ['a:1', 'b:1'] }).changes).toEqual([]);
+    expect(
+      applyMetaCommand(base, { type: 'setSlotTable', table: table(1), prevEpoch: 0, live: ['a:1'] }).changes,
+    ).toEqual([{ kind: 'slotTable' }]);
+    expect(
+      applyMetaCommand(base, { type: 'setSlotTable', table: table(1), prevEpoch: 0, live: ['a:1', 'b:1'] }).changes,
+    ).toEqual([]);
     const one = applyMetaCommand(base, { type: 'setSlotTable', table: table(1) }).state;
-    expect(applyMetaCommand(one, { type: 'setSlotTable', table: table(3), prevEpoch: 2, live: ['a:1'] }).changes).toEqual([]);
-    expect(applyMetaCommand(one, { type: 'setSlotTable', table: table(2), prevEpoch: 1, live: ['a:1'] }).state.slotTable?.epoch).toBe(2);
+    expect(
+      applyMetaCommand(one, { type: 'setSlotTable', table: table(3), prevEpoch: 2, live: ['a:1'] }).changes,
+    ).toEqual([]);
+    expect(
+      applyMetaCommand(one, { type: 'setSlotTable', table: table(2), prevEpoch: 1, live: ['a:1'] }).state.slotTable
+        ?.epoch,
+    ).toBe(2);
   });
 
   it('versions provide-data per key and keeps a removal visible', () => {
@@ -57,9 +73,21 @@ describe('applyMetaCommand', () => {
   });
 
   it('edits an IP list in log order, keeping it sorted and free of duplicates', () => {
-    let s = applyMetaCommand(EMPTY_META_STATE, { type: 'editProvideDataList', key: 'ips', add: ['10.0.0.2', '10.0.0.1'], remove: [] });
-    s = applyMetaCommand(s.state, { type: 'editProvideDataList', key: 'ips', add: ['10.0.0.1', '10.0.0.3'], remove: ['10.0.0.2'] });
+    let s = applyMetaCommand(EMPTY_META_STATE, {
+      type: 'editProvideDataList',
+      key: 'ips',
+      add: ['10.0.0.2', '10.0.0.1'],
+      remove: [],
+    });
+    s = applyMetaCommand(s.state, {
+      type: 'editProvideDataList',
+      key: 'ips',
+      add: ['10.0.0.1', '10.0.0.3'],
+      remove: ['10.0.0.2'],
+    });
     expect(s.state.provideData.ips).toMatchObject({ value: '10.0.0.1,10.0.0.3', version: 2 });
-    expect(applyMetaCommand(s.state, { type: 'editProvideDataList', key: 'ips', add: [], remove: ['10.0.0.9'] }).changes).toEqual([]);
+    expect(
+      applyMetaCommand(s.state, { type: 'editProvideDataList', key: 'ips', add: [], remove: ['10.0.0.9'] }).changes,
+    ).toEqual([]);
   });
 });

@@ -33,10 +33,7 @@ export type MetaCommand =
 
 /** What an applied command changed, for watchers. */
 export type MetaChange =
-  | { kind: 'dataNodes' }
-  | { kind: 'sessionNodes' }
-  | { kind: 'slotTable' }
-  | { kind: 'provideData'; key: string };
+  { kind: 'dataNodes' } | { kind: 'sessionNodes' } | { kind: 'slotTable' } | { kind: 'provideData'; key: string };
 
 export const EMPTY_META_STATE: MetaStateValue = Object.freeze({
   dataNodes: {},
@@ -57,7 +54,9 @@ export function allChanges(state: MetaStateValue): MetaChange[] {
     { kind: 'dataNodes' },
     { kind: 'sessionNodes' },
     ...(state.slotTable ? [{ kind: 'slotTable' } as const] : []),
-    ...Object.keys(state.provideData).sort().map((key) => ({ kind: 'provideData', key }) as const),
+    ...Object.keys(state.provideData)
+      .sort()
+      .map((key) => ({ kind: 'provideData', key }) as const),
   ];
 }
 
@@ -106,7 +105,12 @@ export function applyMetaCommand(
       return { state: { ...state, slotTable: cmd.table }, changes: [{ kind: 'slotTable' }] };
     }
     case 'editProvideDataList': {
-      const items = new Set((state.provideData[cmd.key]?.value ?? '').split(',').map((x) => x.trim()).filter(Boolean));
+      const items = new Set(
+        (state.provideData[cmd.key]?.value ?? '')
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean),
+      );
       for (const x of cmd.add) items.add(x);
       for (const x of cmd.remove) items.delete(x);
       return applyMetaCommand(state, { type: 'putProvideData', key: cmd.key, value: [...items].sort().join(',') });

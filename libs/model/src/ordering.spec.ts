@@ -2,7 +2,9 @@ import { compareStamps, nextDatumVersion } from './ordering';
 
 describe('compareStamps', () => {
   it('orders by version first, then by registration time', () => {
-    expect(compareStamps({ version: 2, registerTimestamp: 1 }, { version: 1, registerTimestamp: 9 })).toBeGreaterThan(0);
+    expect(compareStamps({ version: 2, registerTimestamp: 1 }, { version: 1, registerTimestamp: 9 })).toBeGreaterThan(
+      0,
+    );
     expect(compareStamps({ version: 1, registerTimestamp: 5 }, { version: 1, registerTimestamp: 9 })).toBeLessThan(0);
     expect(compareStamps({ version: 3, registerTimestamp: 7 }, { version: 3, registerTimestamp: 7 })).toBe(0);
   });

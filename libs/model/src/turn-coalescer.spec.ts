@@ -90,7 +90,11 @@ describe('TurnCoalescer bounds', () => {
   it('splits a burst into deliveries of at most maxItems items and maxBytes bytes, keeping order', () => {
     const turns: (() => void)[] = [];
     const delivered: number[][] = [];
-    const c = new TurnCoalescer<string, number>((run) => turns.push(run), (_s, items) => delivered.push(items), { maxItems: 3, maxBytes: 10, sizeOf: (n) => n });
+    const c = new TurnCoalescer<string, number>(
+      (run) => turns.push(run),
+      (_s, items) => delivered.push(items),
+      { maxItems: 3, maxBytes: 10, sizeOf: (n) => n },
+    );
     for (const n of [1, 1, 1, 1, 4, 4, 4, 20, 1]) c.add('a', n);
     turns.splice(0).forEach((run) => run());
     // [1,1,1] hits maxItems; [1,4,4] is 9 bytes and 4 more would pass 10; 20 alone is over maxBytes but a
@@ -100,7 +104,11 @@ describe('TurnCoalescer bounds', () => {
 
   it('bounds what flushSink delivers too', () => {
     const delivered: number[][] = [];
-    const c = new TurnCoalescer<string, number>(() => undefined, (_s, items) => delivered.push(items), { maxItems: 2 });
+    const c = new TurnCoalescer<string, number>(
+      () => undefined,
+      (_s, items) => delivered.push(items),
+      { maxItems: 2 },
+    );
     [1, 2, 3, 4, 5].forEach((n) => c.add('a', n));
     c.flushSink('a');
     expect(delivered).toEqual([[1, 2], [3, 4], [5]]);

@@ -31,7 +31,11 @@ export function buildUserData(
     if (scope === 'zone' && p.zone !== localZone) continue;
     picked.push(p);
   }
-  picked.sort((a, b) => a.registerTimestamp - b.registerTimestamp || (a.registerId < b.registerId ? -1 : a.registerId > b.registerId ? 1 : 0));
+  picked.sort(
+    (a, b) =>
+      a.registerTimestamp - b.registerTimestamp ||
+      (a.registerId < b.registerId ? -1 : a.registerId > b.registerId ? 1 : 0),
+  );
   const zoneData: Record<string, string[]> = {};
   for (const p of picked) {
     (zoneData[p.zone] ??= []).push(...p.dataList);

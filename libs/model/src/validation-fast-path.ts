@@ -35,7 +35,7 @@ function fitsMaxLength(s: string, max: number): boolean {
   const n = s.length;
   if (n <= max) return true;
   let presentation = 0;
-  for (let i = 0; i + 1 < n; ) {
+  for (let i = 0; i + 1 < n;) {
     const c = s.charCodeAt(i);
     const d = s.charCodeAt(i + 1);
     if (c !== 0xfe0e && c !== 0xfe0f && (d === 0xfe0e || d === 0xfe0f)) {
@@ -46,7 +46,7 @@ function fitsMaxLength(s: string, max: number): boolean {
     }
   }
   let pairs = 0;
-  for (let i = 0; i + 1 < n; ) {
+  for (let i = 0; i + 1 < n;) {
     const c = s.charCodeAt(i);
     const d = s.charCodeAt(i + 1);
     if (c >= 0xd800 && c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff) {

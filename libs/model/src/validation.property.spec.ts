@@ -15,7 +15,12 @@ import { inspect } from 'node:util';
 import { ErrorValue } from './errors';
 import { notARegistrationObject, validatePublish, validateSubscribe, validateWatchConfig } from './validation';
 import { isValidPublish, isValidSubscribe, isValidWatchConfig } from './validation-fast-path';
-import { REGISTRATION_LIMITS, validatePublishDto, validateSubscribeDto, validateWatchConfigDto } from './validation.dto';
+import {
+  REGISTRATION_LIMITS,
+  validatePublishDto,
+  validateSubscribeDto,
+  validateWatchConfigDto,
+} from './validation.dto';
 
 const SEED = Number(process.env.VALIDATION_SEED ?? 20261126);
 const CASES = Number(process.env.VALIDATION_CASES ?? 0); // 0: the defaults per kind below
@@ -37,9 +42,43 @@ function caseSeed(seed: number, kind: string, index: number): number {
 // Strings
 
 const ASCII = ['a', 'Z', 'q', '0', '9', '.', ':', '-', '_', '/', '?', '=', '&'];
-const SPACES = [' ', '\t', '\n', '\r', '\v', '\f', '\u00a0', '\u1680', '\u2000', '\u200a', '\u2028', '\u2029', '\u202f', '\u205f', '\u3000', '\ufeff'];
+const SPACES = [
+  ' ',
+  '\t',
+  '\n',
+  '\r',
+  '\v',
+  '\f',
+  '\u00a0',
+  '\u1680',
+  '\u2000',
+  '\u200a',
+  '\u2028',
+  '\u2029',
+  '\u202f',
+  '\u205f',
+  '\u3000',
+  '\ufeff',
+];
 const NOT_SPACES = ['\u200b', '\u0085', '\u180e', '\u0000', '\u001f']; // look blank, are not `\s`
-const UNICODE = ['é', '中', 'ß', '😀', '👍🏽', '\ud83d', '\ude00', '\ufe0f', '\ufe0e', 'x\ufe0f', '😀\ufe0f', '\ufe0f\ufe0f', '#', '@', '#@', '@#'];
+const UNICODE = [
+  'é',
+  '中',
+  'ß',
+  '😀',
+  '👍🏽',
+  '\ud83d',
+  '\ude00',
+  '\ufe0f',
+  '\ufe0e',
+  'x\ufe0f',
+  '😀\ufe0f',
+  '\ufe0f\ufe0f',
+  '#',
+  '@',
+  '#@',
+  '@#',
+];
 const ALL = [...ASCII, ...SPACES, ...NOT_SPACES, ...UNICODE, '#@#'];
 // Pieces that make validator.js count fewer characters than code units.
 const SHRINKING = ['a', '😀', 'x\ufe0f', '\ufe0f', '\ud83d', '\ude00', '中\ufe0e', '😀\ufe0f'];
@@ -152,12 +191,42 @@ function version(rnd: Rng): Generated {
   const r = rnd.next();
   if (r < 0.3) return ABSENT;
   if (r < 0.75) return rnd.int(0, 1000);
-  return rnd.pick([null, undefined, 0, -0, -1, 1.5, NaN, Infinity, 2 ** 31, 2 ** 53 + 2, '1', new Number(1), 1n, true, []]);
+  return rnd.pick([
+    null,
+    undefined,
+    0,
+    -0,
+    -1,
+    1.5,
+    NaN,
+    Infinity,
+    2 ** 31,
+    2 ** 53 + 2,
+    '1',
+    new Number(1),
+    1n,
+    true,
+    [],
+  ]);
 }
 
 function scope(rnd: Rng): Generated {
   if (rnd.chance(0.8)) return rnd.pick(['zone', 'dataCenter', 'global']);
-  return rnd.pick([ABSENT, 'Zone', 'zone ', ' global', 'datacenter', 'planet', '', null, undefined, 1, ['zone'], new String('zone'), { zone: 1 }]);
+  return rnd.pick([
+    ABSENT,
+    'Zone',
+    'zone ',
+    ' global',
+    'datacenter',
+    'planet',
+    '',
+    null,
+    undefined,
+    1,
+    ['zone'],
+    new String('zone'),
+    { zone: 1 },
+  ]);
 }
 
 /** An entry count and entries that put the total UTF-8 size near the 64 KiB bound. */
@@ -203,15 +272,37 @@ function dataList(rnd: Rng, exotic: boolean): Generated {
 
 type Placement = 'own' | 'nonEnumerable' | 'inherited' | 'getter';
 
-function place(rnd: Rng, target: Record<string, unknown>, proto: Record<string, unknown>, key: string, value: unknown): void {
+function place(
+  rnd: Rng,
+  target: Record<string, unknown>,
+  proto: Record<string, unknown>,
+  key: string,
+  value: unknown,
+): void {
   const how: Placement = rnd.chance(0.94) ? 'own' : rnd.pick(['nonEnumerable', 'inherited', 'getter']);
   if (how === 'own') target[key] = value;
   else if (how === 'inherited') proto[key] = value;
-  else if (how === 'getter') Object.defineProperty(target, key, { get: () => value, enumerable: true, configurable: true });
+  else if (how === 'getter')
+    Object.defineProperty(target, key, { get: () => value, enumerable: true, configurable: true });
   else Object.defineProperty(target, key, { value, enumerable: false, writable: true, configurable: true });
 }
 
-const EXTRA_KEYS = ['registerId', 'requestId', 'attributes', 'toString', 'constructor', 'hasOwnProperty', 'valueOf', 'DataId', 'data_id', 'scope', 'key', '0', 'ключ', '🔑'];
+const EXTRA_KEYS = [
+  'registerId',
+  'requestId',
+  'attributes',
+  'toString',
+  'constructor',
+  'hasOwnProperty',
+  'valueOf',
+  'DataId',
+  'data_id',
+  'scope',
+  'key',
+  '0',
+  'ключ',
+  '🔑',
+];
 
 function container(rnd: Rng, fields: Record<string, Generated>): object {
   const proto: Record<string, unknown> = {};
@@ -223,10 +314,16 @@ function container(rnd: Rng, fields: Record<string, Generated>): object {
   for (const [key, value] of Object.entries(fields)) if (value !== ABSENT) place(rnd, target, proto, key, value);
   for (let n = rnd.chance(0.3) ? rnd.int(1, 3) : 0; n > 0; n--) {
     const value = rnd.chance(0.5) ? wrongValue(rnd) : 'x';
-    Object.defineProperty(target, rnd.pick(EXTRA_KEYS), { value, enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(target, rnd.pick(EXTRA_KEYS), {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   if (rnd.chance(0.03)) Object.defineProperty(target, '__proto__', { value: { dataId: 'p' }, enumerable: true });
-  if (rnd.chance(0.02)) return JSON.parse(JSON.stringify(target, (_k, v) => (typeof v === 'bigint' ? String(v) : v)) ?? 'null');
+  if (rnd.chance(0.02))
+    return JSON.parse(JSON.stringify(target, (_k, v) => (typeof v === 'bigint' ? String(v) : v)) ?? 'null');
   if (rnd.chance(0.05)) Object.freeze(target);
   return target;
 }
@@ -239,13 +336,19 @@ function nonObject(rnd: Rng): unknown {
 function oddTopLevel(rnd: Rng, fields: Record<string, Generated>): object {
   const base = rnd.pick(['array', 'set', 'map', 'date', 'promise', 'thenable', 'buffer'] as const);
   const target: Record<string, unknown> =
-    base === 'array' ? ([] as unknown as Record<string, unknown>)
-    : base === 'set' ? (new Set(['a']) as unknown as Record<string, unknown>)
-    : base === 'map' ? (new Map([['dataId', 'a']]) as unknown as Record<string, unknown>)
-    : base === 'date' ? (new Date(0) as unknown as Record<string, unknown>)
-    : base === 'promise' ? (Promise.resolve() as unknown as Record<string, unknown>)
-    : base === 'buffer' ? (Buffer.from('a') as unknown as Record<string, unknown>)
-    : { then: () => undefined };
+    base === 'array'
+      ? ([] as unknown as Record<string, unknown>)
+      : base === 'set'
+        ? (new Set(['a']) as unknown as Record<string, unknown>)
+        : base === 'map'
+          ? (new Map([['dataId', 'a']]) as unknown as Record<string, unknown>)
+          : base === 'date'
+            ? (new Date(0) as unknown as Record<string, unknown>)
+            : base === 'promise'
+              ? (Promise.resolve() as unknown as Record<string, unknown>)
+              : base === 'buffer'
+                ? (Buffer.from('a') as unknown as Record<string, unknown>)
+                : { then: () => undefined };
   if (rnd.chance(0.6)) for (const [key, value] of Object.entries(fields)) if (value !== ABSENT) target[key] = value;
   return target;
 }
@@ -344,11 +447,17 @@ describe(`registration validation: hand-written checks against class-validator (
       const fast = notARegistrationObject(input) ? false : kind.fast(input);
       const expected = outcome(() => kind.reference(input));
       const actual = outcome(() => kind.validate(input));
-      if (JSON.stringify(actual) !== JSON.stringify(expected) || Object.keys(actual).join() !== Object.keys(expected).join()) {
-        fail(`result differs: class-validator ${JSON.stringify(expected)}, validate${kind.name} ${JSON.stringify(actual)}`);
+      if (
+        JSON.stringify(actual) !== JSON.stringify(expected) ||
+        Object.keys(actual).join() !== Object.keys(expected).join()
+      ) {
+        fail(
+          `result differs: class-validator ${JSON.stringify(expected)}, validate${kind.name} ${JSON.stringify(actual)}`,
+        );
       }
       const referenceAccepts = 'returned' in expected && expected.returned === undefined;
-      if (fast && !referenceAccepts) fail(`fast path accepts what class-validator rejects: ${JSON.stringify(expected)}`);
+      if (fast && !referenceAccepts)
+        fail(`fast path accepts what class-validator rejects: ${JSON.stringify(expected)}`);
       if (isOdd) {
         odd++;
         if (fast !== referenceAccepts) oddLeftToClassValidator++;
@@ -367,21 +476,43 @@ describe(`registration validation: hand-written checks against class-validator (
         rules.set(key, (rules.get(key) ?? 0) + 1);
       }
     }
-    const summary = [...rules].sort().map(([k, n]) => `${k}=${n}`).join(' ');
-    console.log(`seed ${SEED} ${kind.name}: ${cases} cases, ${accepted} valid (${longButValid} with a name over the bound in code units), ${odd} odd (${oddLeftToClassValidator} accepted only by class-validator), rejections by field:rule ${summary}`);
+    const summary = [...rules]
+      .sort()
+      .map(([k, n]) => `${k}=${n}`)
+      .join(' ');
+    console.log(
+      `seed ${SEED} ${kind.name}: ${cases} cases, ${accepted} valid (${longButValid} with a name over the bound in code units), ${odd} odd (${oddLeftToClassValidator} accepted only by class-validator), rejections by field:rule ${summary}`,
+    );
     if (ONLY) return;
     // Every rule was exercised, so agreement means something.
     // Every rule that can be reported first was reported, so agreement means something. (class-validator reports
     // the rule declared last first: a dataId of 42 fails MaxLength before IsString, so isString never shows.)
     const expectedRules: Record<Kind['name'], string[]> = {
       publish: [
-        ':object', 'dataId:matches', 'dataId:maxLength', 'instanceId:matches', 'instanceId:maxLength', 'group:matches',
-        'group:maxLength', 'appName:maxLength', 'dataList:arrayMaxSize', 'dataList:maxLength', 'dataList:maxBytes',
-        'version:isInt', 'version:min',
+        ':object',
+        'dataId:matches',
+        'dataId:maxLength',
+        'instanceId:matches',
+        'instanceId:maxLength',
+        'group:matches',
+        'group:maxLength',
+        'appName:maxLength',
+        'dataList:arrayMaxSize',
+        'dataList:maxLength',
+        'dataList:maxBytes',
+        'version:isInt',
+        'version:min',
       ],
       subscribe: [
-        ':object', 'dataId:matches', 'dataId:maxLength', 'instanceId:matches', 'instanceId:maxLength', 'group:matches',
-        'group:maxLength', 'appName:maxLength', 'scope:isIn',
+        ':object',
+        'dataId:matches',
+        'dataId:maxLength',
+        'instanceId:matches',
+        'instanceId:maxLength',
+        'group:matches',
+        'group:maxLength',
+        'appName:maxLength',
+        'scope:isIn',
       ],
       watch: [':object', 'key:matches', 'key:maxLength'],
     };
@@ -397,10 +528,22 @@ describe('registration validation: pinned cases of the hand-written checks', () 
   const ok = { dataId: 'com.acme.Orders', dataList: ['10.0.0.1:12200'] };
 
   it.each([
-    ['a dataId of 513 code units that validator.js counts as 512 (a surrogate pair)', true, { ...ok, dataId: 'a'.repeat(510) + '😀' }],
+    [
+      'a dataId of 513 code units that validator.js counts as 512 (a surrogate pair)',
+      true,
+      { ...ok, dataId: 'a'.repeat(510) + '😀' },
+    ],
     ['a dataId of 513 plain characters', false, { ...ok, dataId: 'a'.repeat(513) }],
-    ['a dataId of 513 code units ending in a variation selector pair', true, { ...ok, dataId: 'a'.repeat(511) + 'x\ufe0f' }],
-    ['a dataId of 514 code units with a lone variation selector after another', false, { ...ok, dataId: 'a'.repeat(511) + '\ufe0f\ufe0f' + 'b' }],
+    [
+      'a dataId of 513 code units ending in a variation selector pair',
+      true,
+      { ...ok, dataId: 'a'.repeat(511) + 'x\ufe0f' },
+    ],
+    [
+      'a dataId of 514 code units with a lone variation selector after another',
+      false,
+      { ...ok, dataId: 'a'.repeat(511) + '\ufe0f\ufe0f' + 'b' },
+    ],
     ['a dataId that looks blank but is not whitespace (zero-width space)', true, { ...ok, dataId: '\u200b' }],
     ['a dataId of no-break spaces', false, { ...ok, dataId: '\u00a0\u3000\ufeff' }],
     ['a separator split by a newline', true, { ...ok, dataId: 'a#\n@#b' }],
@@ -408,10 +551,26 @@ describe('registration validation: pinned cases of the hand-written checks', () 
     ['a watch key containing the separator (allowed there)', true, { key: 'a#@#b' }],
     ['a dataList of exactly 64 KiB', true, { ...ok, dataList: new Array(16).fill('a'.repeat(4096)) }],
     ['a dataList of 64 KiB and one byte', false, { ...ok, dataList: [...new Array(16).fill('a'.repeat(4096)), 'b'] }],
-    ['a dataList of 21,845 three-byte characters (64 KiB less one byte)', true, { ...ok, dataList: [...new Array(5).fill('中'.repeat(4096)), '中'.repeat(1365)] }],
-    ['a dataList of 21,846 three-byte characters (over 64 KiB)', false, { ...ok, dataList: [...new Array(5).fill('中'.repeat(4096)), '中'.repeat(1366)] }],
-    ['an inherited dataId (class-transformer copies own keys only)', false, Object.assign(Object.create({ dataId: 'a' }), { dataList: [] })],
-    ['a non-enumerable dataList', false, Object.defineProperty({ dataId: 'a' }, 'dataList', { value: [], enumerable: false })],
+    [
+      'a dataList of 21,845 three-byte characters (64 KiB less one byte)',
+      true,
+      { ...ok, dataList: [...new Array(5).fill('中'.repeat(4096)), '中'.repeat(1365)] },
+    ],
+    [
+      'a dataList of 21,846 three-byte characters (over 64 KiB)',
+      false,
+      { ...ok, dataList: [...new Array(5).fill('中'.repeat(4096)), '中'.repeat(1366)] },
+    ],
+    [
+      'an inherited dataId (class-transformer copies own keys only)',
+      false,
+      Object.assign(Object.create({ dataId: 'a' }), { dataList: [] }),
+    ],
+    [
+      'a non-enumerable dataList',
+      false,
+      Object.defineProperty({ dataId: 'a' }, 'dataList', { value: [], enumerable: false }),
+    ],
     ['an inherited invalid group (counts as missing)', true, Object.assign(Object.create({ group: 'a#@#b' }), ok)],
   ])('%s: valid=%s for the fast path and for class-validator', (_what, valid, input) => {
     const watch = 'key' in input;

@@ -32,7 +32,13 @@ export function notARegistrationObject(input: unknown): ErrorValue | undefined {
     input instanceof Date ||
     ArrayBuffer.isView(input) ||
     typeof (input as { then?: unknown }).then === 'function';
-  return wrong ? { code: ErrorCode.InvalidArgument, field: '', message: 'registration must be an object with its fields, not an array, collection, date, buffer or promise' } : undefined;
+  return wrong
+    ? {
+        code: ErrorCode.InvalidArgument,
+        field: '',
+        message: 'registration must be an object with its fields, not an array, collection, date, buffer or promise',
+      }
+    : undefined;
 }
 
 /** Validates a subscribe registration; see {@link validatePublish}. */

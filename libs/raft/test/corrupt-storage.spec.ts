@@ -39,7 +39,15 @@ describe('kv server on damaged storage', () => {
     fs.cpSync(healthy, dir, { recursive: true });
     const file = damage(dir);
     const [, raftAddress] = peers.split('=');
-    const p = new KvProcess('n1', raftAddress, cluster.nodes[0].kvAddress, dir, peers, {}, path.join(cluster.root, name + '-logs'));
+    const p = new KvProcess(
+      'n1',
+      raftAddress,
+      cluster.nodes[0].kvAddress,
+      dir,
+      peers,
+      {},
+      path.join(cluster.root, name + '-logs'),
+    );
     fs.mkdirSync(path.join(cluster.root, name + '-logs'));
     started.push(p);
     p.start();
@@ -61,7 +69,10 @@ describe('kv server on damaged storage', () => {
   it('names a write-ahead log segment with a damaged record', async () => {
     const { exit, stderr, file } = await startDamaged('wal-flip', (dir) => {
       const walDir = path.join(dir, 'wal');
-      const seg = fs.readdirSync(walDir).filter((f) => f.endsWith('.wal')).sort()[0];
+      const seg = fs
+        .readdirSync(walDir)
+        .filter((f) => f.endsWith('.wal'))
+        .sort()[0];
       const f = path.join(walDir, seg);
       const b = fs.readFileSync(f);
       const at = Math.floor(b.length / 3);
@@ -88,7 +99,10 @@ describe('kv server on damaged storage', () => {
   it('names a truncated snapshot file', async () => {
     const { exit, stderr, file } = await startDamaged('snapshot-truncated', (dir) => {
       const snapDir = path.join(dir, 'snapshots');
-      const snaps = fs.readdirSync(snapDir).filter((f) => f.endsWith('.snap')).sort();
+      const snaps = fs
+        .readdirSync(snapDir)
+        .filter((f) => f.endsWith('.snap'))
+        .sort();
       expect(snaps.length).toBeGreaterThan(0);
       const f = path.join(snapDir, snaps[snaps.length - 1]);
       fs.truncateSync(f, Math.floor(fs.statSync(f).size / 2));

@@ -90,7 +90,8 @@ describe('Raft kv servers as real processes', () => {
     const t2 = Date.now();
     while (Date.now() - t2 < 1_000 || acked.size - beforeKill < 3 * (SNAPSHOT_ENTRIES + KEEP_ENTRIES)) {
       await new Promise((r) => setTimeout(r, 20));
-      if (Date.now() - t2 > 60_000) throw new Error(`writes stalled after the kill: ${acked.size - beforeKill} acknowledged, ${errors} errors`);
+      if (Date.now() - t2 > 60_000)
+        throw new Error(`writes stalled after the kill: ${acked.size - beforeKill} acknowledged, ${errors} errors`);
     }
     stop = true;
     await Promise.all(writers);
@@ -110,7 +111,9 @@ describe('Raft kv servers as real processes', () => {
     expect(caught.shell.snapshotsInstalled).toBeGreaterThanOrEqual(1);
 
     // Every node holds the same state, and it contains every acknowledged write.
-    const digests = await Promise.all(cluster.nodes.map((n) => waitForStatus(n, (s) => s.kvApplied >= lst.commit, 10_000)));
+    const digests = await Promise.all(
+      cluster.nodes.map((n) => waitForStatus(n, (s) => s.kvApplied >= lst.commit, 10_000)),
+    );
     expect(new Set(digests.map((s) => s.kvDigest)).size).toBe(1);
     const keys = [...acked.keys()];
     let missing = 0;

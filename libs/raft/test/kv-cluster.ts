@@ -4,7 +4,12 @@
  * happened; `KvCluster.close()` kills them and removes the temporary directory.
  */
 import * as grpc from '@grpc/grpc-js';
-import { type RaftKvGetResponse, RaftKvClient, type RaftKvPutRequest, type RaftKvPutResponse } from '@sofareg/contracts';
+import {
+  type RaftKvGetResponse,
+  RaftKvClient,
+  type RaftKvPutRequest,
+  type RaftKvPutResponse,
+} from '@sofareg/contracts';
 import type { RaftNodeStatus } from '../src';
 import { freePort, waitFor } from '@sofareg/testing';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -40,7 +45,10 @@ export interface KvServerSettings {
 /** One kv-server process (it can be killed and started again on the same ports and directory). */
 export class KvProcess {
   private child: ChildProcess | undefined;
-  private exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> = Promise.resolve({ code: null, signal: null });
+  private exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> = Promise.resolve({
+    code: null,
+    signal: null,
+  });
   readonly client: RaftKvClient;
   private stream:
     | {
@@ -63,7 +71,11 @@ export class KvProcess {
   ) {
     this.logFile = path.join(logDir, `${id}.log`);
     this.errFile = path.join(logDir, `${id}.err`);
-    this.client = new RaftKvClient(kvAddress, grpc.credentials.createInsecure(), { ...KV_CLIENT_OPTIONS, 'grpc.initial_reconnect_backoff_ms': 50, 'grpc.max_reconnect_backoff_ms': 200 });
+    this.client = new RaftKvClient(kvAddress, grpc.credentials.createInsecure(), {
+      ...KV_CLIENT_OPTIONS,
+      'grpc.initial_reconnect_backoff_ms': 50,
+      'grpc.max_reconnect_backoff_ms': 200,
+    });
   }
 
   get running(): boolean {
@@ -82,10 +94,14 @@ export class KvProcess {
       ...(process.env.RAFT_KV_NODE_ARGS ?? '').split(' ').filter(Boolean),
       path.join(ROOT, 'tools/scripts/run-ts.cjs'),
       SERVER,
-      '--id', this.id,
-      '--peers', this.peers,
-      '--kv-port', this.kvAddress.split(':')[1],
-      '--data-dir', this.dataDir,
+      '--id',
+      this.id,
+      '--peers',
+      this.peers,
+      '--kv-port',
+      this.kvAddress.split(':')[1],
+      '--data-dir',
+      this.dataDir,
       ...(s.tickMs ? ['--tick-ms', String(s.tickMs)] : []),
       ...(s.electionTicks ? ['--election-ticks', String(s.electionTicks)] : []),
       ...(s.snapshotEntries !== undefined ? ['--snapshot-entries', String(s.snapshotEntries)] : []),
@@ -110,10 +126,15 @@ export class KvProcess {
 
   /** Waits until the server answers Status. */
   async ready(timeoutMs = 30_000): Promise<void> {
-    await waitFor(`${this.id} to serve (log ${this.logFile}, errors ${this.errFile})`, async () => {
-      if (!this.running) throw new Error(`${this.id} exited: ${this.stderr().trim()}`);
-      return (await this.status(500)) !== undefined;
-    }, timeoutMs, 50);
+    await waitFor(
+      `${this.id} to serve (log ${this.logFile}, errors ${this.errFile})`,
+      async () => {
+        if (!this.running) throw new Error(`${this.id} exited: ${this.stderr().trim()}`);
+        return (await this.status(500)) !== undefined;
+      },
+      timeoutMs,
+      50,
+    );
   }
 
   /** kill -9; resolves when the process is gone. */
@@ -144,13 +165,20 @@ export class KvProcess {
   /** The node's status, or undefined when it does not answer within `timeoutMs`. */
   status(timeoutMs = 1_000): Promise<KvStatus | undefined> {
     return new Promise((resolve) => {
-      this.client.status({}, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => resolve(err ? undefined : (JSON.parse(res.json) as KvStatus)));
+      this.client.status({}, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) =>
+        resolve(err ? undefined : (JSON.parse(res.json) as KvStatus)),
+      );
     });
   }
 
   put(key: string, value: string, timeoutMs = 5_000): Promise<RaftKvPutResponse> {
     return new Promise((resolve, reject) => {
-      this.client.put({ key, value: Buffer.from(value), id: 0 }, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res)));
+      this.client.put(
+        { key, value: Buffer.from(value), id: 0 },
+        new grpc.Metadata(),
+        { deadline: Date.now() + timeoutMs },
+        (err, res) => (err ? reject(err) : resolve(res)),
+      );
     });
   }
 
@@ -196,7 +224,9 @@ export class KvProcess {
 
   get(key: string, linearizable: boolean, timeoutMs = 5_000): Promise<RaftKvGetResponse> {
     return new Promise((resolve, reject) => {
-      this.client.get({ key, linearizable }, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res)));
+      this.client.get({ key, linearizable }, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) =>
+        err ? reject(err) : resolve(res),
+      );
     });
   }
 
@@ -242,15 +272,20 @@ export class KvCluster {
 
   /** Waits until a running node leads and every other running node follows it; returns it and its term. */
   async leader(timeoutMs = 15_000): Promise<{ node: KvProcess; term: number }> {
-    return waitFor('a leader the running nodes agree on', async () => {
-      const running = this.nodes.filter((n) => n.running);
-      const sts = await Promise.all(running.map((n) => n.status(500)));
-      const i = sts.findIndex((s) => s?.role === 'Leader');
-      if (i < 0) return undefined;
-      const lead = sts[i] as KvStatus;
-      if (!sts.every((s) => s && s.leader === lead.id && s.term === lead.term)) return undefined;
-      return { node: running[i], term: lead.term };
-    }, timeoutMs, 20);
+    return waitFor(
+      'a leader the running nodes agree on',
+      async () => {
+        const running = this.nodes.filter((n) => n.running);
+        const sts = await Promise.all(running.map((n) => n.status(500)));
+        const i = sts.findIndex((s) => s?.role === 'Leader');
+        if (i < 0) return undefined;
+        const lead = sts[i] as KvStatus;
+        if (!sts.every((s) => s && s.leader === lead.id && s.term === lead.term)) return undefined;
+        return { node: running[i], term: lead.term };
+      },
+      timeoutMs,
+      20,
+    );
   }
 
   /** Kills every process, closes clients and removes the directory (keeps it when `keep`). */

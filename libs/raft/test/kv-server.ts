@@ -21,7 +21,15 @@ import {
   type RaftKvStatusRequest,
   type RaftKvStatusResponse,
 } from '@sofareg/contracts';
-import { GrpcTransport, RaftNode, RaftNodeError, type RaftLogger, RaftStorageError, openRaftStorage, parsePeers } from '../src';
+import {
+  GrpcTransport,
+  RaftNode,
+  RaftNodeError,
+  type RaftLogger,
+  RaftStorageError,
+  openRaftStorage,
+  parsePeers,
+} from '../src';
 import { KvStateMachine } from '../src/testing';
 import { createHash } from 'node:crypto';
 import { PerformanceObserver, monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -36,7 +44,8 @@ const logger: RaftLogger = {
 };
 
 function toKvError(e: unknown): RaftKvError {
-  if (e instanceof RaftNodeError) return { code: e.code, message: e.message, leaderId: e.leaderId, leaderAddress: e.leaderAddress };
+  if (e instanceof RaftNodeError)
+    return { code: e.code, message: e.message, leaderId: e.leaderId, leaderAddress: e.leaderAddress };
   return { code: 'Internal', message: e instanceof Error ? e.message : String(e), leaderId: '', leaderAddress: '' };
 }
 
@@ -59,13 +68,16 @@ async function main(): Promise<void> {
   const dataDir = values['data-dir'];
   const kvPort = Number(values['kv-port']);
   if (!id || !values.peers || !dataDir || !Number.isInteger(kvPort)) {
-    process.stderr.write('usage: kv-server --id ID --peers id=host:port,... --kv-port PORT --data-dir DIR [--tick-ms N] [--snapshot-entries N] [--keep-entries N] [--join]\n');
+    process.stderr.write(
+      'usage: kv-server --id ID --peers id=host:port,... --kv-port PORT --data-dir DIR [--tick-ms N] [--snapshot-entries N] [--keep-entries N] [--join]\n',
+    );
     process.exit(64);
   }
   const peers = parsePeers(values.peers);
   const kv = new KvStateMachine();
   const storage = await openRaftStorage(dataDir);
-  if (storage.recovery.tornTail) logger.warn({ tornTail: storage.recovery.tornTail }, 'cut a torn write at the end of the log');
+  if (storage.recovery.tornTail)
+    logger.warn({ tornTail: storage.recovery.tornTail }, 'cut a torn write at the end of the log');
   const node = new RaftNode<number>({
     id,
     peers,
@@ -73,7 +85,11 @@ async function main(): Promise<void> {
     storage,
     transport: new GrpcTransport({}, logger.warn),
     // Resolve proposals with the index they were applied at.
-    stateMachine: { apply: (e) => (kv.apply(e), e.index), snapshot: () => kv.snapshot(), restore: (d) => kv.restore(d) },
+    stateMachine: {
+      apply: (e) => (kv.apply(e), e.index),
+      snapshot: () => kv.snapshot(),
+      restore: (d) => kv.restore(d),
+    },
     tickMs: Number(values['tick-ms']),
     electionTicks: Number(values['election-ticks']),
     snapshotEntries: Number(values['snapshot-entries']),
@@ -90,20 +106,34 @@ async function main(): Promise<void> {
   let elu = performance.eventLoopUtilization();
   // Long garbage-collection pauses are logged: they stop heartbeats like any other stall.
   new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) if (e.duration > 100) logger.warn({ node: id, gcMs: Math.round(e.duration), kind: (e as unknown as { detail?: { kind?: number } }).detail?.kind }, 'long GC pause');
+    for (const e of list.getEntries())
+      if (e.duration > 100)
+        logger.warn(
+          {
+            node: id,
+            gcMs: Math.round(e.duration),
+            kind: (e as unknown as { detail?: { kind?: number } }).detail?.kind,
+          },
+          'long GC pause',
+        );
   }).observe({ entryTypes: ['gc'] });
   const enc = new TextEncoder();
   const dec = new TextDecoder();
   let seq = 0;
   const put = (req: RaftKvPutRequest): Promise<RaftKvPutResponse> =>
-    node.propose(KvStateMachine.encode({ op: 'put', id: `${id}-${seq++}`, key: req.key, value: dec.decode(req.value) })).then(
-      (index) => ({ ok: true, index, error: undefined, id: req.id }),
-      (e: unknown) => ({ ok: false, index: 0, error: toKvError(e), id: req.id }),
-    );
+    node
+      .propose(KvStateMachine.encode({ op: 'put', id: `${id}-${seq++}`, key: req.key, value: dec.decode(req.value) }))
+      .then(
+        (index) => ({ ok: true, index, error: undefined, id: req.id }),
+        (e: unknown) => ({ ok: false, index: 0, error: toKvError(e), id: req.id }),
+      );
   // Channelz stays on: grpc-js 1.14 tracks sessions (which forceShutdown closes) only with it.
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 << 20 });
   server.addService(RaftKvService, {
-    put: (call: grpc.ServerUnaryCall<RaftKvPutRequest, RaftKvPutResponse>, cb: grpc.sendUnaryData<RaftKvPutResponse>) => {
+    put: (
+      call: grpc.ServerUnaryCall<RaftKvPutRequest, RaftKvPutResponse>,
+      cb: grpc.sendUnaryData<RaftKvPutResponse>,
+    ) => {
       put(call.request).then((r) => cb(null, r));
     },
     putStream: (call: grpc.ServerDuplexStream<RaftKvPutRequest, RaftKvPutResponse>) => {
@@ -115,31 +145,49 @@ async function main(): Promise<void> {
       call.on('end', () => call.end());
       call.on('error', () => undefined);
     },
-    get: (call: grpc.ServerUnaryCall<RaftKvGetRequest, RaftKvGetResponse>, cb: grpc.sendUnaryData<RaftKvGetResponse>) => {
+    get: (
+      call: grpc.ServerUnaryCall<RaftKvGetRequest, RaftKvGetResponse>,
+      cb: grpc.sendUnaryData<RaftKvGetResponse>,
+    ) => {
       const { key, linearizable } = call.request;
       const answer = () => {
         const v = kv.get(key);
         cb(null, { ok: true, found: v !== null, value: Buffer.from(enc.encode(v ?? '')), error: undefined });
       };
       if (!linearizable) return answer();
-      node.readIndex().then(answer, (e: unknown) => cb(null, { ok: false, found: false, value: Buffer.alloc(0), error: toKvError(e) }));
+      node
+        .readIndex()
+        .then(answer, (e: unknown) =>
+          cb(null, { ok: false, found: false, value: Buffer.alloc(0), error: toKvError(e) }),
+        );
     },
-    status: (_call: grpc.ServerUnaryCall<RaftKvStatusRequest, RaftKvStatusResponse>, cb: grpc.sendUnaryData<RaftKvStatusResponse>) => {
+    status: (
+      _call: grpc.ServerUnaryCall<RaftKvStatusRequest, RaftKvStatusResponse>,
+      cb: grpc.sendUnaryData<RaftKvStatusResponse>,
+    ) => {
       const busy = performance.eventLoopUtilization(elu);
       elu = performance.eventLoopUtilization();
       setImmediate(() => loopDelay.reset());
-      cb(null, { json: JSON.stringify({
+      cb(null, {
+        json: JSON.stringify({
           ...node.status(),
           kvApplied: kv.appliedIndex,
           kvDigest: createHash('sha256').update(kv.digest()).digest('hex').slice(0, 16),
           pid: process.pid,
           loopUtilization: busy.utilization,
-          loopDelayMs: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
-        }) });
+          loopDelayMs: {
+            p50: loopDelay.percentile(50) / 1e6,
+            p99: loopDelay.percentile(99) / 1e6,
+            max: loopDelay.max / 1e6,
+          },
+        }),
+      });
     },
   });
   await new Promise<void>((resolve, reject) =>
-    server.bindAsync(`127.0.0.1:${kvPort}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+    server.bindAsync(`127.0.0.1:${kvPort}`, grpc.ServerCredentials.createInsecure(), (err) =>
+      err ? reject(err) : resolve(),
+    ),
   );
   logger.info({ node: id, raft: peers[id], kvPort, dataDir, pid: process.pid }, 'kv server ready');
 

@@ -133,12 +133,16 @@ export class LocalCluster {
 
   /** Waits until every running node agrees on one leader; returns it. */
   async leader(timeoutMs = 5_000): Promise<ClusterNode> {
-    return waitUntil('a leader all running nodes agree on', () => {
-      const running = [...this.nodes.values()].filter((n) => n.node.state === 'running');
-      const l = running.find((n) => n.node.isLeader);
-      if (!l) return undefined;
-      return running.every((n) => n.node.leaderId === l.id) ? l : undefined;
-    }, timeoutMs);
+    return waitUntil(
+      'a leader all running nodes agree on',
+      () => {
+        const running = [...this.nodes.values()].filter((n) => n.node.state === 'running');
+        const l = running.find((n) => n.node.isLeader);
+        if (!l) return undefined;
+        return running.every((n) => n.node.leaderId === l.id) ? l : undefined;
+      },
+      timeoutMs,
+    );
   }
 
   /** Stops node `id` (its storage closes; a durable one can be started again). */

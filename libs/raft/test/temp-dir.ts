@@ -7,7 +7,10 @@ import { type Entry, EntryType } from '../src/core/types';
  * A fresh temporary directory per test, removed after it even when it fails. Things registered with
  * `track` are closed first.
  */
-export function useTempDir(prefix = 'raft-storage-'): { dir(): string; track<T extends { close(): Promise<void> }>(c: T): T } {
+export function useTempDir(prefix = 'raft-storage-'): {
+  dir(): string;
+  track<T extends { close(): Promise<void> }>(c: T): T;
+} {
   let current: string | undefined;
   let closables: { close(): Promise<void> }[] = [];
   beforeEach(async () => {

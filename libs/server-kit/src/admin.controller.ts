@@ -14,7 +14,9 @@ export interface Readiness {
 /** The product version, read once from the root package.json. */
 export const VERSION: string = (() => {
   try {
-    return (JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../package.json'), 'utf8')) as { version: string }).version;
+    return (
+      JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../package.json'), 'utf8')) as { version: string }
+    ).version;
   } catch {
     return '0.0.0';
   }

@@ -49,7 +49,9 @@ export function exitOnBootFailure(logger: Logger | undefined, err: unknown): nev
  * gRPC transports (`transports`, given the config; none by default), build the module (which may provide
  * those transports to its services) and start the Nest application; on any boot failure log it and exit 1.
  */
-export async function launchRole<C extends { advertiseHost: string; port: number; host: string; httpPort: number; logLevel: string }>(
+export async function launchRole<
+  C extends { advertiseHost: string; port: number; host: string; httpPort: number; logLevel: string },
+>(
   role: string,
   parse: () => Readonly<C>,
   module: (config: Readonly<C>, logger: Logger, transports: readonly GrpcJsTransport[]) => DynamicModule,

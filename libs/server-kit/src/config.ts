@@ -91,7 +91,8 @@ export function parseRoleConfig<T extends object>(
 /** Parses a TCP port (0 allowed: pick one), throwing an error that names the flag. */
 export function parsePort(name: string, value: string | undefined): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--${kebab(name)} must be a port number 0..65535, got "${value}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new Error(`--${kebab(name)} must be a port number 0..65535, got "${value}"`);
   return n;
 }
 

@@ -47,7 +47,11 @@ export interface GrpcServerHandle {
 }
 
 /** Starts a grpc-js server with the given services on host:port (port 0 picks a free one). */
-export async function startGrpcServer(host: string, port: number, services: ServiceBinding[]): Promise<GrpcServerHandle> {
+export async function startGrpcServer(
+  host: string,
+  port: number,
+  services: ServiceBinding[],
+): Promise<GrpcServerHandle> {
   const server = new grpc.Server(SERVER_CHANNEL_OPTIONS);
   for (const s of services) server.addService(s.definition, s.implementation);
   const bound = await bindInsecure(server, `${host}:${port}`);
@@ -88,16 +92,28 @@ type UnaryMethod<Req, Res> = (
 ) => grpc.ClientUnaryCall;
 
 /** Calls a generated unary client method as a promise with a deadline. */
-export function callUnary<Req, Res>(client: grpc.Client, method: UnaryMethod<Req, Res>, request: Req, timeoutMs = 5_000): Promise<Res> {
+export function callUnary<Req, Res>(
+  client: grpc.Client,
+  method: UnaryMethod<Req, Res>,
+  request: Req,
+  timeoutMs = 5_000,
+): Promise<Res> {
   return new Promise<Res>((resolve, reject) => {
-    method.call(client, request, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res)));
+    method.call(client, request, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) =>
+      err ? reject(err) : resolve(res),
+    );
   });
 }
 
 /** True for errors worth retrying elsewhere or later: the peer is down, busy, or the call timed out. */
 export function isTransient(err: unknown): boolean {
   const code = (err as { code?: number })?.code;
-  return code === grpc.status.UNAVAILABLE || code === grpc.status.DEADLINE_EXCEEDED || code === grpc.status.RESOURCE_EXHAUSTED || code === grpc.status.CANCELLED;
+  return (
+    code === grpc.status.UNAVAILABLE ||
+    code === grpc.status.DEADLINE_EXCEEDED ||
+    code === grpc.status.RESOURCE_EXHAUSTED ||
+    code === grpc.status.CANCELLED
+  );
 }
 
 export { grpc };

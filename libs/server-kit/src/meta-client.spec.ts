@@ -17,8 +17,14 @@ import { MetaClientModule } from './meta-client.module';
 import { META_CLIENT } from './meta-client.tokens';
 
 const node: NodeInfo = {
-  address: '127.0.0.1:1', role: 'data', zone: 'z', dataCenter: 'dc', processId: 'p1',
-  startedAt: 1, httpAddress: '', syncAddress: '',
+  address: '127.0.0.1:1',
+  role: 'data',
+  zone: 'z',
+  dataCenter: 'dc',
+  processId: 'p1',
+  startedAt: 1,
+  httpAddress: '',
+  syncAddress: '',
 };
 const table = (epoch: number): SlotTable => ({ epoch, slotCount: 4, replicas: 1, slots: [] });
 
@@ -85,7 +91,7 @@ describe('MetaClient over gRPC, provided by MetaClientModule', () => {
     client.on('provideData', (pd) => provided.push(`${pd.key}=${pd.value}`));
     client.start();
     await client.ready;
-    await waitFor('table 2 from the leader\'s watch stream', () => client.slotTable?.epoch === 2);
+    await waitFor("table 2 from the leader's watch stream", () => client.slotTable?.epoch === 2);
     await waitFor('provide-data from the leader', () => provided.length === 1);
     expect(provided).toEqual(['k=v']);
     expect(follower.seen.heartbeats).toBeGreaterThanOrEqual(1);

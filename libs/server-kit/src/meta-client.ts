@@ -1,12 +1,5 @@
 import { EventEmitter } from 'node:events';
-import {
-  MetaEvent,
-  MetaServiceClient,
-  NodeInfo,
-  ProvideData,
-  SlotSettings,
-  SlotTable,
-} from '@sofareg/contracts';
+import { MetaEvent, MetaServiceClient, NodeInfo, ProvideData, SlotSettings, SlotTable } from '@sofareg/contracts';
 import { MetaClientDriver, type MetaClientEvent, type MetaClientPort } from '@sofareg/meta-core';
 import type { Logger } from 'pino';
 import { callUnary } from './grpc';

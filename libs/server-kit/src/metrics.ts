@@ -19,7 +19,12 @@ export class Metrics {
 
   /** Latency in seconds, buckets from 100 µs to 10 s. */
   histogram(name: string, help: string, labelNames: string[] = []): Histogram {
-    return this.withBuckets(name, help, labelNames, [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+    return this.withBuckets(
+      name,
+      help,
+      labelNames,
+      [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    );
   }
 
   /** A count per event (ops per batch, messages per frame), buckets from 1 to 4,096 in powers of two. */

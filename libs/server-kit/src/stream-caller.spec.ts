@@ -2,10 +2,19 @@ import { DataServiceClient, DataServiceService, WriteRequest, WriteResponse } fr
 import { CLIENT_CHANNEL_OPTIONS, GrpcServerHandle, grpc, isTransient, startGrpcServer } from './grpc';
 import { ServedStream, StreamCaller, serveStreamCalls } from './stream-caller';
 
-const request = (epoch: number): WriteRequest => ({ sessionAddress: 's', sessionProcessId: 'p', slotTableEpoch: epoch, ops: [], callId: 0 });
+const request = (epoch: number): WriteRequest => ({
+  sessionAddress: 's',
+  sessionProcessId: 'p',
+  slotTableEpoch: epoch,
+  ops: [],
+  callId: 0,
+});
 
 /** A Write server that answers each request with its epoch, after `delayOf(epoch)` ms (never when negative). */
-async function server(delayOf: (epoch: number) => number, fail?: (epoch: number) => boolean): Promise<{ handle: GrpcServerHandle; address: string; streams: number }> {
+async function server(
+  delayOf: (epoch: number) => number,
+  fail?: (epoch: number) => boolean,
+): Promise<{ handle: GrpcServerHandle; address: string; streams: number }> {
   const out = { handle: undefined as unknown as GrpcServerHandle, address: '', streams: 0 };
   out.handle = await startGrpcServer('127.0.0.1', 0, [
     {
@@ -19,7 +28,8 @@ async function server(delayOf: (epoch: number) => number, fail?: (epoch: number)
               if (fail?.(req.slotTableEpoch)) throw new Error(`refused ${req.slotTableEpoch}`);
               const ms = delayOf(req.slotTableEpoch);
               return new Promise<WriteResponse>((resolve) => {
-                if (ms >= 0) setTimeout(() => resolve({ results: [], slotTableEpoch: req.slotTableEpoch, callId: 0 }), ms);
+                if (ms >= 0)
+                  setTimeout(() => resolve({ results: [], slotTableEpoch: req.slotTableEpoch, callId: 0 }), ms);
               });
             },
             (req) => ({ results: [], slotTableEpoch: -req.slotTableEpoch, callId: 0 }),
@@ -57,7 +67,11 @@ describe('StreamCaller over real gRPC', () => {
   });
 
   it('answers a request whose handler failed with the error answer', async () => {
-    const { caller } = await setup(() => 1, 2_000, (e) => e === 7);
+    const { caller } = await setup(
+      () => 1,
+      2_000,
+      (e) => e === 7,
+    );
     expect((await caller.call(request(7))).slotTableEpoch).toBe(-7);
     expect((await caller.call(request(8))).slotTableEpoch).toBe(8);
   });
@@ -73,7 +87,11 @@ describe('StreamCaller over real gRPC', () => {
   it('fails what is pending when the server goes, and opens a new stream to the next server on that address', async () => {
     const s = await server(() => -1);
     const port = s.handle.port;
-    const client = new DataServiceClient(s.address, grpc.credentials.createInsecure(), { ...CLIENT_CHANNEL_OPTIONS, 'grpc.initial_reconnect_backoff_ms': 50, 'grpc.max_reconnect_backoff_ms': 100 });
+    const client = new DataServiceClient(s.address, grpc.credentials.createInsecure(), {
+      ...CLIENT_CHANNEL_OPTIONS,
+      'grpc.initial_reconnect_backoff_ms': 50,
+      'grpc.max_reconnect_backoff_ms': 100,
+    });
     cleanup.push(() => client.close());
     const caller = new StreamCaller<WriteRequest, WriteResponse>(() => client.write(), 5_000);
     cleanup.push(() => caller.close());
@@ -86,11 +104,24 @@ describe('StreamCaller over real gRPC', () => {
     );
     expect(isTransient(err)).toBe(true);
     const again = await startGrpcServer('127.0.0.1', port, [
-      { definition: DataServiceService, implementation: { write: (call: grpc.ServerDuplexStream<WriteRequest, WriteResponse>) => serveStreamCalls(call, (req) => ({ results: [], slotTableEpoch: req.slotTableEpoch * 10, callId: 0 }), () => ({ results: [], slotTableEpoch: 0, callId: 0 })) } },
+      {
+        definition: DataServiceService,
+        implementation: {
+          write: (call: grpc.ServerDuplexStream<WriteRequest, WriteResponse>) =>
+            serveStreamCalls(
+              call,
+              (req) => ({ results: [], slotTableEpoch: req.slotTableEpoch * 10, callId: 0 }),
+              () => ({ results: [], slotTableEpoch: 0, callId: 0 }),
+            ),
+        },
+      },
     ]);
     cleanup.push(() => again.shutdown(100));
     let answer: WriteResponse | undefined;
-    for (let i = 0; i < 50 && !answer; i++) answer = await caller.call(request(2)).catch(() => new Promise<undefined>((r) => setTimeout(() => r(undefined), 50)));
+    for (let i = 0; i < 50 && !answer; i++)
+      answer = await caller
+        .call(request(2))
+        .catch(() => new Promise<undefined>((r) => setTimeout(() => r(undefined), 50)));
     expect(answer?.slotTableEpoch).toBe(20);
   });
 
@@ -115,7 +146,11 @@ describe('StreamCaller over real gRPC', () => {
       },
     ]);
     cleanup.push(() => handle.shutdown(100));
-    const client = new DataServiceClient(`127.0.0.1:${handle.port}`, grpc.credentials.createInsecure(), CLIENT_CHANNEL_OPTIONS);
+    const client = new DataServiceClient(
+      `127.0.0.1:${handle.port}`,
+      grpc.credentials.createInsecure(),
+      CLIENT_CHANNEL_OPTIONS,
+    );
     cleanup.push(() => client.close());
     const caller = new StreamCaller<WriteRequest, WriteResponse>(() => client.write(), 5_000);
     cleanup.push(() => caller.close());

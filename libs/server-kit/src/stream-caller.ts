@@ -57,7 +57,8 @@ export class StreamCaller<Req extends Correlated, Res extends Correlated> {
     request.callId = callId;
     return new Promise<Res>((resolve, reject) => {
       const timer = setTimeout(() => {
-        if (this.pending.delete(callId)) reject(new StreamCallError(grpc.status.DEADLINE_EXCEEDED, `no answer within ${this.timeoutMs} ms`));
+        if (this.pending.delete(callId))
+          reject(new StreamCallError(grpc.status.DEADLINE_EXCEEDED, `no answer within ${this.timeoutMs} ms`));
       }, this.timeoutMs);
       timer.unref();
       this.pending.set(callId, { resolve, reject, timer });

@@ -49,26 +49,63 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { subs: [1_000, 10_000], conns: [10, 50], rounds: 40, gapMs: 100, workers: 2, registrations: 20_000, inflight: 256, regConns: 16, regRepeats: 5, etcd: true };
+  const o: Options = {
+    subs: [1_000, 10_000],
+    conns: [10, 50],
+    rounds: 40,
+    gapMs: 100,
+    workers: 2,
+    registrations: 20_000,
+    inflight: 256,
+    regConns: 16,
+    regRepeats: 5,
+    etcd: true,
+  };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=');
     const value = inline ?? argv[++i];
     const list = () => (value === 'none' ? [] : value.split(',').map((x) => Number(x.trim())));
     switch (flag) {
-      case '--subs': o.subs = list(); break;
-      case '--conns': o.conns = list(); break;
-      case '--rounds': o.rounds = Number(value); break;
-      case '--gap-ms': o.gapMs = Number(value); break;
-      case '--workers': o.workers = Number(value); break;
-      case '--registrations': o.registrations = Number(value); break;
-      case '--inflight': o.inflight = Number(value); break;
-      case '--reg-conns': o.regConns = Number(value); break;
-      case '--reg-repeats': o.regRepeats = Number(value); break;
-      case '--profile-dir': o.profileDir = value; break;
-      case '--metrics-dir': o.metricsDir = value; break;
-      case '--etcd': o.etcd = value !== 'off'; break;
+      case '--subs':
+        o.subs = list();
+        break;
+      case '--conns':
+        o.conns = list();
+        break;
+      case '--rounds':
+        o.rounds = Number(value);
+        break;
+      case '--gap-ms':
+        o.gapMs = Number(value);
+        break;
+      case '--workers':
+        o.workers = Number(value);
+        break;
+      case '--registrations':
+        o.registrations = Number(value);
+        break;
+      case '--inflight':
+        o.inflight = Number(value);
+        break;
+      case '--reg-conns':
+        o.regConns = Number(value);
+        break;
+      case '--reg-repeats':
+        o.regRepeats = Number(value);
+        break;
+      case '--profile-dir':
+        o.profileDir = value;
+        break;
+      case '--metrics-dir':
+        o.metricsDir = value;
+        break;
+      case '--etcd':
+        o.etcd = value !== 'off';
+        break;
       case '--help':
-        console.log('usage: bench-push.ts [--subs 1000,10000|none] [--conns 10,50|none] [--profile-dir DIR] [--metrics-dir DIR] [--etcd on|off] [--rounds 40] [--gap-ms 100] [--workers 2] [--registrations 20000] [--inflight 256] [--reg-conns 16] [--reg-repeats 5]');
+        console.log(
+          'usage: bench-push.ts [--subs 1000,10000|none] [--conns 10,50|none] [--profile-dir DIR] [--metrics-dir DIR] [--etcd on|off] [--rounds 40] [--gap-ms 100] [--workers 2] [--registrations 20000] [--inflight 256] [--reg-conns 16] [--reg-repeats 5]',
+        );
         process.exit(0);
         break;
       default:
@@ -88,10 +125,14 @@ class Worker {
   onProgress: (done: number) => void = () => undefined;
 
   constructor(readonly name: string) {
-    this.child = fork(path.join(WORKSPACE_ROOT, 'tools/scripts/run-ts.cjs'), [path.join(WORKSPACE_ROOT, 'tools/bench/push/bench-worker.ts')], {
-      cwd: WORKSPACE_ROOT,
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
+    this.child = fork(
+      path.join(WORKSPACE_ROOT, 'tools/scripts/run-ts.cjs'),
+      [path.join(WORKSPACE_ROOT, 'tools/bench/push/bench-worker.ts')],
+      {
+        cwd: WORKSPACE_ROOT,
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      },
+    );
     this.child.on('message', (m: FromWorker) => {
       if (m.type === 'progress') return this.onProgress(m.done);
       this.inbox.push(m);
@@ -108,12 +149,18 @@ class Worker {
   }
 
   /** The next message of `type` (rounds: of that round), failing on a worker error or after `timeoutMs`. */
-  async next<T extends FromWorker['type']>(type: T, timeoutMs: number, match?: (m: Extract<FromWorker, { type: T }>) => boolean): Promise<Extract<FromWorker, { type: T }>> {
+  async next<T extends FromWorker['type']>(
+    type: T,
+    timeoutMs: number,
+    match?: (m: Extract<FromWorker, { type: T }>) => boolean,
+  ): Promise<Extract<FromWorker, { type: T }>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const err = this.inbox.find((m) => m.type === 'error');
       if (err && err.type === 'error') throw new Error(`${this.name}: ${err.message}`);
-      const i = this.inbox.findIndex((m) => m.type === type && (!match || match(m as Extract<FromWorker, { type: T }>)));
+      const i = this.inbox.findIndex(
+        (m) => m.type === type && (!match || match(m as Extract<FromWorker, { type: T }>)),
+      );
       if (i >= 0) return this.inbox.splice(i, 1)[0] as Extract<FromWorker, { type: T }>;
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`${this.name}: no ${type} within ${timeoutMs} ms`);
@@ -155,11 +202,20 @@ interface System {
   publish(round: number): Promise<void> | void;
 }
 
-async function loadSubscribers(system: System, total: number, conns: number, workers: number, key: string): Promise<Worker[]> {
+async function loadSubscribers(
+  system: System,
+  total: number,
+  conns: number,
+  workers: number,
+  key: string,
+): Promise<Worker[]> {
   const connsPer = split(conns, workers).filter((c) => c > 0);
   const perConn = Math.ceil(total / conns);
   const ws = connsPer.map((_, i) => new Worker(`${system.name}-subs-${i}`));
-  const progress = new Progress(`${system.name}: ${total.toLocaleString('en-US')} subscribers over ${conns} connections`, perConn * conns);
+  const progress = new Progress(
+    `${system.name}: ${total.toLocaleString('en-US')} subscribers over ${conns} connections`,
+    perConn * conns,
+  );
   const done = new Array<number>(ws.length).fill(0);
   ws.forEach((w, i) => {
     w.onProgress = (n) => {
@@ -173,11 +229,26 @@ async function loadSubscribers(system: System, total: number, conns: number, wor
   return ws;
 }
 
-async function fanOut(systems: System[], total: number, conns: number, o: Options): Promise<Map<string, { samples: number[]; clientCpuMs: number }>> {
+async function fanOut(
+  systems: System[],
+  total: number,
+  conns: number,
+  o: Options,
+): Promise<Map<string, { samples: number[]; clientCpuMs: number }>> {
   const workers = new Map<string, Worker[]>();
   const out = new Map<string, { samples: number[]; clientCpuMs: number }>();
   try {
-    for (const s of systems) workers.set(s.name, await loadSubscribers(s, total, conns, o.workers, s.name === 'sofareg' ? `bench.push.${total}` : `bench/push/${total}`));
+    for (const s of systems)
+      workers.set(
+        s.name,
+        await loadSubscribers(
+          s,
+          total,
+          conns,
+          o.workers,
+          s.name === 'sofareg' ? `bench.push.${total}` : `bench/push/${total}`,
+        ),
+      );
     // Round 0 checks that every subscriber is live; then alternate systems, each after the same idle gap.
     const roundTrip = async (s: System, round: number): Promise<number> => {
       const ws = workers.get(s.name)!;
@@ -197,7 +268,11 @@ async function fanOut(systems: System[], total: number, conns: number, o: Option
       for (const s of systems) out.get(s.name)!.samples.push(await roundTrip(s, r));
       progress.update(r);
     }
-    for (const s of systems) out.get(s.name)!.clientCpuMs = (await Promise.all(workers.get(s.name)!.map((w) => w.cpuMs()))).reduce((a, b) => a + b, 0);
+    for (const s of systems)
+      out.get(s.name)!.clientCpuMs = (await Promise.all(workers.get(s.name)!.map((w) => w.cpuMs()))).reduce(
+        (a, b) => a + b,
+        0,
+      );
   } finally {
     await Promise.all([...workers.values()].flat().map((w) => w.close()));
   }
@@ -210,7 +285,12 @@ interface ServerProcess {
   pid: number | undefined;
 }
 
-async function registrations(system: 'sofareg' | 'etcd', targets: string[], servers: ServerProcess[], o: Options): Promise<{ rates: number[]; failed: number; clientCpuMs: number; serverCpuMs: Map<string, number> }> {
+async function registrations(
+  system: 'sofareg' | 'etcd',
+  targets: string[],
+  servers: ServerProcess[],
+  o: Options,
+): Promise<{ rates: number[]; failed: number; clientCpuMs: number; serverCpuMs: Map<string, number> }> {
   const connsPer = split(o.regConns, o.workers).filter((c) => c > 0);
   const ws = connsPer.map((_, i) => new Worker(`${system}-reg-${i}`));
   const rates: number[] = [];
@@ -222,10 +302,21 @@ async function registrations(system: 'sofareg' | 'etcd', targets: string[], serv
     await Promise.all(ws.map((w) => w.next('loaded', 60_000)));
     const counts = split(o.registrations, ws.length);
     const inflight = split(o.inflight, ws.length);
-    const progress = new Progress(`${system}: ${o.registrations.toLocaleString('en-US')} registrations × ${o.regRepeats}`, o.regRepeats);
+    const progress = new Progress(
+      `${system}: ${o.registrations.toLocaleString('en-US')} registrations × ${o.regRepeats}`,
+      o.regRepeats,
+    );
     // A full-size warm-up run, not measured (JIT tiers, connection and lease caches), the same for both systems.
     const warm = split(o.registrations, ws.length);
-    ws.forEach((w, i) => w.send({ type: 'register', count: warm[i], inflight: Math.max(1, inflight[i]), prefix: `bench.warm.${system}`, offset: i * warm[0] }));
+    ws.forEach((w, i) =>
+      w.send({
+        type: 'register',
+        count: warm[i],
+        inflight: Math.max(1, inflight[i]),
+        prefix: `bench.warm.${system}`,
+        offset: i * warm[0],
+      }),
+    );
     await Promise.all(ws.map((w) => w.next('registered', 300_000)));
     await sleep(o.gapMs);
     await Promise.all(ws.map((w) => w.cpuMs()));
@@ -233,7 +324,13 @@ async function registrations(system: 'sofareg' | 'etcd', targets: string[], serv
     for (let rep = 0; rep < o.regRepeats; rep++) {
       let offset = rep * o.registrations;
       ws.forEach((w, i) => {
-        w.send({ type: 'register', count: counts[i], inflight: Math.max(1, inflight[i]), prefix: `bench.reg.${system}.${rep}`, offset });
+        w.send({
+          type: 'register',
+          count: counts[i],
+          inflight: Math.max(1, inflight[i]),
+          prefix: `bench.reg.${system}.${rep}`,
+          offset,
+        });
         offset += counts[i];
       });
       const done = await Promise.all(ws.map((w) => w.next('registered', 300_000)));
@@ -244,7 +341,9 @@ async function registrations(system: 'sofareg' | 'etcd', targets: string[], serv
       await sleep(o.gapMs);
     }
     clientCpuMs = (await Promise.all(ws.map((w) => w.cpuMs()))).reduce((a, b) => a + b, 0);
-    servers.forEach((p, i) => serverCpuMs.set(p.role, (serverCpuMs.get(p.role) ?? 0) + processCpuMs(p.pid) - serverMark[i]));
+    servers.forEach((p, i) =>
+      serverCpuMs.set(p.role, (serverCpuMs.get(p.role) ?? 0) + processCpuMs(p.pid) - serverMark[i]),
+    );
   } finally {
     await Promise.all(ws.map((w) => w.close()));
   }
@@ -254,7 +353,9 @@ async function registrations(system: 'sofareg' | 'etcd', targets: string[], serv
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const baseDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sofareg-bench-push-'));
-  console.log(`push benchmark: ${os.cpus().length} cpus, node ${process.version}, fan-out ${o.subs.map((s, i) => `${s}/${o.conns[i]} conns`).join(', ')}, ${o.rounds} rounds, ${o.gapMs} ms gap, ${o.workers} client processes; registrations ${o.registrations} × ${o.regRepeats} at ${o.inflight} in flight over ${o.regConns} connections`);
+  console.log(
+    `push benchmark: ${os.cpus().length} cpus, node ${process.version}, fan-out ${o.subs.map((s, i) => `${s}/${o.conns[i]} conns`).join(', ')}, ${o.rounds} rounds, ${o.gapMs} ms gap, ${o.workers} client processes; registrations ${o.registrations} × ${o.regRepeats} at ${o.inflight} in flight over ${o.regConns} connections`,
+  );
   console.error('  starting sofareg (1 meta, 2 data, 2 sessions) and etcd (1 member)...');
   let cluster: LocalCluster | undefined;
   let etcd: EtcdServer | undefined;
@@ -263,7 +364,20 @@ async function main(): Promise<void> {
   const measures: Measure[] = [];
   let ok = false;
   try {
-    cluster = await LocalCluster.start({ dataServers: 2, sessions: 2, baseDir: path.join(baseDir, 'cluster'), env: { SOFAREG_LOG_LEVEL: 'warn', ...(o.profileDir ? { NODE_OPTIONS: `--require ${path.join(WORKSPACE_ROOT, 'tools/bench/push/cpu-profile-hook.cjs')}`, CPUPROFILE_DIR: path.resolve(o.profileDir) } : {}) } });
+    cluster = await LocalCluster.start({
+      dataServers: 2,
+      sessions: 2,
+      baseDir: path.join(baseDir, 'cluster'),
+      env: {
+        SOFAREG_LOG_LEVEL: 'warn',
+        ...(o.profileDir
+          ? {
+              NODE_OPTIONS: `--require ${path.join(WORKSPACE_ROOT, 'tools/bench/push/cpu-profile-hook.cjs')}`,
+              CPUPROFILE_DIR: path.resolve(o.profileDir),
+            }
+          : {}),
+      },
+    });
     etcd = o.etcd ? await EtcdServer.start(baseDir) : undefined;
     publisher = new RegistryClient({ sessionServers: [cluster.sessionAddresses[0]], appName: 'bench-pub' });
     await publisher.ready({ timeoutMs: 30_000 });
@@ -280,17 +394,39 @@ async function main(): Promise<void> {
       const etcdKey = `bench/push/${total}`;
       await etcdClient.put(etcdKey).value('v0');
       const systems: System[] = [
-        { name: 'sofareg', targets: cluster.sessionAddresses, publish: (r) => (r === 0 ? undefined : pub.republish(`v${r}`)) },
-        { name: 'etcd', targets: [etcd.clientUrl], publish: async (r) => void (await etcdClient?.put(etcdKey).value(`v${r}`)) },
+        {
+          name: 'sofareg',
+          targets: cluster.sessionAddresses,
+          publish: (r) => (r === 0 ? undefined : pub.republish(`v${r}`)),
+        },
+        {
+          name: 'etcd',
+          targets: [etcd.clientUrl],
+          publish: async (r) => void (await etcdClient?.put(etcdKey).value(`v${r}`)),
+        },
       ];
       const res = await fanOut(systems, total, conns, o);
       await pub.unregister();
       const s = res.get('sofareg')!;
       const e = res.get('etcd')!;
       const label = `publish→last of ${total.toLocaleString('en-US')} subs (${conns} conns)`;
-      console.log(`fan-out ${total} over ${conns} connections: sofareg p50 ${fmt(percentile(s.samples, 50))} ms p99 ${fmt(percentile(s.samples, 99))} ms (client CPU ${fmt(s.clientCpuMs)} ms); etcd p50 ${fmt(percentile(e.samples, 50))} ms p99 ${fmt(percentile(e.samples, 99))} ms (client CPU ${fmt(e.clientCpuMs)} ms)`);
-      measures.push({ name: `${label} p50`, unit: 'ms', sofareg: percentile(s.samples, 50), etcd: percentile(e.samples, 50), higherIsBetter: false });
-      measures.push({ name: `${label} p99`, unit: 'ms', sofareg: percentile(s.samples, 99), etcd: percentile(e.samples, 99), higherIsBetter: false });
+      console.log(
+        `fan-out ${total} over ${conns} connections: sofareg p50 ${fmt(percentile(s.samples, 50))} ms p99 ${fmt(percentile(s.samples, 99))} ms (client CPU ${fmt(s.clientCpuMs)} ms); etcd p50 ${fmt(percentile(e.samples, 50))} ms p99 ${fmt(percentile(e.samples, 99))} ms (client CPU ${fmt(e.clientCpuMs)} ms)`,
+      );
+      measures.push({
+        name: `${label} p50`,
+        unit: 'ms',
+        sofareg: percentile(s.samples, 50),
+        etcd: percentile(e.samples, 50),
+        higherIsBetter: false,
+      });
+      measures.push({
+        name: `${label} p99`,
+        unit: 'ms',
+        sofareg: percentile(s.samples, 99),
+        etcd: percentile(e.samples, 99),
+        higherIsBetter: false,
+      });
     }
 
     if (o.registrations > 0) {
@@ -302,12 +438,25 @@ async function main(): Promise<void> {
       const s = await registrations('sofareg', cluster.sessionAddresses, sofaregServers, o);
       const measured = o.registrations * o.regRepeats;
       const perReg = (ms: number) => `${fmt((ms * 1_000) / measured)} µs`;
-      const cpu = (r: { clientCpuMs: number; serverCpuMs: Map<string, number> }) => [`client ${perReg(r.clientCpuMs)}`, ...[...r.serverCpuMs].map(([role, ms]) => `${role} ${perReg(ms)}`)].join(', ');
-      console.log(`registrations: sofareg ${s.rates.map((r) => fmt(r)).join(', ')} /s (failed ${s.failed}); CPU per registration (a role's processes together): ${cpu(s)}`);
+      const cpu = (r: { clientCpuMs: number; serverCpuMs: Map<string, number> }) =>
+        [`client ${perReg(r.clientCpuMs)}`, ...[...r.serverCpuMs].map(([role, ms]) => `${role} ${perReg(ms)}`)].join(
+          ', ',
+        );
+      console.log(
+        `registrations: sofareg ${s.rates.map((r) => fmt(r)).join(', ')} /s (failed ${s.failed}); CPU per registration (a role's processes together): ${cpu(s)}`,
+      );
       if (etcd) {
         const e = await registrations('etcd', [etcd.clientUrl], [{ role: 'etcd', pid: etcd.pid }], o);
-        console.log(`registrations: etcd lease+put ${e.rates.map((r) => fmt(r)).join(', ')} /s (failed ${e.failed}); CPU per registration: ${cpu(e)}`);
-        measures.push({ name: `registrations acknowledged/s (${o.inflight} in flight)`, unit: '/s', sofareg: percentile(s.rates, 50), etcd: percentile(e.rates, 50), higherIsBetter: true });
+        console.log(
+          `registrations: etcd lease+put ${e.rates.map((r) => fmt(r)).join(', ')} /s (failed ${e.failed}); CPU per registration: ${cpu(e)}`,
+        );
+        measures.push({
+          name: `registrations acknowledged/s (${o.inflight} in flight)`,
+          unit: '/s',
+          sofareg: percentile(s.rates, 50),
+          etcd: percentile(e.rates, 50),
+          higherIsBetter: true,
+        });
       }
     }
     if (o.metricsDir) {

@@ -42,7 +42,9 @@ export class Progress {
     if (this.tty) {
       const width = 30;
       const full = Math.round(frac * width);
-      process.stderr.write(`\r  ${this.label} [${'#'.repeat(full)}${'.'.repeat(width - full)}] ${done}/${this.total}   `);
+      process.stderr.write(
+        `\r  ${this.label} [${'#'.repeat(full)}${'.'.repeat(width - full)}] ${done}/${this.total}   `,
+      );
       if (frac >= 1) process.stderr.write('\n');
       return;
     }

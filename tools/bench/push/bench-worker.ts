@@ -125,7 +125,11 @@ async function pool(count: number, inflight: number, op: (i: number) => Promise<
 async function regSofareg(targets: string[], conns: number): Promise<void> {
   const clients: RegistryClient[] = [];
   for (let c = 0; c < conns; c++) {
-    const client = new RegistryClient({ sessionServers: [targets[c % targets.length]], appName: 'bench-reg', offlineQueueSize: 100_000 });
+    const client = new RegistryClient({
+      sessionServers: [targets[c % targets.length]],
+      appName: 'bench-reg',
+      offlineQueueSize: 100_000,
+    });
     closers.push(() => client.close());
     clients.push(client);
   }
@@ -134,7 +138,9 @@ async function regSofareg(targets: string[], conns: number): Promise<void> {
     const startedAt = wallNow();
     const failed = await pool(count, inflight, async (i) => {
       const n = offset + i;
-      await clients[i % clients.length].publish({ dataId: `${prefix}.${n % 5_000}` }, `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}:12200`).synced({ timeoutMs: 30_000 });
+      await clients[i % clients.length]
+        .publish({ dataId: `${prefix}.${n % 5_000}` }, `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}:12200`)
+        .synced({ timeoutMs: 30_000 });
     });
     send({ type: 'registered', count, failed, startedAt, endedAt: wallNow() });
   };
@@ -155,7 +161,10 @@ async function regEtcd(url: string, conns: number): Promise<void> {
       const n = offset + i;
       const client = clients[i % clients.length];
       const lease = await client.leaseClient.leaseGrant({ TTL: 600 });
-      await client.put(`${prefix}/${n % 5_000}/${n}`).value(`10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}:12200`).lease(lease.ID);
+      await client
+        .put(`${prefix}/${n % 5_000}/${n}`)
+        .value(`10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}:12200`)
+        .lease(lease.ID);
     });
     send({ type: 'registered', count, failed, startedAt, endedAt: wallNow() });
   };
@@ -168,7 +177,9 @@ process.on('message', (m: ToWorker) => {
   const run = async () => {
     switch (m.type) {
       case 'subs':
-        return m.system === 'sofareg' ? subsSofareg(m.targets, m.conns, m.perConn, m.key) : subsEtcd(m.targets[0], m.conns, m.perConn, m.key);
+        return m.system === 'sofareg'
+          ? subsSofareg(m.targets, m.conns, m.perConn, m.key)
+          : subsEtcd(m.targets[0], m.conns, m.perConn, m.key);
       case 'reg':
         return m.system === 'sofareg' ? regSofareg(m.targets, m.conns) : regEtcd(m.targets[0], m.conns);
       case 'register':

@@ -11,7 +11,9 @@ if (dir) {
   session.post('Profiler.enable');
   session.post('Profiler.setSamplingInterval', { interval: 200 });
   session.post('Profiler.start');
-  const role = (process.argv.find((a) => /apps\/(\w+)\/src\/main\.ts$/.test(a)) || '').replace(/.*apps\/(\w+)\/.*/, '$1') || 'node';
+  const role =
+    (process.argv.find((a) => /apps\/(\w+)\/src\/main\.ts$/.test(a)) || '').replace(/.*apps\/(\w+)\/.*/, '$1') ||
+    'node';
   let written = false;
   const write = () => {
     if (written) return;

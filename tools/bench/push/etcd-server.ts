@@ -24,25 +24,39 @@ export class EtcdServer {
     const child = spawn(
       bin,
       [
-        '--name', 'bench',
-        '--data-dir', dataDir,
-        '--listen-client-urls', client,
-        '--advertise-client-urls', client,
-        '--listen-peer-urls', peer,
-        '--initial-advertise-peer-urls', peer,
-        '--initial-cluster', `bench=${peer}`,
-        '--log-level', 'warn',
+        '--name',
+        'bench',
+        '--data-dir',
+        dataDir,
+        '--listen-client-urls',
+        client,
+        '--advertise-client-urls',
+        client,
+        '--listen-peer-urls',
+        peer,
+        '--initial-advertise-peer-urls',
+        peer,
+        '--initial-cluster',
+        `bench=${peer}`,
+        '--log-level',
+        'warn',
       ],
       { stdio: ['ignore', log, log] },
     );
     fs.closeSync(log);
     const server = new EtcdServer(child, client, dataDir);
     process.once('exit', () => child.kill('SIGKILL'));
-    await waitFor(`etcd at ${client} to be healthy (log: ${path.join(baseDir, 'etcd.log')})`, async () => {
-      if (child.exitCode !== null) throw new Error(`etcd exited with ${child.exitCode}; see ${path.join(baseDir, 'etcd.log')}`);
-      const res = await fetch(`${client}/health`);
-      return res.ok && ((await res.json()) as { health?: string }).health === 'true';
-    }, 20_000, 50);
+    await waitFor(
+      `etcd at ${client} to be healthy (log: ${path.join(baseDir, 'etcd.log')})`,
+      async () => {
+        if (child.exitCode !== null)
+          throw new Error(`etcd exited with ${child.exitCode}; see ${path.join(baseDir, 'etcd.log')}`);
+        const res = await fetch(`${client}/health`);
+        return res.ok && ((await res.json()) as { health?: string }).health === 'true';
+      },
+      20_000,
+      50,
+    );
     return server;
   }
 
@@ -65,5 +79,5 @@ function findEtcd(): string {
   for (const p of [process.env.ETCD_BIN, '/usr/bin/etcd', '/usr/local/bin/etcd']) if (p && fs.existsSync(p)) return p;
   const which = spawnSync('which', ['etcd'], { encoding: 'utf8' });
   if (which.status === 0 && which.stdout.trim()) return which.stdout.trim();
-  throw new Error('etcd not found: install Debian\'s etcd-server (`apt-get install -y etcd-server`) or set ETCD_BIN');
+  throw new Error("etcd not found: install Debian's etcd-server (`apt-get install -y etcd-server`) or set ETCD_BIN");
 }

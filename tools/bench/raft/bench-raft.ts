@@ -107,17 +107,28 @@ class EtcdCluster {
       const p = spawn(
         bin,
         [
-          '--name', name,
-          '--data-dir', path.join(this.root, name),
-          '--listen-client-urls', this.clientUrls[i],
-          '--advertise-client-urls', this.clientUrls[i],
-          '--listen-peer-urls', peerUrls[i],
-          '--initial-advertise-peer-urls', peerUrls[i],
-          '--initial-cluster', initial,
-          '--initial-cluster-state', 'new',
-          '--initial-cluster-token', 'sofareg-bench',
-          '--logger', 'zap',
-          '--log-level', 'warn',
+          '--name',
+          name,
+          '--data-dir',
+          path.join(this.root, name),
+          '--listen-client-urls',
+          this.clientUrls[i],
+          '--advertise-client-urls',
+          this.clientUrls[i],
+          '--listen-peer-urls',
+          peerUrls[i],
+          '--initial-advertise-peer-urls',
+          peerUrls[i],
+          '--initial-cluster',
+          initial,
+          '--initial-cluster-state',
+          'new',
+          '--initial-cluster-token',
+          'sofareg-bench',
+          '--logger',
+          'zap',
+          '--log-level',
+          'warn',
         ],
         { stdio: ['ignore', log, log] },
       );
@@ -128,22 +139,27 @@ class EtcdCluster {
 
   /** The client URL of the member that leads, once all three answer and agree. */
   async leaderUrl(): Promise<string> {
-    return waitFor('etcd to elect a leader', async () => {
-      const sts = await Promise.all(
-        this.clientUrls.map(async (url) => {
-          const c = new Etcd3({ hosts: url, dialTimeout: 500 });
-          try {
-            return await c.maintenance.status();
-          } finally {
-            c.close();
-          }
-        }),
-      );
-      const leader = sts[0].leader;
-      if (!leader || leader === '0' || !sts.every((s) => s.leader === leader)) return undefined;
-      const i = sts.findIndex((s) => s.header.member_id === leader);
-      return i >= 0 ? this.clientUrls[i] : undefined;
-    }, 30_000, 100);
+    return waitFor(
+      'etcd to elect a leader',
+      async () => {
+        const sts = await Promise.all(
+          this.clientUrls.map(async (url) => {
+            const c = new Etcd3({ hosts: url, dialTimeout: 500 });
+            try {
+              return await c.maintenance.status();
+            } finally {
+              c.close();
+            }
+          }),
+        );
+        const leader = sts[0].leader;
+        if (!leader || leader === '0' || !sts.every((s) => s.leader === leader)) return undefined;
+        const i = sts.findIndex((s) => s.header.member_id === leader);
+        return i >= 0 ? this.clientUrls[i] : undefined;
+      },
+      30_000,
+      100,
+    );
   }
 
   pids(): number[] {
@@ -168,7 +184,11 @@ let keySeq = 0;
 
 /** Runs `concurrency` proposers against `t` for `seconds`; returns throughput, latency and CPU. */
 async function measure(t: Target, concurrency: number, seconds: number): Promise<Sample> {
-  const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+  const h = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 60_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
   let done = 0;
   let errors = 0;
   const cpu0 = process.cpuUsage();
@@ -234,14 +254,18 @@ async function main(): Promise<void> {
   const bin = etcdBinary();
   if (!bin && !args['raft-only']) {
     say('bench-raft: etcd is not installed, so there is nothing to compare against.');
-    say('  Install Debian\'s etcd server (3.4) with:   apt-get update && apt-get install -y etcd-server');
+    say("  Install Debian's etcd server (3.4) with:   apt-get update && apt-get install -y etcd-server");
     say('  or run our side alone with:                npm run bench:raft -- --raft-only');
     process.exit(1);
   }
   const root = fs.mkdtempSync(path.join(tmpdir(), 'bench-raft-'));
-  say(`bench-raft: three sofareg Raft nodes${bin && !args['raft-only'] ? ` and three etcd members (${bin})` : ''} on loopback, real fsync, data in ${root}`);
+  say(
+    `bench-raft: three sofareg Raft nodes${bin && !args['raft-only'] ? ` and three etcd members (${bin})` : ''} on loopback, real fsync, data in ${root}`,
+  );
   if (args['strict-ready-order']) say('  Raft nodes handle every Ready strictly in order (no pipelining)');
-  say(`  ${RUNS} runs × ${SECONDS} s per system and concurrency (${CONCURRENCY.join(', ')} proposers), ${VALUE.length}-byte values, medians reported`);
+  say(
+    `  ${RUNS} runs × ${SECONDS} s per system and concurrency (${CONCURRENCY.join(', ')} proposers), ${VALUE.length}-byte values, medians reported`,
+  );
 
   // No snapshot during the measurement: the test KvStateMachine serializes itself synchronously as JSON, which
   // at a few hundred thousand keys blocks a node longer than an election timeout (a real state machine
@@ -340,14 +364,17 @@ async function main(): Promise<void> {
       const eLo = med('etcd', lo);
       const ratio = rHi.writesPerSec / eHi.writesPerSec;
       const p99Ratio = rLo.p99 / eLo.p99;
-      const unary = targets.some((t) => t.name === 'raft-unary') && ours !== 'raft-unary' ? med('raft-unary', hi) : undefined;
+      const unary =
+        targets.some((t) => t.name === 'raft-unary') && ours !== 'raft-unary' ? med('raft-unary', hi) : undefined;
       say(
         `targets (${ours}): writes/s at ${hi} in flight ≥ etcd's: ${ratio >= 1 ? 'met' : 'MISSED'};` +
           ` p99 at ${lo} in flight within 2× etcd's: ${p99Ratio <= 2 ? 'met' : 'MISSED'} (${fmt(p99Ratio, 2)}×)`,
       );
       say(
         `${ours} ${fmt(rHi.writesPerSec)}/s vs etcd ${fmt(eHi.writesPerSec)}/s at ${hi} in flight: ratio ${fmt(ratio, 2)}×` +
-          (unary ? ` (raft-unary ${fmt(unary.writesPerSec)}/s, ${fmt(unary.writesPerSec / eHi.writesPerSec, 2)}×)` : '') +
+          (unary
+            ? ` (raft-unary ${fmt(unary.writesPerSec)}/s, ${fmt(unary.writesPerSec / eHi.writesPerSec, 2)}×)`
+            : '') +
           `; p99 at ${lo} in flight: ${ours} ${fmt(rLo.p99, 2)} ms vs etcd ${fmt(eLo.p99, 2)} ms`,
       );
     } else {

@@ -24,7 +24,8 @@ interface Result {
 
 function entries(from: number, n: number): Entry[] {
   const out: Entry[] = [];
-  for (let k = 0; k < n; k++) out.push({ index: from + k, term: 1, type: EntryType.Normal, data: new Uint8Array(ENTRY_BYTES).fill(k & 0xff) });
+  for (let k = 0; k < n; k++)
+    out.push({ index: from + k, term: 1, type: EntryType.Normal, data: new Uint8Array(ENTRY_BYTES).fill(k & 0xff) });
   return out;
 }
 
@@ -137,8 +138,14 @@ async function median(run: () => Promise<Result>): Promise<Result> {
 const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
 
 async function main(): Promise<void> {
-  console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} on ${cpus().length} cores`);
-  console.log(`raft storage bench: ${ENTRY_BYTES}-byte entries, ${SECONDS}s per run, median of ${RUNS} runs, temp dir in ${tmpdir()}`);
+  console.log(
+    `load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')} on ${cpus().length} cores`,
+  );
+  console.log(
+    `raft storage bench: ${ENTRY_BYTES}-byte entries, ${SECONDS}s per run, median of ${RUNS} runs, temp dir in ${tmpdir()}`,
+  );
   console.log('case                          | append calls/s | entries/s  | fsyncs/s | entries per fsync | MB/s');
   const row = (name: string, r: Result) =>
     console.log(
@@ -149,7 +156,9 @@ async function main(): Promise<void> {
   row('read 100k entries, 1 MiB pages', await median(reads));
   for (const n of [1, 256]) {
     const r = await median(() => rawDatasync(n * (ENTRY_BYTES + WAL_RECORD_OVERHEAD)));
-    console.log(`baseline: raw write of ${n * (ENTRY_BYTES + WAL_RECORD_OVERHEAD)} bytes + fdatasync: ${fmt(r.calls / r.seconds)}/s`);
+    console.log(
+      `baseline: raw write of ${n * (ENTRY_BYTES + WAL_RECORD_OVERHEAD)} bytes + fdatasync: ${fmt(r.calls / r.seconds)}/s`,
+    );
   }
   const hs = await median(hardStateSaves);
   console.log(`hard state saves: ${fmt(hs.calls / hs.seconds)}/s (${fmt(hs.fsyncs / hs.seconds)} fsyncs/s)`);

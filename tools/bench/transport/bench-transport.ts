@@ -196,7 +196,10 @@ async function main(): Promise<void> {
         });
         const a = med('raw');
         const b = med('nest');
-        for (const [variant, m] of [['raw grpc-js', a], ['nest', b]] as const) {
+        for (const [variant, m] of [
+          ['raw grpc-js', a],
+          ['nest', b],
+        ] as const) {
           say(
             `${scenario.padEnd(8)}  ${String(inFlight).padStart(9)}  ${variant.padEnd(11)}` +
               `  ${fmt(m.callsPerSec).padStart(9)}` +

@@ -6,7 +6,11 @@
  */
 import { validatePublish, validateSubscribe, validateWatchConfig } from '@sofareg/model';
 // The slow path alone is not part of the lib's API: reached by path, as benchmarks may.
-import { validatePublishDto, validateSubscribeDto, validateWatchConfigDto } from '../../../libs/model/src/validation.dto';
+import {
+  validatePublishDto,
+  validateSubscribeDto,
+  validateWatchConfigDto,
+} from '../../../libs/model/src/validation.dto';
 
 type Case = { name: string; run: (i: number) => unknown; slow?: boolean };
 
@@ -71,8 +75,12 @@ for (const c of cases) {
   const n = c.slow ? Math.max(1000, Math.round(iterations / 100)) : iterations;
   timeRound(c, n);
   const rounds = Array.from({ length: 5 }, () => timeRound(c, n));
-  const cpu = median(rounds.map((r) => r.cpu)).toFixed(1).padStart(9);
-  const wall = median(rounds.map((r) => r.wall)).toFixed(1).padStart(9);
+  const cpu = median(rounds.map((r) => r.cpu))
+    .toFixed(1)
+    .padStart(9);
+  const wall = median(rounds.map((r) => r.wall))
+    .toFixed(1)
+    .padStart(9);
   console.log(`${c.name.padEnd(38)} cpu ${cpu} ns/op   wall ${wall} ns/op`);
 }
 if (sink < 0) console.log(sink);

@@ -19,7 +19,12 @@ describe('data server failover', () => {
   const clients: RegistryClient[] = [];
 
   beforeAll(async () => {
-    cluster = await LocalCluster.start({ dataServers: 3, sessions: 2, metaArgs: ['--replicas', '2'], dataArgs: ['--replicas', '2'] });
+    cluster = await LocalCluster.start({
+      dataServers: 3,
+      sessions: 2,
+      metaArgs: ['--replicas', '2'],
+      dataArgs: ['--replicas', '2'],
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -30,7 +35,10 @@ describe('data server failover', () => {
   it(`loses nothing and converges within 5 s through ${KILLS} kills of a data server and a join`, async () => {
     const ids = Array.from({ length: DATA_IDS }, (_, i) => `com.acme.failover.Service${i}`);
     // Publishers: PER_ID per dataInfoId, spread over clients of both sessions. Value = `<id>/<n>|v<version>`.
-    const pubClients = Array.from({ length: PUBLISHER_CLIENTS }, (_, i) => new RegistryClient({ sessionServers: [cluster.sessionAddresses[i % 2]], appName: `pub-${i}` }));
+    const pubClients = Array.from(
+      { length: PUBLISHER_CLIENTS },
+      (_, i) => new RegistryClient({ sessionServers: [cluster.sessionAddresses[i % 2]], appName: `pub-${i}` }),
+    );
     clients.push(...pubClients);
     type Pub = { key: string; handle: ReturnType<RegistryClient['publish']>; value: string; version: number };
     const pubs: Pub[] = [];
@@ -51,15 +59,23 @@ describe('data server failover', () => {
     const views = new Map<string, UserDataValue>(); // `${session}|${dataId}` -> last push
     const everSeen = new Map<string, Set<string>>();
     const violations: string[] = [];
-    const subClients = [0, 1].map((s) => new RegistryClient({ sessionServers: [cluster.sessionAddresses[s]], appName: `sub-${s}` }));
+    const subClients = [0, 1].map(
+      (s) => new RegistryClient({ sessionServers: [cluster.sessionAddresses[s]], appName: `sub-${s}` }),
+    );
     clients.push(...subClients);
     subClients.forEach((c, s) => {
       for (const dataId of ids) {
         c.subscribe({ dataId, scope: 'dataCenter' }, (_id, data) => {
           const k = `${s}|${dataId}`;
-          const keys = new Set(Object.values(data.zoneData).flat().map((v) => v.split('|')[0]));
+          const keys = new Set(
+            Object.values(data.zoneData)
+              .flat()
+              .map((v) => v.split('|')[0]),
+          );
           const seen = everSeen.get(k) ?? new Set<string>();
-          for (const key of seen) if (!keys.has(key)) violations.push(`${k}: push v${data.version} lacks ${key} (had ${seen.size}, now ${keys.size})`);
+          for (const key of seen)
+            if (!keys.has(key))
+              violations.push(`${k}: push v${data.version} lacks ${key} (had ${seen.size}, now ${keys.size})`);
           for (const key of keys) seen.add(key);
           everSeen.set(k, seen);
           views.set(k, data);
@@ -120,10 +136,15 @@ describe('data server failover', () => {
       // Bring it back (same address, empty memory): it rejoins as follower, then leads again.
       victim.process.start();
       await victim.process.ready();
-      await waitFor('the restarted server to hold replicas', async () => {
-        const st = await victim.process.http<{ slots: { state: string }[] }>('/openapi/v1/slot/table/status');
-        return st.slots.length > 0 && st.slots.every((s) => s.state === 'Accept' || s.state === 'Following');
-      }, 20_000, 100);
+      await waitFor(
+        'the restarted server to hold replicas',
+        async () => {
+          const st = await victim.process.http<{ slots: { state: string }[] }>('/openapi/v1/slot/table/status');
+          return st.slots.length > 0 && st.slots.every((s) => s.state === 'Accept' || s.state === 'Following');
+        },
+        20_000,
+        100,
+      );
       await waitFor('subscribers converged after the restart', converged, 10_000);
     }
 
@@ -131,16 +152,30 @@ describe('data server failover', () => {
     const stopWriting = writeLoad(7_777);
     const joinedAt = Date.now();
     const added = await cluster.addData();
-    await waitFor('the new server to lead slots', async () => {
-      const st = await added.process.http<{ slots: { role: string; state: string }[] }>('/openapi/v1/slot/table/status');
-      return st.slots.some((s) => s.role === 'leader' && s.state === 'Accept');
-    }, 20_000, 100);
+    await waitFor(
+      'the new server to lead slots',
+      async () => {
+        const st = await added.process.http<{ slots: { role: string; state: string }[] }>(
+          '/openapi/v1/slot/table/status',
+        );
+        return st.slots.some((s) => s.role === 'leader' && s.state === 'Accept');
+      },
+      20_000,
+      100,
+    );
     await stopWriting();
     await waitFor('every subscriber converged after the join', converged, 15_000, 10);
-    console.log(`data server joined: it leads slots and every subscriber converged ${Date.now() - joinedAt} ms after it started`);
+    console.log(
+      `data server joined: it leads slots and every subscriber converged ${Date.now() - joinedAt} ms after it started`,
+    );
     expect(violations.slice(0, 10)).toEqual([]);
     const sorted = [...times].sort((a, b) => a - b);
-    const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
-    console.log(`convergence after kill -9 of a data server: median ${median} ms, max ${sorted[sorted.length - 1]} ms over ${times.length} kills`);
+    const median =
+      sorted.length % 2
+        ? sorted[(sorted.length - 1) / 2]
+        : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+    console.log(
+      `convergence after kill -9 of a data server: median ${median} ms, max ${sorted[sorted.length - 1]} ms over ${times.length} kills`,
+    );
   }, 300_000);
 });

@@ -11,7 +11,13 @@ describe('meta admin on a 3-node meta cluster', () => {
   let cluster: LocalCluster;
 
   beforeAll(async () => {
-    cluster = await LocalCluster.start({ metaNodes: 3, dataServers: 1, sessions: 1, metaArgs: ['--replicas', '1'], dataArgs: ['--replicas', '1'] });
+    cluster = await LocalCluster.start({
+      metaNodes: 3,
+      dataServers: 1,
+      sessions: 1,
+      metaArgs: ['--replicas', '1'],
+      dataArgs: ['--replicas', '1'],
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -20,7 +26,12 @@ describe('meta admin on a 3-node meta cluster', () => {
 
   const url = (m: MetaClusterNode, p: string) => `http://127.0.0.1:${m.httpPort}${p}`;
   const post = (m: MetaClusterNode, p: string, body: unknown, redirect: 'follow' | 'manual' = 'follow') =>
-    fetch(url(m, p), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), redirect });
+    fetch(url(m, p), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      redirect,
+    });
   const followers = async () => {
     const leader = await cluster.metaLeader();
     return { leader, followers: cluster.metas.filter((m) => m !== leader) };
@@ -31,13 +42,22 @@ describe('meta admin on a 3-node meta cluster', () => {
     for (const m of cluster.metas) {
       expect((await fetch(url(m, '/health/check'))).status).toBe(200);
       const q = await m.process.http<Record<string, unknown>>('/meta/leader/query');
-      expect(q).toMatchObject({ success: true, leaderId: leader.nodeId, leader: leader.address, leaderHttp: `127.0.0.1:${leader.httpPort}`, isLeader: m === leader });
+      expect(q).toMatchObject({
+        success: true,
+        leaderId: leader.nodeId,
+        leader: leader.address,
+        leaderHttp: `127.0.0.1:${leader.httpPort}`,
+        isLeader: m === leader,
+      });
       expect(q.voters).toEqual(['meta-1', 'meta-2', 'meta-3']);
     }
   });
 
   it('redirects a write on a follower to the leader (307), and the write is on every node once answered', async () => {
-    const { leader, followers: [f] } = await followers();
+    const {
+      leader,
+      followers: [f],
+    } = await followers();
     const manual = await post(f, '/persistentData/put', { dataInfoId: 'app.config', data: 'v1' }, 'manual');
     expect(manual.status).toBe(307);
     expect(manual.headers.get('location')).toBe(`http://127.0.0.1:${leader.httpPort}/persistentData/put`);
@@ -47,20 +67,38 @@ describe('meta admin on a 3-node meta cluster', () => {
     expect(followed.status).toBe(200);
     expect(await leader.process.http('/persistentData/query?dataInfoId=app.config')).toMatchObject({ value: 'v2' });
     await waitFor('the write on every node', async () => {
-      const all = await Promise.all(cluster.metas.map((m) => m.process.http<{ value?: string } | null>('/persistentData/query?dataInfoId=app.config')));
+      const all = await Promise.all(
+        cluster.metas.map((m) =>
+          m.process.http<{ value?: string } | null>('/persistentData/query?dataInfoId=app.config'),
+        ),
+      );
       return all.every((v) => v?.value === 'v2');
     });
     const removed = await post(f, '/persistentData/remove', { dataInfoId: 'app.config' });
     expect(removed.status).toBe(200);
-    expect(await leader.process.http('/persistentData/query?dataInfoId=app.config')).toMatchObject({ value: '', version: 2 });
+    expect(await leader.process.http('/persistentData/query?dataInfoId=app.config')).toMatchObject({
+      value: '',
+      version: 2,
+    });
   });
 
-  it('sets gray-open, blacklists and the client-off list on SOFARegistry\'s paths, through a follower too', async () => {
-    const { leader, followers: [f] } = await followers();
-    const value = async (key: string) => (await leader.process.http<{ value?: string } | null>(`/persistentData/query?dataInfoId=${key}`))?.value;
+  it("sets gray-open, blacklists and the client-off list on SOFARegistry's paths, through a follower too", async () => {
+    const {
+      leader,
+      followers: [f],
+    } = await followers();
+    const value = async (key: string) =>
+      (await leader.process.http<{ value?: string } | null>(`/persistentData/query?dataInfoId=${key}`))?.value;
     expect((await post(f, '/stopPushDataSwitch/grayOpen', { ips: '10.1.0.2, 10.1.0.1' })).status).toBe(200);
     expect(await value(PROVIDE_DATA_KEYS.grayOpen)).toBe('10.1.0.1,10.1.0.2');
-    expect((await post(leader, '/blacklist/update', { FORBIDDEN_PUB: { IP_FULL: ['10.2.0.1'] }, FORBIDDEN_SUB_BY_PREFIX: { IP_FULL: ['10.2.0.2', '10.2.0.3'] } })).status).toBe(200);
+    expect(
+      (
+        await post(leader, '/blacklist/update', {
+          FORBIDDEN_PUB: { IP_FULL: ['10.2.0.1'] },
+          FORBIDDEN_SUB_BY_PREFIX: { IP_FULL: ['10.2.0.2', '10.2.0.3'] },
+        })
+      ).status,
+    ).toBe(200);
     expect(await value(PROVIDE_DATA_KEYS.publishBlacklist)).toBe('10.2.0.1');
     expect(await value(PROVIDE_DATA_KEYS.subscribeBlacklist)).toBe('10.2.0.2,10.2.0.3');
     expect((await post(f, '/api/clientManager/clientOff', { ips: ['10.3.0.1', '10.3.0.2'] })).status).toBe(200);
@@ -78,7 +116,10 @@ describe('meta admin on a 3-node meta cluster', () => {
   });
 
   it('answers 400 naming the field for invalid bodies, on the leader and on followers', async () => {
-    const { leader, followers: [f] } = await followers();
+    const {
+      leader,
+      followers: [f],
+    } = await followers();
     for (const m of [leader, f]) {
       const noKey = await post(m, '/persistentData/put', { data: 'x' }, 'manual');
       expect(noKey.status).toBe(400);
@@ -93,17 +134,31 @@ describe('meta admin on a 3-node meta cluster', () => {
   });
 
   it('stop-push through a follower reaches the session, and lists and slot table are served by every node', async () => {
-    const { followers: [f] } = await followers();
+    const {
+      followers: [f],
+    } = await followers();
     expect((await fetch(url(f, '/stopPushDataSwitch/open'))).status).toBe(200);
-    await waitFor('the session to stop pushes', async () => (await cluster.sessions[0].process.http<{ stopPush: boolean }>('/api/switches/query')).stopPush);
+    await waitFor(
+      'the session to stop pushes',
+      async () => (await cluster.sessions[0].process.http<{ stopPush: boolean }>('/api/switches/query')).stopPush,
+    );
     expect((await fetch(url(f, '/stopPushDataSwitch/close'))).status).toBe(200);
-    await waitFor('the session to push again', async () => !(await cluster.sessions[0].process.http<{ stopPush: boolean }>('/api/switches/query')).stopPush);
+    await waitFor(
+      'the session to push again',
+      async () => !(await cluster.sessions[0].process.http<{ stopPush: boolean }>('/api/switches/query')).stopPush,
+    );
     const key = PROVIDE_DATA_KEYS.stopPush;
     for (const m of cluster.metas) {
-      await waitFor(`${m.nodeId} to hold the switch`, async () => (await m.process.http<{ value: string }>(`/persistentData/query?dataInfoId=${key}`))?.value === 'false');
+      await waitFor(
+        `${m.nodeId} to hold the switch`,
+        async () =>
+          (await m.process.http<{ value: string }>(`/persistentData/query?dataInfoId=${key}`))?.value === 'false',
+      );
       await waitFor(`${m.nodeId} to list the data server and the session`, async () => {
         const data = (await m.process.http<{ address: string }[]>('/digest/data/node/query')).map((n) => n.address);
-        const sessions = (await m.process.http<{ address: string }[]>('/digest/session/node/query')).map((n) => n.address);
+        const sessions = (await m.process.http<{ address: string }[]>('/digest/session/node/query')).map(
+          (n) => n.address,
+        );
         return data.join() === cluster.data[0].address && sessions.join() === cluster.sessions[0].address;
       });
       expect((await m.process.http<{ epoch: number }>('/openapi/v1/slot/table/content')).epoch).toBeGreaterThan(0);
@@ -111,7 +166,10 @@ describe('meta admin on a 3-node meta cluster', () => {
   });
 
   it('hands leadership over on quit/election without evicting anyone or moving slots', async () => {
-    const { leader, followers: [f] } = await followers();
+    const {
+      leader,
+      followers: [f],
+    } = await followers();
     const epoch = (await leader.process.http<{ epoch: number }>('/openapi/v1/slot/table/content')).epoch;
     const onFollower = await fetch(url(f, '/meta/leader/quit/election'), { method: 'PUT' });
     expect(await onFollower.json()).toMatchObject({ success: true, isLeader: false });

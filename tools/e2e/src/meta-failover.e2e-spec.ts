@@ -56,106 +56,124 @@ describe('meta cluster failover (3 meta nodes, kill -9)', () => {
     sessions: (await m.process.http<{ address: string }[]>('/digest/session/node/query')).map((n) => n.address).sort(),
   });
 
-  it(`elects a new leader within 2 s of each of ${KILLS} leader kills, pushes continue, nobody is evicted`, async () => {
-    const pubClient = new RegistryClient({ sessionServers: cluster.sessionAddresses, appName: 'meta-failover-pub' });
-    const subClient = new RegistryClient({ sessionServers: cluster.sessionAddresses, appName: 'meta-failover-sub' });
-    clients.push(pubClient, subClient);
-    const ids = Array.from({ length: DATA_IDS }, (_, i) => `com.acme.metafailover.Service${i}`);
-    const pubs = ids.map((dataId) => pubClient.publish({ dataId }, 'v0'));
-    /** Per dataId: the value published last, and when; the push latency of every value seen. */
-    const latest = ids.map(() => ({ value: 'v0', at: Date.now() }));
-    const seen = ids.map(() => 'none');
-    const pushLatencies: number[] = [];
-    ids.forEach((dataId, i) =>
-      subClient.subscribe({ dataId, scope: 'dataCenter' }, (_id, data) => {
-        const v = flatten(data)[0] ?? 'none';
-        if (v !== seen[i] && v === latest[i].value) pushLatencies.push(Date.now() - latest[i].at);
-        seen[i] = v;
-      }),
-    );
-    await Promise.all(pubs.map((p) => p.synced()));
-    await waitFor('every subscriber to see v0', () => seen.every((v) => v === 'v0'), 15_000);
+  it(
+    `elects a new leader within 2 s of each of ${KILLS} leader kills, pushes continue, nobody is evicted`,
+    async () => {
+      const pubClient = new RegistryClient({ sessionServers: cluster.sessionAddresses, appName: 'meta-failover-pub' });
+      const subClient = new RegistryClient({ sessionServers: cluster.sessionAddresses, appName: 'meta-failover-sub' });
+      clients.push(pubClient, subClient);
+      const ids = Array.from({ length: DATA_IDS }, (_, i) => `com.acme.metafailover.Service${i}`);
+      const pubs = ids.map((dataId) => pubClient.publish({ dataId }, 'v0'));
+      /** Per dataId: the value published last, and when; the push latency of every value seen. */
+      const latest = ids.map(() => ({ value: 'v0', at: Date.now() }));
+      const seen = ids.map(() => 'none');
+      const pushLatencies: number[] = [];
+      ids.forEach((dataId, i) =>
+        subClient.subscribe({ dataId, scope: 'dataCenter' }, (_id, data) => {
+          const v = flatten(data)[0] ?? 'none';
+          if (v !== seen[i] && v === latest[i].value) pushLatencies.push(Date.now() - latest[i].at);
+          seen[i] = v;
+        }),
+      );
+      await Promise.all(pubs.map((p) => p.synced()));
+      await waitFor('every subscriber to see v0', () => seen.every((v) => v === 'v0'), 15_000);
 
-    const leader0 = await cluster.metaLeader();
-    await waitFor('the slot table, both data servers and the session', async () => {
-      const l = await listed(leader0);
-      return (await slotTable(leader0)).epoch > 0 && l.data.length === 2 && l.sessions.length === 1;
-    }, 15_000);
-    const before = await listed(leader0);
-    expect(before.data).toHaveLength(2);
-    expect(before.sessions).toHaveLength(1);
-    const epoch0 = (await slotTable(leader0)).epoch;
+      const leader0 = await cluster.metaLeader();
+      await waitFor(
+        'the slot table, both data servers and the session',
+        async () => {
+          const l = await listed(leader0);
+          return (await slotTable(leader0)).epoch > 0 && l.data.length === 2 && l.sessions.length === 1;
+        },
+        15_000,
+      );
+      const before = await listed(leader0);
+      expect(before.data).toHaveLength(2);
+      expect(before.sessions).toHaveLength(1);
+      const epoch0 = (await slotTable(leader0)).epoch;
 
-    // Republish one dataId every 25 ms throughout.
-    let writing = true;
-    let version = 0;
-    const writer = (async () => {
-      while (writing) {
-        const i = version % DATA_IDS;
-        version++;
-        latest[i] = { value: `v${version}`, at: Date.now() };
-        pubs[i].republish(`v${version}`);
-        await new Promise((r) => setTimeout(r, 25));
+      // Republish one dataId every 25 ms throughout.
+      let writing = true;
+      let version = 0;
+      const writer = (async () => {
+        while (writing) {
+          const i = version % DATA_IDS;
+          version++;
+          latest[i] = { value: `v${version}`, at: Date.now() };
+          pubs[i].republish(`v${version}`);
+          await new Promise((r) => setTimeout(r, 25));
+        }
+      })();
+
+      const failovers: number[] = [];
+      try {
+        for (let k = 0; k < KILLS; k++) {
+          const victim = await cluster.metaLeader();
+          const survivors = cluster.metas.filter((m) => m !== victim);
+          const pushesBefore = pushLatencies.length;
+          const killedAt = Date.now();
+          await victim.process.kill();
+          const next = await waitFor(
+            'a new meta leader',
+            async () => {
+              const views = await Promise.all(
+                survivors.map((m) => leaderOf(m).catch(() => ({ leaderId: null, leader: null }))),
+              );
+              const id = views[0].leaderId;
+              return id && id !== victim.nodeId && views.every((v) => v.leaderId === id) ? id : undefined;
+            },
+            10_000,
+            10,
+          );
+          const took = Date.now() - killedAt;
+          failovers.push(took);
+          console.log(`meta kill ${k + 1}: leader ${victim.nodeId} killed; ${next} leads after ${took} ms`);
+          expect(took).toBeLessThan(2_000);
+          // Pushes went on meanwhile.
+          await waitFor('pushes during the failover', () => pushLatencies.length > pushesBefore + 5, 5_000);
+          // Bring the victim back (same directory): it rejoins as a follower.
+          victim.process.start();
+          await victim.process.ready();
+          await waitFor(
+            'the restarted node to catch up',
+            async () => (await slotTable(victim)).epoch >= epoch0,
+            10_000,
+          );
+        }
+      } finally {
+        if (failovers.length > 0)
+          console.log(`meta leader failover (kill -9 -> new leader agreed by the survivors): ${stats(failovers)}`);
+        if (failovers.length < KILLS) writing = false;
       }
-    })();
 
-    const failovers: number[] = [];
-    try {
-      for (let k = 0; k < KILLS; k++) {
-        const victim = await cluster.metaLeader();
-        const survivors = cluster.metas.filter((m) => m !== victim);
-        const pushesBefore = pushLatencies.length;
-        const killedAt = Date.now();
-        await victim.process.kill();
-        const next = await waitFor(
-          'a new meta leader',
-          async () => {
-            const views = await Promise.all(survivors.map((m) => leaderOf(m).catch(() => ({ leaderId: null, leader: null }))));
-            const id = views[0].leaderId;
-            return id && id !== victim.nodeId && views.every((v) => v.leaderId === id) ? id : undefined;
-          },
-          10_000,
-          10,
-        );
-        const took = Date.now() - killedAt;
-        failovers.push(took);
-        console.log(`meta kill ${k + 1}: leader ${victim.nodeId} killed; ${next} leads after ${took} ms`);
-        expect(took).toBeLessThan(2_000);
-        // Pushes went on meanwhile.
-        await waitFor('pushes during the failover', () => pushLatencies.length > pushesBefore + 5, 5_000);
-        // Bring the victim back (same directory): it rejoins as a follower.
-        victim.process.start();
-        await victim.process.ready();
-        await waitFor('the restarted node to catch up', async () => (await slotTable(victim)).epoch >= epoch0, 10_000);
+      // Nobody was evicted: after more than a lease (and the new leader's takeover grace), the same servers are
+      // listed, no meta node counted an eviction, and the table never moved (a data server removal would move it).
+      await new Promise((r) => setTimeout(r, LEASE_MS + 2_500));
+      const leader = await cluster.metaLeader();
+      expect(await listed(leader)).toEqual(before);
+      expect((await slotTable(leader)).epoch).toBe(epoch0);
+      for (const m of cluster.metas) {
+        expect((await slotTable(m)).epoch).toBe(epoch0);
+        const metrics = await m.process.http<string>('/metrics');
+        const evictions = String(metrics)
+          .split('\n')
+          .filter((l) => l.startsWith('sofareg_meta_evictions_total{'))
+          .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+        expect(evictions).toBe(0);
       }
 
-    } finally {
-      if (failovers.length > 0) console.log(`meta leader failover (kill -9 -> new leader agreed by the survivors): ${stats(failovers)}`);
-      if (failovers.length < KILLS) writing = false;
-    }
-
-    // Nobody was evicted: after more than a lease (and the new leader's takeover grace), the same servers are
-    // listed, no meta node counted an eviction, and the table never moved (a data server removal would move it).
-    await new Promise((r) => setTimeout(r, LEASE_MS + 2_500));
-    const leader = await cluster.metaLeader();
-    expect(await listed(leader)).toEqual(before);
-    expect((await slotTable(leader)).epoch).toBe(epoch0);
-    for (const m of cluster.metas) {
-      expect((await slotTable(m)).epoch).toBe(epoch0);
-      const metrics = await m.process.http<string>('/metrics');
-      const evictions = String(metrics)
-        .split('\n')
-        .filter((l) => l.startsWith('sofareg_meta_evictions_total{'))
-        .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
-      expect(evictions).toBe(0);
-    }
-
-    writing = false;
-    await writer;
-    await waitFor('subscribers converged on the last values', () => seen.every((v, i) => v === latest[i].value), 10_000);
-    console.log(`push latency while meta failed over: ${stats(pushLatencies)} pushes`);
-    expect(Math.max(...pushLatencies)).toBeLessThan(2_000);
-  }, 60_000 + KILLS * 15_000);
+      writing = false;
+      await writer;
+      await waitFor(
+        'subscribers converged on the last values',
+        () => seen.every((v, i) => v === latest[i].value),
+        10_000,
+      );
+      console.log(`push latency while meta failed over: ${stats(pushLatencies)} pushes`);
+      expect(Math.max(...pushLatencies)).toBeLessThan(2_000);
+    },
+    60_000 + KILLS * 15_000,
+  );
 
   it('a restart of the whole meta cluster (kill -9 of all three) moves no slot and evicts nobody', async () => {
     const leader0 = await cluster.metaLeader();
@@ -183,7 +201,11 @@ describe('meta cluster failover (3 meta nodes, kill -9)', () => {
       async () => {
         const t = await slotTable(await cluster.metaLeader());
         const l = await listed(leader);
-        return t.epoch > before.epoch && !l.data.includes(victim.address) && t.slots.every((s) => s.leader !== victim.address && !s.followers.includes(victim.address));
+        return (
+          t.epoch > before.epoch &&
+          !l.data.includes(victim.address) &&
+          t.slots.every((s) => s.leader !== victim.address && !s.followers.includes(victim.address))
+        );
       },
       LEASE_MS + 5_000,
       20,

@@ -53,7 +53,8 @@ describe('registry end to end', () => {
     await waitForAddresses(rec, ['10.0.0.2:12200'], 'push after publish');
     const latency = Date.now() - started;
     console.log(`publish (acknowledged) -> push observed in ${latency} ms`);
-    for (let i = 1; i < rec.pushes.length; i++) expect(rec.pushes[i].version).toBeGreaterThan(rec.pushes[i - 1].version);
+    for (let i = 1; i < rec.pushes.length; i++)
+      expect(rec.pushes[i].version).toBeGreaterThan(rec.pushes[i - 1].version);
   });
 
   it('replaces the addresses on republish', async () => {
@@ -113,7 +114,7 @@ describe('registry end to end', () => {
     await waitFor('zone scope sees zone-a only', () => flatten(zoneSub.peekData()).join() === '10.0.0.6:2');
   });
 
-  it('pushes a republish to another session\'s subscriber within milliseconds', async () => {
+  it("pushes a republish to another session's subscriber within milliseconds", async () => {
     const id = dataId('Latency');
     const pub = client(0).publish({ dataId: id }, 'v0');
     const { rec } = record(client(1), id);
@@ -129,7 +130,9 @@ describe('registry end to end', () => {
     samples.sort((a, b) => a - b);
     const p50 = samples[Math.floor(samples.length / 2)];
     const p99 = samples[Math.ceil(samples.length * 0.99) - 1];
-    console.log(`republish -> push on the other session: p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms over ${samples.length}`);
+    console.log(
+      `republish -> push on the other session: p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms over ${samples.length}`,
+    );
     // SOFARegistry pushes in about 2 s by design; anything near that here is a regression.
     expect(p50).toBeLessThan(250);
   });
@@ -147,11 +150,80 @@ describe('registry end to end', () => {
     call.on('data', (m: ServerMessage) => got.push(m));
     call.on('error', () => undefined);
     try {
-      call.write({ body: { $case: 'hello', value: { clientId: 'raw', processId: 'p', appName: 'raw', zone: '', dataCenter: '', clientIp: '', clientVersion: '', acceptsBatches: false } } });
-      call.write({ body: { $case: 'publish', value: { requestId: 1, registerId: 'r1', dataId: '', instanceId: '', group: '', dataList: ['a'], version: 1, appName: '' } } });
-      call.write({ body: { $case: 'subscribe', value: { requestId: 2, registerId: 'r2', dataId: 'x', instanceId: '', group: '', scope: 'planet', appName: '' } } });
-      call.write({ body: { $case: 'publish', value: { requestId: 3, registerId: 'r3', dataId: 'fine', instanceId: '', group: '', dataList: ['x'.repeat(5000)], version: 1, appName: '' } } });
-      call.write({ body: { $case: 'publish', value: { requestId: 4, registerId: 'r4', dataId: dataId('AfterBad'), instanceId: '', group: '', dataList: ['10.0.0.7:1'], version: 1, appName: '' } } });
+      call.write({
+        body: {
+          $case: 'hello',
+          value: {
+            clientId: 'raw',
+            processId: 'p',
+            appName: 'raw',
+            zone: '',
+            dataCenter: '',
+            clientIp: '',
+            clientVersion: '',
+            acceptsBatches: false,
+          },
+        },
+      });
+      call.write({
+        body: {
+          $case: 'publish',
+          value: {
+            requestId: 1,
+            registerId: 'r1',
+            dataId: '',
+            instanceId: '',
+            group: '',
+            dataList: ['a'],
+            version: 1,
+            appName: '',
+          },
+        },
+      });
+      call.write({
+        body: {
+          $case: 'subscribe',
+          value: {
+            requestId: 2,
+            registerId: 'r2',
+            dataId: 'x',
+            instanceId: '',
+            group: '',
+            scope: 'planet',
+            appName: '',
+          },
+        },
+      });
+      call.write({
+        body: {
+          $case: 'publish',
+          value: {
+            requestId: 3,
+            registerId: 'r3',
+            dataId: 'fine',
+            instanceId: '',
+            group: '',
+            dataList: ['x'.repeat(5000)],
+            version: 1,
+            appName: '',
+          },
+        },
+      });
+      call.write({
+        body: {
+          $case: 'publish',
+          value: {
+            requestId: 4,
+            registerId: 'r4',
+            dataId: dataId('AfterBad'),
+            instanceId: '',
+            group: '',
+            dataList: ['10.0.0.7:1'],
+            version: 1,
+            appName: '',
+          },
+        },
+      });
       const results = await waitFor('four results', () => {
         const r = got.flatMap((m) => (m.body?.$case === 'result' ? [m.body.value] : []));
         return r.length === 4 ? new Map(r.map((x) => [x.requestId, x])) : undefined;
@@ -175,7 +247,19 @@ describe('registry end to end', () => {
     call.on('data', (m: ServerMessage) => frames.push(m));
     call.on('error', () => undefined);
     const publish = (requestId: number, dataId: string): ClientMessage => ({
-      body: { $case: 'publish', value: { requestId, registerId: `batch-r${requestId}`, dataId, instanceId: '', group: '', dataList: [`10.0.0.${requestId}:1`], version: 1, appName: '' } },
+      body: {
+        $case: 'publish',
+        value: {
+          requestId,
+          registerId: `batch-r${requestId}`,
+          dataId,
+          instanceId: '',
+          group: '',
+          dataList: [`10.0.0.${requestId}:1`],
+          version: 1,
+          appName: '',
+        },
+      },
     });
     const batched = dataId('Batched');
     try {
@@ -184,7 +268,21 @@ describe('registry end to end', () => {
           $case: 'batch',
           value: {
             messages: [
-              { body: { $case: 'hello', value: { clientId: 'raw-batch', processId: 'p', appName: 'raw', zone: '', dataCenter: '', clientIp: '', clientVersion: '', acceptsBatches: true } } },
+              {
+                body: {
+                  $case: 'hello',
+                  value: {
+                    clientId: 'raw-batch',
+                    processId: 'p',
+                    appName: 'raw',
+                    zone: '',
+                    dataCenter: '',
+                    clientIp: '',
+                    clientVersion: '',
+                    acceptsBatches: true,
+                  },
+                },
+              },
               publish(1, batched),
               publish(2, ''),
               { body: { $case: 'batch', value: { messages: [publish(3, dataId('Nested'))] } } },
@@ -199,7 +297,9 @@ describe('registry end to end', () => {
         return r.length === 4 ? r : undefined;
       });
       expect(unpacked()[0].body?.$case).toBe('hello');
-      expect(unpacked()[0].body?.$case === 'hello' && unpacked()[0].body?.value).toMatchObject({ acceptsBatches: true });
+      expect(unpacked()[0].body?.$case === 'hello' && unpacked()[0].body?.value).toMatchObject({
+        acceptsBatches: true,
+      });
       const byId = new Map(results.map((r) => [r.requestId, r]));
       expect(byId.get(1)).toMatchObject({ ok: true });
       expect(byId.get(2)).toMatchObject({ ok: false, error: { code: 'InvalidArgument', field: 'dataId' } });
@@ -208,7 +308,9 @@ describe('registry end to end', () => {
       // The hello answer and the refusals were produced in one turn: they went out as one frame.
       expect(frames[0].body?.$case).toBe('batch');
       const sub = client(0).subscribe({ dataId: batched, scope: 'dataCenter' }, () => undefined);
-      await waitFor('both batched publishers visible', () => (Object.values(sub.peekData()?.zoneData ?? {}).flat().length === 2 ? true : undefined));
+      await waitFor('both batched publishers visible', () =>
+        Object.values(sub.peekData()?.zoneData ?? {}).flat().length === 2 ? true : undefined,
+      );
       await sub.unregister();
     } finally {
       call.end();

@@ -16,7 +16,11 @@ describe('session liveness and admission', () => {
   const clients: RegistryClient[] = [];
 
   beforeAll(async () => {
-    cluster = await LocalCluster.start({ dataServers: 1, sessions: 1, sessionArgs: ['--max-connects-per-second', '20'] });
+    cluster = await LocalCluster.start({
+      dataServers: 1,
+      sessions: 1,
+      sessionArgs: ['--max-connects-per-second', '20'],
+    });
   });
 
   afterAll(async () => {
@@ -38,7 +42,7 @@ describe('session liveness and admission', () => {
       let out = '';
       child.stdout?.on('data', (b) => (out += String(b)));
       await waitFor('the child client to publish', () => out.includes('synced'), 30_000);
-      await waitForAddresses(rec, ['10.0.9.1:1'], 'the child\'s publisher');
+      await waitForAddresses(rec, ['10.0.9.1:1'], "the child's publisher");
       child.kill('SIGSTOP'); // its sockets stay open, but nothing answers: a half-open connection
       const stoppedAt = Date.now();
       await waitForAddresses(rec, [], 'the silent client dropped', 20_000);
@@ -53,23 +57,43 @@ describe('session liveness and admission', () => {
   it('refuses connections over the admission rate with RESOURCE_EXHAUSTED and counts them; clients get in on retry', async () => {
     const before = await throttled();
     const codes = await Promise.all(
-      Array.from({ length: 60 }, () =>
-        new Promise<string>((resolve) => {
-          const raw = new SessionServiceClient(cluster.sessionAddresses[0], grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
-          const call = raw.connect();
-          const done = (what: string) => {
-            call.cancel();
-            raw.close();
-            resolve(what);
-          };
-          call.on('data', (m: ServerMessage) => m.body?.$case === 'hello' && done('admitted'));
-          call.on('error', (e: grpc.ServiceError) => done(grpc.status[e.code]));
-          call.write({ body: { $case: 'hello', value: { clientId: 'burst', processId: 'p', appName: 'burst', zone: '', dataCenter: '', clientIp: '', clientVersion: '', acceptsBatches: false } } });
-        }),
+      Array.from(
+        { length: 60 },
+        () =>
+          new Promise<string>((resolve) => {
+            const raw = new SessionServiceClient(cluster.sessionAddresses[0], grpc.credentials.createInsecure(), {
+              'grpc.use_local_subchannel_pool': 1,
+            });
+            const call = raw.connect();
+            const done = (what: string) => {
+              call.cancel();
+              raw.close();
+              resolve(what);
+            };
+            call.on('data', (m: ServerMessage) => m.body?.$case === 'hello' && done('admitted'));
+            call.on('error', (e: grpc.ServiceError) => done(grpc.status[e.code]));
+            call.write({
+              body: {
+                $case: 'hello',
+                value: {
+                  clientId: 'burst',
+                  processId: 'p',
+                  appName: 'burst',
+                  zone: '',
+                  dataCenter: '',
+                  clientIp: '',
+                  clientVersion: '',
+                  acceptsBatches: false,
+                },
+              },
+            });
+          }),
       ),
     );
     const refused = codes.filter((c) => c === 'RESOURCE_EXHAUSTED').length;
-    console.log(`admission: ${codes.filter((c) => c === 'admitted').length} admitted, ${refused} refused of a burst of 60 (20/s allowed)`);
+    console.log(
+      `admission: ${codes.filter((c) => c === 'admitted').length} admitted, ${refused} refused of a burst of 60 (20/s allowed)`,
+    );
     expect(refused).toBeGreaterThanOrEqual(20);
     expect(codes.filter((c) => c !== 'RESOURCE_EXHAUSTED' && c !== 'admitted')).toEqual([]);
     expect((await throttled()) - before).toBe(refused);

@@ -28,7 +28,11 @@ describe('session switches end to end', () => {
   let n = 0;
 
   const client = (session: number, clientIp: string) => {
-    const c = new RegistryClient({ sessionServers: [cluster.sessionAddresses[session]], appName: 'switches', clientIp });
+    const c = new RegistryClient({
+      sessionServers: [cluster.sessionAddresses[session]],
+      appName: 'switches',
+      clientIp,
+    });
     clients.push(c);
     return c;
   };
@@ -36,23 +40,34 @@ describe('session switches end to end', () => {
   const toDataInfoId = (id: string) => `${id}#@#DEFAULT_INSTANCE_ID#@#DEFAULT_GROUP`;
 
   const metaPost = async (path: string, body: unknown) => {
-    const res = await fetch(`http://127.0.0.1:${cluster.meta.httpPort}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(`http://127.0.0.1:${cluster.meta.httpPort}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     expect(res.status).toBe(200);
   };
   const switchesOf = (s: ClusterNode) => s.process.http<Switches>('/api/switches/query');
   /** Sets a provide-data switch at meta and waits until every session applies it. */
   const setSwitch = async (key: string, value: string, applied: (s: Switches) => boolean) => {
     await metaPost('/persistentData/put', { dataInfoId: key, data: value });
-    await waitFor(`every session to apply ${key}=${value}`, async () => (await Promise.all(cluster.sessions.map(switchesOf))).every(applied));
+    await waitFor(`every session to apply ${key}=${value}`, async () =>
+      (await Promise.all(cluster.sessions.map(switchesOf))).every(applied),
+    );
   };
   const metric = async (s: ClusterNode, name: string, label = ''): Promise<number> => {
     const text = await s.process.http<string>('/metrics');
     let sum = 0;
-    for (const line of String(text).split('\n')) if (line.startsWith(`sofareg_${name}`) && line.includes(label)) sum += Number(line.split(' ').pop());
+    for (const line of String(text).split('\n'))
+      if (line.startsWith(`sofareg_${name}`) && line.includes(label)) sum += Number(line.split(' ').pop());
     return sum;
   };
   const subscriberView = async (s: ClusterNode, id: string, registerId: string) =>
-    (await s.process.http<SubscriberView[]>(`/digest/sub/data/query?dataInfoId=${encodeURIComponent(toDataInfoId(id))}`)).find((x) => x.registerId === registerId);
+    (
+      await s.process.http<SubscriberView[]>(
+        `/digest/sub/data/query?dataInfoId=${encodeURIComponent(toDataInfoId(id))}`,
+      )
+    ).find((x) => x.registerId === registerId);
 
   beforeAll(async () => {
     cluster = await LocalCluster.start({ dataServers: 1, sessions: 2 });
@@ -62,7 +77,11 @@ describe('session switches end to end', () => {
     await Promise.all(clients.splice(0).map((c) => c.close()));
     for (const key of Object.values(PROVIDE_DATA_KEYS)) await metaPost('/persistentData/remove', { dataInfoId: key });
     await waitFor('switches cleared', async () =>
-      (await Promise.all(cluster.sessions.map(switchesOf))).every((s) => !s.stopPush && s.grayOpen.length + s.clientOff.length + s.publishBlacklist.length + s.subscribeBlacklist.length === 0),
+      (await Promise.all(cluster.sessions.map(switchesOf))).every(
+        (s) =>
+          !s.stopPush &&
+          s.grayOpen.length + s.clientOff.length + s.publishBlacklist.length + s.subscribeBlacklist.length === 0,
+      ),
     );
   });
 
@@ -77,12 +96,17 @@ describe('session switches end to end', () => {
 
     const opened = await fetch(`http://127.0.0.1:${cluster.meta.httpPort}/stopPushDataSwitch/open`);
     expect(opened.status).toBe(200);
-    await waitFor('stop-push applied', async () => (await Promise.all(cluster.sessions.map(switchesOf))).every((s) => s.stopPush));
+    await waitFor('stop-push applied', async () =>
+      (await Promise.all(cluster.sessions.map(switchesOf))).every((s) => s.stopPush),
+    );
 
     const heldBefore = await metric(cluster.sessions[0], 'session_pushes_held_total');
     const late = record(client(0, '10.1.0.1'), id); // subscribes while stopped: not even its first push
     await client(1, '10.1.0.2').publish({ dataId: id }, '10.0.1.1:1').synced();
-    await waitFor('session 0 to hold the pushes', async () => (await metric(cluster.sessions[0], 'session_pushes_held_total')) >= heldBefore + 2);
+    await waitFor(
+      'session 0 to hold the pushes',
+      async () => (await metric(cluster.sessions[0], 'session_pushes_held_total')) >= heldBefore + 2,
+    );
     expect(rec.pushes).toHaveLength(1);
     expect(late.rec.pushes).toHaveLength(0);
 
@@ -111,7 +135,7 @@ describe('session switches end to end', () => {
     await waitForAddresses(normal.rec, ['10.0.2.1:1'], 'everyone pushed once stop-push closed');
   });
 
-  it('client-off removes an IP\'s publishers and ignores its publishes; client-open makes it re-register', async () => {
+  it("client-off removes an IP's publishers and ignores its publishes; client-open makes it re-register", async () => {
     const id = dataId('ClientOff');
     const { rec } = record(client(0, '10.1.0.21'), id);
     const off = client(1, '10.1.0.22');
@@ -121,26 +145,33 @@ describe('session switches end to end', () => {
     await waitForAddresses(rec, ['10.0.3.1:1', '10.0.3.9:1'], 'both publishers');
 
     await setSwitch(PROVIDE_DATA_KEYS.clientOff, '10.1.0.22', (s) => s.clientOff.includes('10.1.0.22'));
-    await waitForAddresses(rec, ['10.0.3.9:1'], 'the client-off IP\'s publisher removed');
+    await waitForAddresses(rec, ['10.0.3.9:1'], "the client-off IP's publisher removed");
     const connectedBefore = off.session?.connectId;
 
     const ignoredBefore = await metric(cluster.sessions[1], 'session_switch_actions_total', 'publishIgnored');
     pub.republish('10.0.3.1:2');
     await pub.synced(); // acknowledged, but not kept
     expect(await metric(cluster.sessions[1], 'session_switch_actions_total', 'publishIgnored')).toBe(ignoredBefore + 1);
-    const held = await cluster.sessions[1].process.http<unknown[]>(`/digest/pub/data/query?dataInfoId=${encodeURIComponent(toDataInfoId(id))}`);
+    const held = await cluster.sessions[1].process.http<unknown[]>(
+      `/digest/pub/data/query?dataInfoId=${encodeURIComponent(toDataInfoId(id))}`,
+    );
     expect(held).toHaveLength(1);
     expect(off.session?.connectId).toBe(connectedBefore); // the connection stays
 
     await setSwitch(PROVIDE_DATA_KEYS.clientOff, '', (s) => s.clientOff.length === 0);
     await waitForAddresses(rec, ['10.0.3.1:2', '10.0.3.9:1'], 'the re-opened client re-registered its latest version');
-    await waitFor('the client reconnected', () => off.session !== undefined && off.session.connectId !== connectedBefore);
+    await waitFor(
+      'the client reconnected',
+      () => off.session !== undefined && off.session.connectId !== connectedBefore,
+    );
   });
 
   it('refuses publishes and subscribes from blacklisted IPs with Blocked', async () => {
     const id = dataId('Blacklist');
     await setSwitch(PROVIDE_DATA_KEYS.publishBlacklist, '10.1.0.31', (s) => s.publishBlacklist.includes('10.1.0.31'));
-    await setSwitch(PROVIDE_DATA_KEYS.subscribeBlacklist, '10.1.0.32', (s) => s.subscribeBlacklist.includes('10.1.0.32'));
+    await setSwitch(PROVIDE_DATA_KEYS.subscribeBlacklist, '10.1.0.32', (s) =>
+      s.subscribeBlacklist.includes('10.1.0.32'),
+    );
     const refusedPub = client(0, '10.1.0.31').publish({ dataId: id }, '10.0.4.1:1');
     await expect(refusedPub.synced()).rejects.toMatchObject({ code: 'Blocked' });
     const refusedSub = client(0, '10.1.0.32').subscribe({ dataId: id, scope: 'dataCenter' }, () => undefined);
@@ -152,7 +183,7 @@ describe('session switches end to end', () => {
     await waitForAddresses(rec, ['10.0.4.2:1'], 'only the allowed publisher');
   });
 
-  it('pushes a watched provide-data key\'s value and every change to configurators', async () => {
+  it("pushes a watched provide-data key's value and every change to configurators", async () => {
     const key = `app.limits.${++n}`;
     const seen: [string | undefined, number][] = [];
     const cfg = client(0, '10.1.0.41').watchConfig({ key }, (_k, value, version) => void seen.push([value, version]));
@@ -173,7 +204,7 @@ describe('session switches end to end', () => {
     expect([...versions].sort((a, b) => a - b)).toEqual(versions);
   });
 
-  it('removes the publishers of a connection through the session\'s own client-off (not kept)', async () => {
+  it("removes the publishers of a connection through the session's own client-off (not kept)", async () => {
     const id = dataId('LocalOff');
     const { rec } = record(client(1, '10.1.0.51'), id);
     const c = client(0, '10.1.0.52');
@@ -189,17 +220,26 @@ describe('session switches end to end', () => {
     expect(flatten(rec.last())).toEqual([]);
   });
 
-  it('lists the zone\'s sessions for discovery, weighted by their real connection counts', async () => {
+  it("lists the zone's sessions for discovery, weighted by their real connection counts", async () => {
     client(0, '10.1.0.61');
     client(0, '10.1.0.62');
     client(1, '10.1.0.63');
     await Promise.all(clients.map((c) => c.ready()));
-    const plain = String(await cluster.sessions[0].process.http('/api/servers/query')).split('\n').sort();
+    const plain = String(await cluster.sessions[0].process.http('/api/servers/query'))
+      .split('\n')
+      .sort();
     expect(plain).toEqual([...cluster.sessionAddresses].sort());
-    const counts = await Promise.all(cluster.sessions.map(async (s) => (await s.process.http<{ connections: number }>('/digest/data/count')).connections));
-    const weighted = await cluster.sessions[1].process.http<{ address: string; weight: number }[]>('/api/servers/queryWithWeight');
+    const counts = await Promise.all(
+      cluster.sessions.map(
+        async (s) => (await s.process.http<{ connections: number }>('/digest/data/count')).connections,
+      ),
+    );
+    const weighted =
+      await cluster.sessions[1].process.http<{ address: string; weight: number }[]>('/api/servers/queryWithWeight');
     expect(weighted.sort((a, b) => a.address.localeCompare(b.address))).toEqual(
-      cluster.sessions.map((s, i) => ({ address: s.address, weight: counts[i], connections: counts[i] })).sort((a, b) => a.address.localeCompare(b.address)),
+      cluster.sessions
+        .map((s, i) => ({ address: s.address, weight: counts[i], connections: counts[i] }))
+        .sort((a, b) => a.address.localeCompare(b.address)),
     );
     expect(counts[0]).toBeGreaterThan(counts[1]);
   });

@@ -40,17 +40,27 @@ export function flatten(data: UserData | undefined): string[] {
 /** Waits until the recorder's latest push lists exactly `want`. */
 export function waitForAddresses(rec: Recorded, want: string[], what: string, timeoutMs = 10_000): Promise<true> {
   const sorted = [...want].sort();
-  return waitFor(`${what}: want [${sorted}]`, () => {
-    const have = rec.addresses();
-    return rec.pushes.length > 0 && have.length === sorted.length && have.every((a, i) => a === sorted[i]);
-  }, timeoutMs);
+  return waitFor(
+    `${what}: want [${sorted}]`,
+    () => {
+      const have = rec.addresses();
+      return rec.pushes.length > 0 && have.length === sorted.length && have.every((a, i) => a === sorted[i]);
+    },
+    timeoutMs,
+  );
 }
 
 /** Resolves with `p`, or rejects naming `what` after `ms`; leaves no timer behind. */
 export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)))]);
+    return await Promise.race([
+      p,
+      new Promise<never>(
+        (_, reject) =>
+          (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)),
+      ),
+    ]);
   } finally {
     clearTimeout(timer);
   }

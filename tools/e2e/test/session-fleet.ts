@@ -69,7 +69,8 @@ async function main(): Promise<void> {
     })();
     if (process.env.FLEET_DEBUG && k < 2) {
       void (async () => {
-        for await (const ev of client.status()) process.stderr.write(`fleet client ${i} at ${Date.now() % 100000}: ${JSON.stringify(ev)}\n`);
+        for await (const ev of client.status())
+          process.stderr.write(`fleet client ${i} at ${Date.now() % 100000}: ${JSON.stringify(ev)}\n`);
       })();
     }
     if (spec.publish) pubs.push(client.publish({ dataId: `${spec.prefix}.${i % spec.dataIds}` }, `c${i}`));
@@ -126,10 +127,23 @@ async function main(): Promise<void> {
     } else if (cmd === 'report') {
       if (process.env.FLEET_PROFILE_DIR) {
         const dir = process.env.FLEET_PROFILE_DIR;
-        session.post('Profiler.stop', (_e, res) => fs.writeFileSync(`${dir}/fleet-${spec.offset}.cpuprofile`, JSON.stringify(res.profile)));
+        session.post('Profiler.stop', (_e, res) =>
+          fs.writeFileSync(`${dir}/fleet-${spec.offset}.cpuprofile`, JSON.stringify(res.profile)),
+        );
       }
-      const q = (a: number[]) => (a.length === 0 ? [] : [Math.min(...a), [...a].sort((x, y) => x - y)[a.length >> 1], Math.max(...a)]);
-      out({ type: 'report', pushes, empties, shrinks, examples, minSize: Math.min(...sizes), lostAt: q(lostAt), dialAt: q(dialAt), reconnectedAt: q(reconnectedAt) });
+      const q = (a: number[]) =>
+        a.length === 0 ? [] : [Math.min(...a), [...a].sort((x, y) => x - y)[a.length >> 1], Math.max(...a)];
+      out({
+        type: 'report',
+        pushes,
+        empties,
+        shrinks,
+        examples,
+        minSize: Math.min(...sizes),
+        lostAt: q(lostAt),
+        dialAt: q(dialAt),
+        reconnectedAt: q(reconnectedAt),
+      });
     } else if (cmd === 'close') {
       void Promise.all(clients.map((c) => c.close())).then(() => process.exit(0));
     }

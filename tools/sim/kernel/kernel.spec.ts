@@ -43,10 +43,20 @@ describe('SimNetwork', () => {
   it('answers a call, and times out across a cut', () => {
     const { clock, network } = net();
     const answers: (number | undefined)[] = [];
-    network.call('a', 'b', () => 42, (x) => answers.push(x));
+    network.call(
+      'a',
+      'b',
+      () => 42,
+      (x) => answers.push(x),
+    );
     clock.runUntil(1_000);
     network.setCut('a', 'b', true);
-    network.call('a', 'b', () => 43, (x) => answers.push(x));
+    network.call(
+      'a',
+      'b',
+      () => 43,
+      (x) => answers.push(x),
+    );
     clock.runUntil(2_000);
     expect(answers).toEqual([42, undefined]);
   });
@@ -68,7 +78,12 @@ describe('SimNetwork', () => {
     network.faults.duplicateRate = 1;
     let handled = 0;
     let settled = 0;
-    network.call('a', 'b', () => ++handled, () => settled++);
+    network.call(
+      'a',
+      'b',
+      () => ++handled,
+      () => settled++,
+    );
     clock.runUntil(1_000);
     expect(handled).toBe(2);
     expect(settled).toBe(1);
@@ -78,13 +93,25 @@ describe('SimNetwork', () => {
     const { clock, network } = net();
     const answers: (string | undefined)[] = [];
     let respond: ((x: string) => void) | undefined;
-    network.request<string>('a', 'b', (r) => (respond = r), (x) => answers.push(x), 1_000);
+    network.request<string>(
+      'a',
+      'b',
+      (r) => (respond = r),
+      (x) => answers.push(x),
+      1_000,
+    );
     clock.runUntil(100);
     expect(answers).toEqual([]);
     respond?.('late');
     clock.runUntil(200);
     expect(answers).toEqual(['late']);
-    network.request<string>('a', 'b', (r) => (respond = r), (x) => answers.push(x), 500);
+    network.request<string>(
+      'a',
+      'b',
+      (r) => (respond = r),
+      (x) => answers.push(x),
+      500,
+    );
     clock.runUntil(300);
     network.setUp('b', false);
     network.setUp('b', true);

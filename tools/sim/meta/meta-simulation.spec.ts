@@ -11,7 +11,13 @@ describe('meta simulation (real Raft, meta and MetaClient cores; servers come an
   it(`keeps tables committed, valid, never older; converges after calm; ${SEEDS} seeds from ${FROM}`, () => {
     const failures: string[] = [];
     const totals = {
-      elections: 0, metaCrashes: 0, partitions: 0, kills: 0, evictions: 0, tables: 0, tablesReceived: 0,
+      elections: 0,
+      metaCrashes: 0,
+      partitions: 0,
+      kills: 0,
+      evictions: 0,
+      tables: 0,
+      tablesReceived: 0,
     };
     for (let seed = FROM; seed < FROM + SEEDS; seed++) {
       const r = runMetaSimulation({ seed });

@@ -532,7 +532,10 @@ export class MetaSimulation {
     const live = Object.keys(n.sm.state.dataNodes).sort();
     const problems = checkTable(table as never, live, { prev: prev as never });
     if (problems.length > 0) {
-      const what = problems.slice(0, 3).map((p) => `${p.code} ${p.message}`).join('; ');
+      const what = problems
+        .slice(0, 3)
+        .map((p) => `${p.code} ${p.message}`)
+        .join('; ');
       this.violation(`table ${table.epoch} breaks checkTable: ${what}`);
     }
     this.log(`${n.id} applied table ${table.epoch} over [${live}]`);
@@ -894,7 +897,10 @@ export class MetaSimulation {
     }
     const problems = checkTable(table as never, want);
     if (problems.length > 0) {
-      const codes = problems.slice(0, 3).map((p) => p.code).join(', ');
+      const codes = problems
+        .slice(0, 3)
+        .map((p) => p.code)
+        .join(', ');
       this.violation(`after the calm: final table ${table.epoch} invalid for live servers: ${codes}`);
     }
     for (const s of alive) {

@@ -64,9 +64,11 @@ describe('the meta simulation finds a bug planted in the real cores', () => {
       'tick',
       (original) =>
         function (this: LeaderDuties, state, nowMs) {
-          return original.call(this, state, nowMs).map((a) =>
-            a.cmd.type === 'setSlotTable' ? { ...a, cmd: { type: 'setSlotTable', table: a.cmd.table } } : a,
-          );
+          return original
+            .call(this, state, nowMs)
+            .map((a) =>
+              a.cmd.type === 'setSlotTable' ? { ...a, cmd: { type: 'setSlotTable', table: a.cmd.table } } : a,
+            );
         },
       () => {
         const found = firstViolation();

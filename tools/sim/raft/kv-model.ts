@@ -34,7 +34,12 @@ export const kvModel: Model<KvState, KvInput, KvOutput> = {
       }
     }
   },
-  key: (s) => JSON.stringify(Object.keys(s).sort().map((k) => [k, s[k]])),
+  key: (s) =>
+    JSON.stringify(
+      Object.keys(s)
+        .sort()
+        .map((k) => [k, s[k]]),
+    ),
   partition(history) {
     const byKey = new Map<string, Operation<KvInput, KvOutput>[]>();
     for (const op of history) {
@@ -48,7 +53,8 @@ export const kvModel: Model<KvState, KvInput, KvOutput> = {
     const i = op.input;
     const o = op.output;
     const out = o.unknown ? '?' : i.op === 'get' ? String(o.value) : i.op === 'cas' ? String(o.ok) : 'ok';
-    const args = i.op === 'put' ? `${i.key}=${i.value}` : i.op === 'get' ? i.key : `${i.key} ${String(i.expect)}→${i.value}`;
+    const args =
+      i.op === 'put' ? `${i.key}=${i.value}` : i.op === 'get' ? i.key : `${i.key} ${String(i.expect)}→${i.value}`;
     return `c${op.clientId} ${i.op}(${args}) -> ${out} [${op.call}, ${op.ret === Infinity ? '∞' : op.ret}]`;
   },
 };

@@ -3,9 +3,29 @@ import { KvInput, KvOutput, kvModel } from './kv-model';
 import { Model, Operation, checkLinearizable } from './linearizability';
 
 type Op = Operation<KvInput, KvOutput>;
-const put = (c: number, key: string, value: string, call: number, ret: number): Op => ({ clientId: c, input: { op: 'put', key, value }, output: {}, call, ret });
-const get = (c: number, key: string, value: string | null, call: number, ret: number): Op => ({ clientId: c, input: { op: 'get', key }, output: { value }, call, ret });
-const cas = (c: number, key: string, expect: string | null, value: string, ok: boolean, call: number, ret: number): Op => ({
+const put = (c: number, key: string, value: string, call: number, ret: number): Op => ({
+  clientId: c,
+  input: { op: 'put', key, value },
+  output: {},
+  call,
+  ret,
+});
+const get = (c: number, key: string, value: string | null, call: number, ret: number): Op => ({
+  clientId: c,
+  input: { op: 'get', key },
+  output: { value },
+  call,
+  ret,
+});
+const cas = (
+  c: number,
+  key: string,
+  expect: string | null,
+  value: string,
+  ok: boolean,
+  call: number,
+  ret: number,
+): Op => ({
   clientId: c,
   input: { op: 'cas', key, expect, value },
   output: { ok },
@@ -17,7 +37,14 @@ const lost = (op: Op): Op => ({ ...op, output: { unknown: true }, ret: Infinity 
 describe('linearizability checker', () => {
   it('accepts the empty history and a sequential one', () => {
     expect(checkLinearizable(kvModel, []).ok).toBe(true);
-    expect(checkLinearizable(kvModel, [put(0, 'x', '1', 0, 1), get(0, 'x', '1', 2, 3), cas(0, 'x', '1', '2', true, 4, 5), get(0, 'x', '2', 6, 7)]).ok).toBe(true);
+    expect(
+      checkLinearizable(kvModel, [
+        put(0, 'x', '1', 0, 1),
+        get(0, 'x', '1', 2, 3),
+        cas(0, 'x', '1', '2', true, 4, 5),
+        get(0, 'x', '2', 6, 7),
+      ]).ok,
+    ).toBe(true);
   });
 
   it('rejects a stale read after a completed write', () => {
@@ -58,7 +85,9 @@ describe('linearizability checker', () => {
     expect(checkLinearizable(kvModel, [lost(put(0, 'x', '1', 0, 0)), get(1, 'x', null, 5, 6)]).ok).toBe(true);
     expect(checkLinearizable(kvModel, [get(1, 'x', '1', 0, 1), lost(put(0, 'x', '1', 5, 0))]).ok).toBe(false);
     // Once seen, a timed-out write cannot be un-seen.
-    expect(checkLinearizable(kvModel, [lost(put(0, 'x', '1', 0, 0)), get(1, 'x', '1', 5, 6), get(1, 'x', null, 7, 8)]).ok).toBe(false);
+    expect(
+      checkLinearizable(kvModel, [lost(put(0, 'x', '1', 0, 0)), get(1, 'x', '1', 5, 6), get(1, 'x', null, 7, 8)]).ok,
+    ).toBe(false);
   });
 
   it('checks keys independently', () => {
@@ -74,7 +103,8 @@ describe('linearizability checker', () => {
     for (let iter = 0; iter < 2000; iter++) {
       const h = randomLinearizableHistory(rnd, 3 + rnd.below(4), 10 + rnd.below(20));
       const r = checkLinearizable(kvModel, h);
-      if (!r.ok) throw new Error(`seed ${SEED} iter ${iter}: a linearizable history was rejected: ${JSON.stringify(r)}`);
+      if (!r.ok)
+        throw new Error(`seed ${SEED} iter ${iter}: a linearizable history was rejected: ${JSON.stringify(r)}`);
     }
   });
 
@@ -90,7 +120,8 @@ describe('linearizability checker', () => {
       victim.output = { value: rnd.chance(0.5) ? null : `v${rnd.below(6)}` };
       const want = bruteForce(kvModel, h);
       const got = checkLinearizable(kvModel, h).ok;
-      if (got !== want) throw new Error(`seed ${SEED} iter ${iter}: checker says ${got}, brute force ${want}: ${JSON.stringify(h)}`);
+      if (got !== want)
+        throw new Error(`seed ${SEED} iter ${iter}: checker says ${got}, brute force ${want}: ${JSON.stringify(h)}`);
       if (!want) rejected++;
     }
     expect(rejected).toBeGreaterThan(50);

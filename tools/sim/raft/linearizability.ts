@@ -58,7 +58,11 @@ interface Node {
  * exponential in the worst case); exceeding it returns `{ok: false, reason: 'timeout'}`, which callers must not
  * report as a violation.
  */
-export function checkLinearizable<S, I, O>(model: Model<S, I, O>, history: Operation<I, O>[], maxSteps = 2_000_000): CheckResult {
+export function checkLinearizable<S, I, O>(
+  model: Model<S, I, O>,
+  history: Operation<I, O>[],
+  maxSteps = 2_000_000,
+): CheckResult {
   const parts = model.partition ? model.partition(history) : [history];
   for (let p = 0; p < parts.length; p++) {
     const r = checkPartition(model, parts[p], maxSteps);
@@ -71,7 +75,11 @@ export function checkLinearizable<S, I, O>(model: Model<S, I, O>, history: Opera
   return { ok: true };
 }
 
-function checkPartition<S, I, O>(model: Model<S, I, O>, ops: Operation<I, O>[], maxSteps: number): true | 'timeout' | Operation<I, O>[] {
+function checkPartition<S, I, O>(
+  model: Model<S, I, O>,
+  ops: Operation<I, O>[],
+  maxSteps: number,
+): true | 'timeout' | Operation<I, O>[] {
   const n = ops.length;
   if (n === 0) return true;
   // Events sorted by time; at equal times calls come first (treat touching intervals as concurrent).

@@ -1,11 +1,4 @@
-import {
-  type Message,
-  type NodeId,
-  RawNode,
-  type Ready,
-  Role,
-  majorityCommitIndex,
-} from '@sofareg/raft';
+import { type Message, type NodeId, RawNode, type Ready, Role, majorityCommitIndex } from '@sofareg/raft';
 import { Raft, RaftLog } from '@sofareg/raft/testing';
 
 /**
@@ -71,16 +64,17 @@ export const voteWithoutLogCheck: PlantedBug = {
 export const readIndexWithoutQuorum: PlantedBug = {
   name: 'ReadIndex answered without a heartbeat quorum',
   plant: () =>
-    swap(raftProto as unknown as { handleReadIndexAsLeader(m: Message): void }, 'handleReadIndexAsLeader', function (
-      this: RaftInternals,
-      m: Message,
-    ): void {
-      if (!this.committedEntryInCurrentTerm()) {
-        this.pendingReadIndex.push(m);
-        return;
-      }
-      this.respondReadIndex(m.from, this.log.committed, m.context ?? new Uint8Array(0));
-    }),
+    swap(
+      raftProto as unknown as { handleReadIndexAsLeader(m: Message): void },
+      'handleReadIndexAsLeader',
+      function (this: RaftInternals, m: Message): void {
+        if (!this.committedEntryInCurrentTerm()) {
+          this.pendingReadIndex.push(m);
+          return;
+        }
+        this.respondReadIndex(m.from, this.log.committed, m.context ?? new Uint8Array(0));
+      },
+    ),
 };
 
 /**

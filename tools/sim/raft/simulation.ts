@@ -464,7 +464,11 @@ export class Simulation {
     this.stats.messages++;
     if (m.type === MessageType.Snap) this.stats.snapshotsSent++;
     if (this.tracing && !this.net.connected(m.from, m.to)) this.log(`cut ${describeMessage(m)}`);
-    this.net.send(m.from, m.to, this.guarded(() => this.deliver(m)));
+    this.net.send(
+      m.from,
+      m.to,
+      this.guarded(() => this.deliver(m)),
+    );
   }
 
   private deliver(m: Message): void {

@@ -19,7 +19,8 @@ export class GrpcPeerPort implements PeerPort {
 
   constructor(
     @Inject(DATA_PEERS) private readonly peers: ClientPool<DataServiceClient>,
-    @Inject(REPLICATE_CALLERS) private readonly callers: StreamCallers<DataServiceClient, ReplicateRequest, ReplicateResponse>,
+    @Inject(REPLICATE_CALLERS)
+    private readonly callers: StreamCallers<DataServiceClient, ReplicateRequest, ReplicateResponse>,
     @Inject(REPLICATION_OPTIONS) options: ReplicationModuleOptions,
   ) {
     this.snapshotTimeoutMs = options.snapshotTimeoutMs ?? 30_000;

@@ -18,7 +18,10 @@ export class ReplicationServer implements BeforeApplicationShutdown {
   ): void {
     const stream = serveStreamCalls(call, handle, (req, err) => {
       const error = onError(err);
-      return { slots: req.slots.map((so) => ({ slotId: so.slotId, ok: false, nextSeq: 0, error })), callId: req.callId };
+      return {
+        slots: req.slots.map((so) => ({ slotId: so.slotId, ok: false, nextSeq: 0, error })),
+        callId: req.callId,
+      };
     });
     this.served.add(stream);
     void stream.closed.then(() => this.served.delete(stream));

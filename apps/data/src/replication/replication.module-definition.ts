@@ -10,8 +10,9 @@ export interface ReplicationModuleOptions {
 }
 
 /** `ReplicationModule.forRoot(options)` / `forRootAsync({ useFactory, inject })`. */
-export const { ConfigurableModuleClass: ReplicationModuleBase } = new ConfigurableModuleBuilder<ReplicationModuleOptions>({
-  optionsInjectionToken: REPLICATION_OPTIONS,
-})
-  .setClassMethodName('forRoot')
-  .build();
+export const { ConfigurableModuleClass: ReplicationModuleBase } =
+  new ConfigurableModuleBuilder<ReplicationModuleOptions>({
+    optionsInjectionToken: REPLICATION_OPTIONS,
+  })
+    .setClassMethodName('forRoot')
+    .build();

@@ -18,7 +18,10 @@ describe('ReplicationModule', () => {
         ReplicationModule.forRootAsync({
           imports: [SettingsModule],
           inject: [SETTINGS],
-          useFactory: (s: { snapshotTimeoutMs: number }) => ({ snapshotTimeoutMs: s.snapshotTimeoutMs, replicateTimeoutMs: 300 }),
+          useFactory: (s: { snapshotTimeoutMs: number }) => ({
+            snapshotTimeoutMs: s.snapshotTimeoutMs,
+            replicateTimeoutMs: 300,
+          }),
         }),
       ],
     }).compile();

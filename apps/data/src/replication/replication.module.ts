@@ -33,7 +33,8 @@ import { DATA_PEERS, PEER_PORT, REPLICATE_CALLERS, REPLICATION_OPTIONS } from '.
 export class ReplicationModule extends ReplicationModuleBase implements OnApplicationShutdown {
   constructor(
     @Inject(DATA_PEERS) private readonly peers: ClientPool<DataServiceClient>,
-    @Inject(REPLICATE_CALLERS) private readonly callers: StreamCallers<DataServiceClient, ReplicateRequest, ReplicateResponse>,
+    @Inject(REPLICATE_CALLERS)
+    private readonly callers: StreamCallers<DataServiceClient, ReplicateRequest, ReplicateResponse>,
   ) {
     super();
   }

@@ -55,7 +55,13 @@ describe('connection state machine', () => {
     expect(up).toMatchObject({ phase: 'connected', attempt: 2 });
     const quick = step(config, up, { type: 'streamEnded', epoch: 3, error: err, now: 1_500 });
     expect(quick.state).toEqual({ phase: 'reconnecting', epoch: 3, attempt: 3, delayMs: 300 });
-    expect(types([...quick.effects])).toEqual(['teardown', 'lost', 'status:disconnected', 'status:reconnecting', 'armRetryTimer']);
+    expect(types([...quick.effects])).toEqual([
+      'teardown',
+      'lost',
+      'status:disconnected',
+      'status:reconnecting',
+      'armRetryTimer',
+    ]);
     const stable = step(config, up, { type: 'streamEnded', epoch: 3, error: err, now: 11_000 });
     expect(stable.state).toEqual({ phase: 'reconnecting', epoch: 3, attempt: 1, delayMs: 100 });
   });
@@ -113,10 +119,21 @@ describe('connection state machine', () => {
       'finish',
     ]);
     const connecting = run([{ type: 'start' }]).state;
-    expect(types([...step(config, connecting, { type: 'close' }).effects])).toEqual(['teardown', 'status:closed', 'finish']);
+    expect(types([...step(config, connecting, { type: 'close' }).effects])).toEqual([
+      'teardown',
+      'status:closed',
+      'finish',
+    ]);
     const waiting = run([{ type: 'start' }, { type: 'dialFailed', epoch: 1, error: err, now: 0 }]).state;
-    expect(types([...step(config, waiting, { type: 'close' }).effects])).toEqual(['cancelRetryTimer', 'status:closed', 'finish']);
-    expect(types([...step(config, INITIAL_CONNECTION_STATE, { type: 'close' }).effects])).toEqual(['status:closed', 'finish']);
+    expect(types([...step(config, waiting, { type: 'close' }).effects])).toEqual([
+      'cancelRetryTimer',
+      'status:closed',
+      'finish',
+    ]);
+    expect(types([...step(config, INITIAL_CONNECTION_STATE, { type: 'close' }).effects])).toEqual([
+      'status:closed',
+      'finish',
+    ]);
     const closed = step(config, connected, { type: 'close' }).state;
     for (const e of [{ type: 'start' }, { type: 'retryTimerFired' }, { type: 'close' }] as ConnectionEvent[]) {
       expect(step(config, closed, e).ignored).toBe(true);

@@ -40,7 +40,12 @@ export type ConnectionEvent =
   | { readonly type: 'start' }
   | { readonly type: 'dialSucceeded'; readonly epoch: number; readonly server: string; readonly now: number }
   | { readonly type: 'dialFailed'; readonly epoch: number; readonly error: ErrorValue; readonly now: number }
-  | { readonly type: 'streamEnded'; readonly epoch: number; readonly error: ErrorValue | undefined; readonly now: number }
+  | {
+      readonly type: 'streamEnded';
+      readonly epoch: number;
+      readonly error: ErrorValue | undefined;
+      readonly now: number;
+    }
   | { readonly type: 'retryTimerFired' }
   | { readonly type: 'close'; readonly reason?: ErrorValue };
 
@@ -150,11 +155,7 @@ export function step(config: ConnectionMachineConfig, state: ConnectionState, ev
 function dial(epoch: number, attempt: number, effects: ConnectionEffect[]): StepResult {
   return {
     state: { phase: 'connecting', epoch, attempt },
-    effects: [
-      ...effects,
-      { type: 'status', event: { type: 'connecting', attempt } },
-      { type: 'dial', epoch, attempt },
-    ],
+    effects: [...effects, { type: 'status', event: { type: 'connecting', attempt } }, { type: 'dial', epoch, attempt }],
     ignored: false,
   };
 }

@@ -1,6 +1,12 @@
 import type { ClientMessage } from '@sofareg/contracts';
 import { ErrorCode } from '@sofareg/model';
-import { ConfiguratorRecord, PublisherRecord, RegistrationBook, SubscriberRecord, toErrorValue } from './registration-book';
+import {
+  ConfiguratorRecord,
+  PublisherRecord,
+  RegistrationBook,
+  SubscriberRecord,
+  toErrorValue,
+} from './registration-book';
 
 const pub = (id: string, dataList: string[] = [`${id}:1`]): PublisherRecord => ({
   kind: 'publisher',
@@ -76,10 +82,22 @@ describe('RegistrationBook', () => {
     expect(book.republish('p1', ['p1:2'])).toEqual([]);
     expect(book.remove('p2')).toEqual({ messages: [], local: true });
     book.add(sub('s2'));
-    expect(show(book.onConnected())).toEqual(['publish:p1@2', 'subscribe:s1', 'watchConfig:c1', 'publish:p3@1', 'subscribe:s2']);
+    expect(show(book.onConnected())).toEqual([
+      'publish:p1@2',
+      'subscribe:s1',
+      'watchConfig:c1',
+      'publish:p3@1',
+      'subscribe:s2',
+    ]);
     // And again on the next reconnection: everything is announced now, in creation order.
     book.onDisconnected();
-    expect(show(book.onConnected())).toEqual(['publish:p1@2', 'subscribe:s1', 'watchConfig:c1', 'publish:p3@1', 'subscribe:s2']);
+    expect(show(book.onConnected())).toEqual([
+      'publish:p1@2',
+      'subscribe:s1',
+      'watchConfig:c1',
+      'publish:p3@1',
+      'subscribe:s2',
+    ]);
   });
 
   it('bounds the offline queue and refuses with Overloaded when full', () => {
@@ -105,20 +123,28 @@ describe('RegistrationBook', () => {
     book.onConnected();
     const [first] = (book.add(pub('a')) as { messages: ClientMessage[] }).messages;
     const [second] = book.republish('a', ['a:2']);
-    expect(book.onResult({ requestId: requestIdOf(second), registerId: 'a', ok: true, version: 2, error: undefined })).toMatchObject({
+    expect(
+      book.onResult({ requestId: requestIdOf(second), registerId: 'a', ok: true, version: 2, error: undefined }),
+    ).toMatchObject({
       type: 'registered',
       ackedVersion: 2,
     });
     // The late answer to version 1 does not move the acknowledged version back.
-    expect(book.onResult({ requestId: requestIdOf(first), registerId: 'a', ok: true, version: 1, error: undefined })).toMatchObject({
+    expect(
+      book.onResult({ requestId: requestIdOf(first), registerId: 'a', ok: true, version: 1, error: undefined }),
+    ).toMatchObject({
       type: 'registered',
       ackedVersion: 2,
     });
-    expect(book.onResult({ requestId: 999, registerId: 'a', ok: true, version: 3, error: undefined })).toEqual({ type: 'ignored' });
+    expect(book.onResult({ requestId: 999, registerId: 'a', ok: true, version: 3, error: undefined })).toEqual({
+      type: 'ignored',
+    });
     // Answers to requests of a previous connection are ignored.
     const [third] = book.republish('a', ['a:3']);
     book.onDisconnected();
-    expect(book.onResult({ requestId: requestIdOf(third), registerId: 'a', ok: true, version: 3, error: undefined })).toEqual({ type: 'ignored' });
+    expect(
+      book.onResult({ requestId: requestIdOf(third), registerId: 'a', ok: true, version: 3, error: undefined }),
+    ).toEqual({ type: 'ignored' });
   });
 
   it('retries a version refused for now only when no newer request of that registration is in flight', () => {
@@ -129,10 +155,16 @@ describe('RegistrationBook', () => {
     const [v3] = book.republish('a', ['a:3']);
     const busy = { code: ErrorCode.Unavailable, message: 'busy', field: '', leader: '' };
     // v3 answered first; v2 is still in flight, so the refusal of v1 is not the last word.
-    expect(book.onResult({ requestId: requestIdOf(v3), registerId: 'a', ok: true, version: 3, error: undefined })).toMatchObject({ type: 'registered' });
-    expect(book.onResult({ requestId: requestIdOf(v1), registerId: 'a', ok: false, version: 0, error: busy })).toEqual({ type: 'ignored' });
+    expect(
+      book.onResult({ requestId: requestIdOf(v3), registerId: 'a', ok: true, version: 3, error: undefined }),
+    ).toMatchObject({ type: 'registered' });
+    expect(book.onResult({ requestId: requestIdOf(v1), registerId: 'a', ok: false, version: 0, error: busy })).toEqual({
+      type: 'ignored',
+    });
     // v2 is the last in flight: its refusal asks for a retry.
-    expect(book.onResult({ requestId: requestIdOf(v2), registerId: 'a', ok: false, version: 0, error: busy })).toMatchObject({ type: 'retry' });
+    expect(
+      book.onResult({ requestId: requestIdOf(v2), registerId: 'a', ok: false, version: 0, error: busy }),
+    ).toMatchObject({ type: 'retry' });
   });
 
   it('drops a registration refused for good, keeps one refused for now', () => {
@@ -141,13 +173,17 @@ describe('RegistrationBook', () => {
     const [m1] = (book.add(pub('a')) as { messages: ClientMessage[] }).messages;
     const [m2] = (book.add(pub('b')) as { messages: ClientMessage[] }).messages;
     const refusal = { code: 'InvalidArgument', message: 'dataList too big', field: 'dataList', leader: '' };
-    expect(book.onResult({ requestId: requestIdOf(m1), registerId: 'a', ok: false, version: 0, error: refusal })).toMatchObject({
+    expect(
+      book.onResult({ requestId: requestIdOf(m1), registerId: 'a', ok: false, version: 0, error: refusal }),
+    ).toMatchObject({
       type: 'rejected',
       error: { code: 'InvalidArgument', field: 'dataList', message: 'dataList too big' },
     });
     expect(book.get('a')).toBeUndefined();
     const busy = { code: 'Overloaded', message: 'slow down', field: '', leader: '' };
-    expect(book.onResult({ requestId: requestIdOf(m2), registerId: 'b', ok: false, version: 0, error: busy })).toMatchObject({ type: 'retry' });
+    expect(
+      book.onResult({ requestId: requestIdOf(m2), registerId: 'b', ok: false, version: 0, error: busy }),
+    ).toMatchObject({ type: 'retry' });
     expect(book.get('b')).toBeDefined();
     expect(show(book.resend('b'))).toEqual(['publish:b@1']);
   });
@@ -158,10 +194,18 @@ describe('RegistrationBook', () => {
     book.add(sub('s1'));
     book.add(sub('s2'));
     const push = (version: number, ids: string[]) =>
-      book.onPush({ pushId: 1, dataInfoId: 'svc', registerIds: ids, data: { zoneData: { Z: { dataList: ['x:1'] } }, localZone: '', version } });
+      book.onPush({
+        pushId: 1,
+        dataInfoId: 'svc',
+        registerIds: ids,
+        data: { zoneData: { Z: { dataList: ['x:1'] } }, localZone: '', version },
+      });
     const first = push(0, ['s1']);
     expect(first.deliveries.map((r) => r.registerId)).toEqual(['s1']);
-    expect(book.get('s1')).toMatchObject({ heldVersion: 0, data: { zoneData: { Z: ['x:1'] }, localZone: 'Z', version: 0 } });
+    expect(book.get('s1')).toMatchObject({
+      heldVersion: 0,
+      data: { zoneData: { Z: ['x:1'] }, localZone: 'Z', version: 0 },
+    });
     const second = push(5, ['s1', 's2', 'gone']);
     expect(second.deliveries.map((r) => r.registerId)).toEqual(['s1', 's2']);
     expect(second.unknown).toBe(1);
@@ -176,20 +220,38 @@ describe('RegistrationBook', () => {
     const book = new RegistrationBook(10, 'Z');
     book.onConnected();
     book.add(sub('s1'));
-    book.onPush({ pushId: 1, dataInfoId: 'svc', registerIds: ['s1'], data: { zoneData: {}, localZone: 'Z', version: 7 } });
+    book.onPush({
+      pushId: 1,
+      dataInfoId: 'svc',
+      registerIds: ['s1'],
+      data: { zoneData: {}, localZone: 'Z', version: 7 },
+    });
     book.onDisconnected();
     book.onConnected();
-    expect(book.onPush({ pushId: 1, dataInfoId: 'svc', registerIds: ['s1'], data: { zoneData: {}, localZone: 'Z', version: 7 } }).dropped).toBe(1);
+    expect(
+      book.onPush({
+        pushId: 1,
+        dataInfoId: 'svc',
+        registerIds: ['s1'],
+        data: { zoneData: {}, localZone: 'Z', version: 7 },
+      }).dropped,
+    ).toBe(1);
   });
 
   it('applies config pushes with the same version rule', () => {
     const book = new RegistrationBook(10, 'Z');
     book.onConnected();
     book.add(cfg('c1'));
-    expect(book.onConfig({ registerIds: ['c1'], key: 'switch', value: '', version: 0, exists: false }).deliveries).toHaveLength(1);
+    expect(
+      book.onConfig({ registerIds: ['c1'], key: 'switch', value: '', version: 0, exists: false }).deliveries,
+    ).toHaveLength(1);
     expect(book.get('c1')).toMatchObject({ value: undefined, exists: false, heldVersion: 0 });
-    expect(book.onConfig({ registerIds: ['c1'], key: 'switch', value: 'on', version: 2, exists: true }).deliveries).toHaveLength(1);
-    expect(book.onConfig({ registerIds: ['c1'], key: 'switch', value: 'off', version: 1, exists: true }).dropped).toBe(1);
+    expect(
+      book.onConfig({ registerIds: ['c1'], key: 'switch', value: 'on', version: 2, exists: true }).deliveries,
+    ).toHaveLength(1);
+    expect(book.onConfig({ registerIds: ['c1'], key: 'switch', value: 'off', version: 1, exists: true }).dropped).toBe(
+      1,
+    );
     expect(book.get('c1')).toMatchObject({ value: 'on', exists: true, heldVersion: 2 });
   });
 
@@ -208,7 +270,10 @@ describe('RegistrationBook', () => {
   });
 
   it('maps wire errors to error values, unknown codes to Internal', () => {
-    expect(toErrorValue({ code: 'Blocked', message: 'no', field: '', leader: '' })).toEqual({ code: 'Blocked', message: 'no' });
+    expect(toErrorValue({ code: 'Blocked', message: 'no', field: '', leader: '' })).toEqual({
+      code: 'Blocked',
+      message: 'no',
+    });
     expect(toErrorValue({ code: 'Weird', message: '', field: 'f', leader: '' })).toEqual({
       code: 'Internal',
       message: 'the session refused the request (Weird)',

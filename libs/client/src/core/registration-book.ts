@@ -99,7 +99,8 @@ export interface ConfigOutcome {
 }
 
 /** Result of trying to add a registration: the messages to send now, or why it cannot be added. */
-export type AddResult = { readonly ok: true; readonly messages: ClientMessage[] } | { readonly ok: false; readonly error: ErrorValue };
+export type AddResult =
+  { readonly ok: true; readonly messages: ClientMessage[] } | { readonly ok: false; readonly error: ErrorValue };
 
 /** Error codes after which a registration is not retried. */
 const TERMINAL_CODES: ReadonlySet<string> = new Set([ErrorCode.InvalidArgument, ErrorCode.Blocked]);
@@ -153,7 +154,14 @@ export class RegistrationBook {
   /** Adds a registration: sent at once when connected, else queued (fails when the queue is full). */
   add(record: RegistrationRecord): AddResult {
     if (this.records.has(record.registerId)) {
-      return { ok: false, error: { code: ErrorCode.InvalidArgument, field: 'registerId', message: `duplicate registerId ${record.registerId}` } };
+      return {
+        ok: false,
+        error: {
+          code: ErrorCode.InvalidArgument,
+          field: 'registerId',
+          message: `duplicate registerId ${record.registerId}`,
+        },
+      };
     }
     if (!this.connected) {
       if (this.offline.size >= this.offlineQueueSize) {
@@ -241,7 +249,9 @@ export class RegistrationBook {
     this.untrack(pending);
     const error = result.ok ? undefined : toErrorValue(result.error);
     if (pending.op === 'unregister') {
-      return error ? { type: 'unregisterFailed', registerId: pending.registerId, error } : { type: 'unregistered', registerId: pending.registerId };
+      return error
+        ? { type: 'unregisterFailed', registerId: pending.registerId, error }
+        : { type: 'unregistered', registerId: pending.registerId };
     }
     const record = this.records.get(pending.registerId);
     if (!record) return { type: 'ignored' };
@@ -319,7 +329,12 @@ export class RegistrationBook {
     return ids !== undefined && ids[ids.length - 1] > requestId;
   }
 
-  private track(registerId: string, op: PendingRequest['op'], kind: RegistrationRecord['kind'], version: number): number {
+  private track(
+    registerId: string,
+    op: PendingRequest['op'],
+    kind: RegistrationRecord['kind'],
+    version: number,
+  ): number {
     const requestId = this.nextRequestId++;
     this.pending.set(requestId, { requestId, registerId, op, kind, version });
     const ids = this.pendingOf.get(registerId);
@@ -405,7 +420,10 @@ export class RegistrationBook {
 export function toErrorValue(info: ErrorInfo | undefined): ErrorValue {
   const known = Object.values(ErrorCode) as string[];
   const code = info && known.includes(info.code) ? (info.code as ErrorCode) : ErrorCode.Internal;
-  const value: ErrorValue = { code, message: info?.message || `the session refused the request (${info?.code || 'no code'})` };
+  const value: ErrorValue = {
+    code,
+    message: info?.message || `the session refused the request (${info?.code || 'no code'})`,
+  };
   if (info?.field) value.field = info.field;
   if (info?.leader) value.leader = info.leader;
   return value;

@@ -3,8 +3,10 @@ import { isHostPort, parseServerList, parseWeightedServerList, pickLessLoaded, R
 
 describe('server selection', () => {
   it('recognizes host:port', () => {
-    for (const ok of ['127.0.0.1:9600', 'session-1.example:9600', '[::1]:9600', 'a:1', 'h:65535']) expect(isHostPort(ok)).toBe(true);
-    for (const bad of ['', '127.0.0.1', ':9600', 'h:0', 'h:65536', 'http://h:1', 'h :1', 'h:1/x']) expect(isHostPort(bad)).toBe(false);
+    for (const ok of ['127.0.0.1:9600', 'session-1.example:9600', '[::1]:9600', 'a:1', 'h:65535'])
+      expect(isHostPort(ok)).toBe(true);
+    for (const bad of ['', '127.0.0.1', ':9600', 'h:0', 'h:65536', 'http://h:1', 'h :1', 'h:1/x'])
+      expect(isHostPort(bad)).toBe(false);
   });
 
   it('parses the plain list as lines, commas or JSON, skipping junk and duplicates', () => {
@@ -15,11 +17,9 @@ describe('server selection', () => {
   });
 
   it('parses the weighted list and refuses what is not such JSON', () => {
-    expect(parseWeightedServerList('[{"address":"a:1","weight":3},{"address":"b:2","connections":1},{"address":"c:3"}]')).toEqual([
-      { address: 'a:1', weight: 3 },
-      { address: 'b:2', weight: 1 },
-      { address: 'c:3' },
-    ]);
+    expect(
+      parseWeightedServerList('[{"address":"a:1","weight":3},{"address":"b:2","connections":1},{"address":"c:3"}]'),
+    ).toEqual([{ address: 'a:1', weight: 3 }, { address: 'b:2', weight: 1 }, { address: 'c:3' }]);
     expect(parseWeightedServerList('a:1\nb:2')).toBeUndefined();
     expect(parseWeightedServerList('{"address":"a:1"}')).toBeUndefined();
     expect(parseWeightedServerList('[{"address":"nope"},null,1]')).toEqual([]);

@@ -13,14 +13,23 @@ class Directory {
 
 const SETTINGS = Symbol('SETTINGS');
 
-@Module({ providers: [{ provide: SETTINGS, useValue: { servers: ['127.0.0.1:9600'], appName: 'from-config' } }], exports: [SETTINGS] })
+@Module({
+  providers: [{ provide: SETTINGS, useValue: { servers: ['127.0.0.1:9600'], appName: 'from-config' } }],
+  exports: [SETTINGS],
+})
 class SettingsModule {}
 
 describe('RegistryClientModule', () => {
   it('forRoot provides a connected client under the Symbol token and closes it on shutdown', async () => {
     const session = new FakeSession();
     const moduleRef = await Test.createTestingModule({
-      imports: [RegistryClientModule.forRoot({ sessionServers: ['127.0.0.1:9600'], appName: 'nest', transport: fakeSessionTransport([session]) })],
+      imports: [
+        RegistryClientModule.forRoot({
+          sessionServers: ['127.0.0.1:9600'],
+          appName: 'nest',
+          transport: fakeSessionTransport([session]),
+        }),
+      ],
       providers: [Directory],
     }).compile();
     const app = moduleRef.createNestApplication();
@@ -69,7 +78,11 @@ describe('RegistryClientModule', () => {
     class FeatureModule {}
     const moduleRef = await Test.createTestingModule({
       imports: [
-        RegistryClientModule.forRoot({ sessionServers: ['127.0.0.1:9600'], transport: fakeSessionTransport([new FakeSession()]), isGlobal: true }),
+        RegistryClientModule.forRoot({
+          sessionServers: ['127.0.0.1:9600'],
+          transport: fakeSessionTransport([new FakeSession()]),
+          isGlobal: true,
+        }),
         FeatureModule,
       ],
     }).compile();

@@ -1,7 +1,11 @@
 import { Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { RegistryClient } from '../registry-client';
 import { createRegistryClient } from './create-registry-client';
-import { REGISTRY_CLIENT_OPTIONS, RegistryClientConfigurableModule, RegistryClientModuleOptions } from './registry-client.module-definition';
+import {
+  REGISTRY_CLIENT_OPTIONS,
+  RegistryClientConfigurableModule,
+  RegistryClientModuleOptions,
+} from './registry-client.module-definition';
 import { REGISTRY_CLIENT } from './registry-client.tokens';
 
 /**

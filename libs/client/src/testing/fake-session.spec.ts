@@ -24,7 +24,10 @@ describe('RegistryClient against FakeSession', () => {
     return c;
   }
 
-  const flat = (d: UserDataValue | undefined) => Object.values(d?.zoneData ?? {}).flat().sort();
+  const flat = (d: UserDataValue | undefined) =>
+    Object.values(d?.zoneData ?? {})
+      .flat()
+      .sort();
 
   it('publishes, pushes to a subscriber of another client, republishes and unregisters', async () => {
     const session = new FakeSession('s1:9600');

@@ -98,7 +98,18 @@ export class FakeSession {
         c.helloed = true;
         c.zone = body.value.zone || this.zone;
         if (this.answerHello) {
-          c.send({ body: { $case: 'hello', value: { connectId: c.connectId, sessionAddress: this.address, zone: this.zone, serverTime: 0, acceptsBatches: false } } });
+          c.send({
+            body: {
+              $case: 'hello',
+              value: {
+                connectId: c.connectId,
+                sessionAddress: this.address,
+                zone: this.zone,
+                serverTime: 0,
+                acceptsBatches: false,
+              },
+            },
+          });
         }
         return;
       case 'heartbeat':
@@ -139,7 +150,11 @@ export class FakeSession {
         const v = body.value;
         if (refusal) return this.result(c, v.requestId, v.registerId, 0, refusal);
         if (!isScope(v.scope)) {
-          return this.result(c, v.requestId, v.registerId, 0, { code: 'InvalidArgument', field: 'scope', message: 'unknown scope' });
+          return this.result(c, v.requestId, v.registerId, 0, {
+            code: 'InvalidArgument',
+            field: 'scope',
+            message: 'unknown scope',
+          });
         }
         const dataInfoId = toDataInfoId(v.dataId, v.instanceId, v.group);
         const sub: FakeSubscriber = { connection: c, registerId: v.registerId, dataInfoId, scope: v.scope };
@@ -214,7 +229,10 @@ export class FakeSession {
       const data: UserData = { zoneData: {}, localZone: value.localZone, version: value.version };
       for (const [zone, dataList] of Object.entries(value.zoneData)) data.zoneData[zone] = { dataList };
       group[0].connection.send({
-        body: { $case: 'push', value: { pushId: this.nextPushId++, dataInfoId, registerIds: group.map((s) => s.registerId), data } },
+        body: {
+          $case: 'push',
+          value: { pushId: this.nextPushId++, dataInfoId, registerIds: group.map((s) => s.registerId), data },
+        },
       });
     }
   }
@@ -223,11 +241,20 @@ export class FakeSession {
     const cfg = this.configs.get(key);
     const exists = cfg?.value !== undefined;
     c.send({
-      body: { $case: 'config', value: { registerIds: [registerId], key, value: cfg?.value ?? '', version: cfg?.version ?? 0, exists } },
+      body: {
+        $case: 'config',
+        value: { registerIds: [registerId], key, value: cfg?.value ?? '', version: cfg?.version ?? 0, exists },
+      },
     });
   }
 
-  private result(c: FakeSessionConnection, requestId: number, registerId: string, version: number, error?: ErrorValue): void {
+  private result(
+    c: FakeSessionConnection,
+    requestId: number,
+    registerId: string,
+    version: number,
+    error?: ErrorValue,
+  ): void {
     c.send({
       body: {
         $case: 'result',
@@ -236,7 +263,9 @@ export class FakeSession {
           registerId,
           ok: !error,
           version,
-          error: error ? { code: error.code, message: error.message, field: error.field ?? '', leader: error.leader ?? '' } : undefined,
+          error: error
+            ? { code: error.code, message: error.message, field: error.field ?? '', leader: error.leader ?? '' }
+            : undefined,
         },
       },
     });

@@ -80,7 +80,12 @@ export class ScriptedConnection implements TransportConnection {
 
   /** Answers the client's hello; `acceptsBatches` lets the client coalesce what it sends into batch frames. */
   hello(connectId = `conn-${this.index}`, acceptsBatches = false): void {
-    this.deliver({ body: { $case: 'hello', value: { connectId, sessionAddress: this.server, zone: 'DEFAULT_ZONE', serverTime: 0, acceptsBatches } } });
+    this.deliver({
+      body: {
+        $case: 'hello',
+        value: { connectId, sessionAddress: this.server, zone: 'DEFAULT_ZONE', serverTime: 0, acceptsBatches },
+      },
+    });
   }
 
   /** Answers one request (by requestId) ok, with `version` for publishes (default: the version sent). */
@@ -94,7 +99,13 @@ export class ScriptedConnection implements TransportConnection {
       const b = m.body;
       if (!b) continue;
       if (b.$case === 'publish') this.ok(b.value.requestId, b.value.registerId, b.value.version);
-      else if (b.$case === 'unpublish' || b.$case === 'subscribe' || b.$case === 'unsubscribe' || b.$case === 'watchConfig' || b.$case === 'unwatchConfig')
+      else if (
+        b.$case === 'unpublish' ||
+        b.$case === 'subscribe' ||
+        b.$case === 'unsubscribe' ||
+        b.$case === 'watchConfig' ||
+        b.$case === 'unwatchConfig'
+      )
         this.ok(b.value.requestId, b.value.registerId);
     }
     this.acked = this.sent.length;
@@ -104,7 +115,10 @@ export class ScriptedConnection implements TransportConnection {
   /** Refuses one request with an error code (and field). */
   refuse(requestId: number, registerId: string, code: string, message: string, field = ''): void {
     this.deliver({
-      body: { $case: 'result', value: { requestId, registerId, ok: false, version: 0, error: { code, message, field, leader: '' } } },
+      body: {
+        $case: 'result',
+        value: { requestId, registerId, ok: false, version: 0, error: { code, message, field, leader: '' } },
+      },
     });
   }
 
@@ -114,7 +128,10 @@ export class ScriptedConnection implements TransportConnection {
     const zones: Record<string, { dataList: string[] }> = {};
     for (const [zone, dataList] of Object.entries(zoneData)) zones[zone] = { dataList };
     this.deliver({
-      body: { $case: 'push', value: { pushId, dataInfoId, registerIds, data: { zoneData: zones, localZone: 'DEFAULT_ZONE', version } } },
+      body: {
+        $case: 'push',
+        value: { pushId, dataInfoId, registerIds, data: { zoneData: zones, localZone: 'DEFAULT_ZONE', version } },
+      },
     });
     return pushId;
   }

@@ -65,24 +65,55 @@ class HeldPort implements DataNodePort {
 
 const SLOTS = 2;
 function table(followers: string[]): SlotTable {
-  return { epoch: 1, slotCount: SLOTS, replicas: 1 + followers.length, slots: [0, 1].map((id) => ({ id, leader: A, leaderEpoch: 1, followers })) };
+  return {
+    epoch: 1,
+    slotCount: SLOTS,
+    replicas: 1 + followers.length,
+    slots: [0, 1].map((id) => ({ id, leader: A, leaderEpoch: 1, followers })),
+  };
 }
 function pub(dataInfoId: string, registerId: string): Publisher {
   return {
-    dataInfoId, registerId, dataList: [registerId], zone: 'z', appName: '', clientId: '', processId: '', connectId: 'c',
-    sessionProcessId: '', sessionAddress: S1, version: 1, registerTimestamp: 1, clientIp: '',
+    dataInfoId,
+    registerId,
+    dataList: [registerId],
+    zone: 'z',
+    appName: '',
+    clientId: '',
+    processId: '',
+    connectId: 'c',
+    sessionProcessId: '',
+    sessionAddress: S1,
+    version: 1,
+    registerTimestamp: 1,
+    clientIp: '',
   };
 }
-const emptyPage = (): FetchSlotPublishersResponse => ({ publishers: [], lastDataInfoId: '', done: true, sessionProcessId: '', snapshotTime: 0, versions: [] });
+const emptyPage = (): FetchSlotPublishersResponse => ({
+  publishers: [],
+  lastDataInfoId: '',
+  done: true,
+  sessionProcessId: '',
+  snapshotTime: 0,
+  versions: [],
+});
 
 /** A started driver of leader A of every slot, session S1 listed, its slot pages not answered yet. */
 function unsynced(followers: string[] = [], opts: Partial<DataNodeDriverOptions> = {}) {
   const scheduler = new ManualScheduler();
   const port = new HeldPort();
-  const core = new DataServerCore({ self: A, dataCenter: 'dc', maxLogPerSlot: 100, maxOpsPerSlot: 10, sessionGraceMs: 1_000 });
+  const core = new DataServerCore({
+    self: A,
+    dataCenter: 'dc',
+    maxLogPerSlot: 100,
+    maxOpsPerSlot: 10,
+    sessionGraceMs: 1_000,
+  });
   const timeouts = { n: 0 };
   const options = { ...DEFAULT_DRIVER_OPTIONS, digestIntervalMs: 1e9, ...opts };
-  const driver = new DataNodeDriver(core, port, scheduler, options, undefined, { replicationWaitTimedOut: () => timeouts.n++ });
+  const driver = new DataNodeDriver(core, port, scheduler, options, undefined, {
+    replicationWaitTimedOut: () => timeouts.n++,
+  });
   driver.start();
   driver.onSessionNodes([{ address: S1, syncAddress: 'sync:1' }]);
   driver.onSlotTable(table(followers));
@@ -97,7 +128,13 @@ function setup(followers: string[], opts: Partial<DataNodeDriverOptions> = {}) {
 }
 
 function write(driver: DataNodeDriver, p: Publisher, answers: WriteResponse[]): void {
-  const req = { sessionAddress: S1, sessionProcessId: '', slotTableEpoch: 1, ops: [{ op: { $case: 'publish' as const, value: p } }], callId: 7 };
+  const req = {
+    sessionAddress: S1,
+    sessionProcessId: '',
+    slotTableEpoch: 1,
+    ops: [{ op: { $case: 'publish' as const, value: p } }],
+    callId: 7,
+  };
   driver.write(req, (res) => answers.push(res));
 }
 
@@ -107,7 +144,10 @@ describe('DataNodeDriver', () => {
     const read = () => driver.getData({ dataInfoIds: ['svc'], dataCenter: '', slotTableEpoch: 1 });
     expect(read().errors.map((e) => e.error?.code)).toEqual(['NotReady']);
     const pages = port.pages.splice(0);
-    expect(pages.map((p) => [p.to, p.req.slotId, p.req.requester])).toEqual([['sync:1', 0, A], ['sync:1', 1, A]]);
+    expect(pages.map((p) => [p.to, p.req.slotId, p.req.requester])).toEqual([
+      ['sync:1', 0, A],
+      ['sync:1', 1, A],
+    ]);
     for (const p of pages) p.reply(emptyPage());
     expect(read().data).toHaveLength(1);
   });
@@ -128,7 +168,10 @@ describe('DataNodeDriver', () => {
     // The new follower is told to install a snapshot first; it is still fetching one (NotReady).
     const tell = port.replicates.splice(0);
     expect(tell.map((c) => c.req.slots.map((s) => s.seq))).toEqual([[-1, -1]]);
-    tell[0].reply({ slots: tell[0].req.slots.map((s) => ({ slotId: s.slotId, ok: false, nextSeq: -1, error: undefined })), callId: 0 });
+    tell[0].reply({
+      slots: tell[0].req.slots.map((s) => ({ slotId: s.slotId, ok: false, nextSeq: -1, error: undefined })),
+      callId: 0,
+    });
     driver.slotSnapshot({ slotId: 0, leaderEpoch: 1, follower: B });
     driver.slotSnapshot({ slotId: 1, leaderEpoch: 1, follower: B });
     const answers: WriteResponse[] = [];
@@ -137,7 +180,10 @@ describe('DataNodeDriver', () => {
     const batch = port.replicates.splice(0);
     expect(batch).toHaveLength(1);
     const sent = batch[0].req.slots[0];
-    batch[0].reply({ slots: [{ slotId: sent.slotId, ok: true, nextSeq: sent.seq + sent.ops.length, error: undefined }], callId: 0 });
+    batch[0].reply({
+      slots: [{ slotId: sent.slotId, ok: true, nextSeq: sent.seq + sent.ops.length, error: undefined }],
+      callId: 0,
+    });
     expect(answers.map((a) => [a.callId, a.results[0].ok])).toEqual([[7, true]]);
   });
 

@@ -95,7 +95,9 @@ export class DataNodeDriver {
     private readonly observer: DriverObserver = {},
   ) {
     const through = (slotId: number) => core.replicatedThrough(slotId);
-    this.waits = new ReplicationWaits(scheduler, through, opts.replicationWaitMs, () => observer.replicationWaitTimedOut?.());
+    this.waits = new ReplicationWaits(scheduler, through, opts.replicationWaitMs, () =>
+      observer.replicationWaitTimedOut?.(),
+    );
     const ctx: DriverContext = {
       core,
       port,
@@ -160,7 +162,12 @@ export class DataNodeDriver {
   /** Meta's list of live sessions. */
   onSessionNodes(nodes: readonly SessionEndpoint[]): void {
     this.syncAddresses = new Map(nodes.map((n) => [n.address, n.syncAddress]));
-    this.run(this.core.onSessions(nodes.map((n) => n.address), this.scheduler.now()));
+    this.run(
+      this.core.onSessions(
+        nodes.map((n) => n.address),
+        this.scheduler.now(),
+      ),
+    );
   }
 
   // ---- requests served ----

@@ -18,7 +18,11 @@ export type Reply<T> = (answer: T | Error) => void;
 
 /** Calls to the sessions' sync service (slot pages and digests), by the session's sync address. */
 export interface SessionSyncPort {
-  fetchSlotPublishers(syncAddress: string, req: FetchSlotPublishersRequest, reply: Reply<FetchSlotPublishersResponse>): void;
+  fetchSlotPublishers(
+    syncAddress: string,
+    req: FetchSlotPublishersRequest,
+    reply: Reply<FetchSlotPublishersResponse>,
+  ): void;
   slotDigest(syncAddress: string, req: SlotDigestRequest, reply: Reply<SlotDigestResponse>): void;
 }
 

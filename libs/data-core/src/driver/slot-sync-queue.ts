@@ -41,7 +41,10 @@ export class SlotSyncQueue {
       observer.syncPage?.(false);
       const delay = Math.min(2_000, 50 * 2 ** Math.min(attempt, 6));
       if (attempt % 10 === 0) {
-        log.warn({ slot: t.slotId, session: t.session, err: err.message, attempt }, 'slot sync from session failed; retrying');
+        log.warn(
+          { slot: t.slotId, session: t.session, err: err.message, attempt },
+          'slot sync from session failed; retrying',
+        );
       }
       this.ctx.later(delay, () => this.push(t, attempt + 1));
       done();

@@ -57,7 +57,8 @@ describe(`RaftLog against a naive array model (seed ${SEED})`, () => {
         eq(log.term(model.length), undefined);
         const lo = 1 + rnd.below(model.length);
         const got = log.slice(lo, model.length).map((e) => e.term);
-        if (got.join() !== model.slice(lo).join()) throw new Error(`seed ${SEED} round ${round} op ${op}: slice mismatch`);
+        if (got.join() !== model.slice(lo).join())
+          throw new Error(`seed ${SEED} round ${round} op ${op}: slice mismatch`);
         // findConflictByTerm: largest i ≤ idx with term ≤ t
         const idx = rnd.below(model.length);
         const t = rnd.below(term + 1);

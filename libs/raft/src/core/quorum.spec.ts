@@ -46,7 +46,10 @@ describe(`quorum against a naive oracle (seed ${SEED})`, () => {
       match.set('outsider', 1_000_000);
       const got = majorityCommitIndex(voters, (id) => match.get(id));
       const want = naiveCommit(voters, match);
-      if (got !== want) throw new Error(`seed ${SEED} iter ${iter}: voters=${voters} match=${JSON.stringify([...match])} got ${got} want ${want}`);
+      if (got !== want)
+        throw new Error(
+          `seed ${SEED} iter ${iter}: voters=${voters} match=${JSON.stringify([...match])} got ${got} want ${want}`,
+        );
     }
   });
 
@@ -64,7 +67,8 @@ describe(`quorum against a naive oracle (seed ${SEED})`, () => {
       votes.set('outsider', true);
       const got = voteResult(voters, votes);
       const want = naiveVote(voters, votes);
-      if (got !== want) throw new Error(`seed ${SEED} iter ${iter}: votes=${JSON.stringify([...votes])} got ${got} want ${want}`);
+      if (got !== want)
+        throw new Error(`seed ${SEED} iter ${iter}: votes=${JSON.stringify([...votes])} got ${got} want ${want}`);
     }
   });
 

@@ -1,4 +1,11 @@
-import { applyConfChangeTo, cloneConfState, confMembers, confStateEqual, decodeConfChange, encodeConfChange } from './conf-change';
+import {
+  applyConfChangeTo,
+  cloneConfState,
+  confMembers,
+  confStateEqual,
+  decodeConfChange,
+  encodeConfChange,
+} from './conf-change';
 import { RaftError } from './errors';
 import { RaftLog } from './log';
 import { Progress, ProgressState } from './progress';
@@ -92,8 +99,7 @@ export type ProposeErrorCode =
 
 /** The result of a proposal: where the entry went, or why it was refused. */
 export type ProposeResult =
-  | { ok: true; index: number; term: number }
-  | { ok: false; code: ProposeErrorCode; leader: NodeId; message: string };
+  { ok: true; index: number; term: number } | { ok: false; code: ProposeErrorCode; leader: NodeId; message: string };
 
 /** Counters of ignored input, reported by `status()`. */
 export interface RaftCounters {
@@ -221,7 +227,8 @@ export class Raft {
     const c = { ...DEFAULTS, ...stripUndefined(cfg) };
     if (!c.id) throw new RaftError('InvalidConfig', 'id must be a non-empty string');
     if (c.heartbeatTick <= 0) throw new RaftError('InvalidConfig', 'heartbeatTick must be positive');
-    if (c.electionTick <= c.heartbeatTick) throw new RaftError('InvalidConfig', 'electionTick must exceed heartbeatTick');
+    if (c.electionTick <= c.heartbeatTick)
+      throw new RaftError('InvalidConfig', 'electionTick must exceed heartbeatTick');
     if (c.maxInflightMsgs < 1) throw new RaftError('InvalidConfig', 'maxInflightMsgs must be at least 1');
     if (c.readOnlyOption === ReadOnlyOption.LeaseBased && !c.checkQuorum) {
       throw new RaftError('InvalidConfig', 'LeaseBased reads require checkQuorum');
@@ -311,7 +318,11 @@ export class Raft {
 
   private pruneConfHistory(): void {
     const floor = this.log.storage.firstIndex() - 1;
-    while (this.confHistory.length > 1 && this.confHistory[1].index <= floor && this.confHistory[1].index <= this.log.committed) {
+    while (
+      this.confHistory.length > 1 &&
+      this.confHistory[1].index <= floor &&
+      this.confHistory[1].index <= this.log.committed
+    ) {
       this.confHistory.shift();
     }
   }
@@ -453,7 +464,12 @@ export class Raft {
   // Sending.
 
   private send(m: Message): void {
-    if (m.type === MessageType.Vote || m.type === MessageType.VoteResp || m.type === MessageType.PreVote || m.type === MessageType.PreVoteResp) {
+    if (
+      m.type === MessageType.Vote ||
+      m.type === MessageType.VoteResp ||
+      m.type === MessageType.PreVote ||
+      m.type === MessageType.PreVoteResp
+    ) {
       if (m.term === 0) throw new RaftError('Invariant', `term must be set on ${MessageType[m.type]}`);
     } else {
       m.term = this.term;
@@ -670,7 +686,14 @@ export class Raft {
     }
     for (const id of this.conf.voters) {
       if (id === this.id) continue;
-      const m = makeMessage({ type, from: this.id, to: id, term, index: this.log.lastIndex(), logTerm: this.log.lastTerm() });
+      const m = makeMessage({
+        type,
+        from: this.id,
+        to: id,
+        term,
+        index: this.log.lastIndex(),
+        logTerm: this.log.lastTerm(),
+      });
       if (transfer) m.context = CAMPAIGN_TRANSFER;
       this.send(m);
     }
@@ -685,7 +708,12 @@ export class Raft {
   step(m: Message): void {
     const local = m.from === this.id;
     if (!local && m.from !== NONE && this.conf.voters.length > 0 && !this.isMember(m.from)) {
-      if (isResponseMessage(m.type) || m.type === MessageType.Vote || m.type === MessageType.PreVote || m.type === MessageType.ReadIndex) {
+      if (
+        isResponseMessage(m.type) ||
+        m.type === MessageType.Vote ||
+        m.type === MessageType.PreVote ||
+        m.type === MessageType.ReadIndex
+      ) {
         this.counters.droppedUnknownPeer++;
         return;
       }
@@ -696,7 +724,8 @@ export class Raft {
       if (m.type === MessageType.Vote || m.type === MessageType.PreVote) {
         const force = isCampaignTransfer(m.context);
         const inLease =
-          this.checkQuorum && ((this.lead !== NONE && this.electionElapsed < this.electionTimeout) || this.startupLease);
+          this.checkQuorum &&
+          ((this.lead !== NONE && this.electionElapsed < this.electionTimeout) || this.startupLease);
         if (!force && inLease) {
           this.counters.ignoredVotesInLease++;
           return;
@@ -717,7 +746,9 @@ export class Raft {
         // A stale leader learns our term (and steps down) from this answer.
         this.send(makeMessage({ type: MessageType.AppResp, from: this.id, to: m.from }));
       } else if (m.type === MessageType.PreVote) {
-        this.send(makeMessage({ type: MessageType.PreVoteResp, from: this.id, to: m.from, term: this.term, reject: true }));
+        this.send(
+          makeMessage({ type: MessageType.PreVoteResp, from: this.id, to: m.from, term: this.term, reject: true }),
+        );
       }
       return;
     }
@@ -840,7 +871,9 @@ export class Raft {
   /** LeaseBased: whether a quorum acknowledged heartbeats sent recently enough that no other leader can exist. */
   private holdsLease(): boolean {
     if (!this.checkQuorum || this.leaseBroken) return false;
-    const q = majorityCommitIndex(this.conf.voters, (id) => (id === this.id ? this.ticks : (this.progress.get(id)?.heartbeatAckTick ?? -Infinity)));
+    const q = majorityCommitIndex(this.conf.voters, (id) =>
+      id === this.id ? this.ticks : (this.progress.get(id)?.heartbeatAckTick ?? -Infinity),
+    );
     return this.ticks - q < this.electionTimeout - 1;
   }
 
@@ -1064,7 +1097,8 @@ export class Raft {
   propose(datas: readonly Uint8Array[]): ProposeResult {
     if (this.role !== Role.Leader) return this.notLeader();
     if (!this.progress.has(this.id)) return this.notLeader();
-    if (this.leadTransferee !== NONE) return this.refuse('TransferInProgress', `leadership moving to '${this.leadTransferee}'`);
+    if (this.leadTransferee !== NONE)
+      return this.refuse('TransferInProgress', `leadership moving to '${this.leadTransferee}'`);
     const es: Entry[] = datas.map((d) => ({ term: 0, index: 0, type: EntryType.Normal, data: d }));
     if (!this.appendEntries(es)) return this.refuse('Backpressure', 'too many uncommitted bytes; retry later');
     return { ok: true, index: es[es.length - 1].index, term: this.term };
@@ -1073,9 +1107,12 @@ export class Raft {
   /** Appends one membership change (leader only); see the class comment for the rules. */
   proposeConfChange(cc: ConfChange): ProposeResult {
     if (this.role !== Role.Leader) return this.notLeader();
-    if (this.leadTransferee !== NONE) return this.refuse('TransferInProgress', `leadership moving to '${this.leadTransferee}'`);
-    if (!this.committedEntryInCurrentTerm()) return this.refuse('ConfChangePending', 'leader has not committed in its term yet');
-    if (this.lastConfIndex() > this.log.committed) return this.refuse('ConfChangePending', 'a membership change is still uncommitted');
+    if (this.leadTransferee !== NONE)
+      return this.refuse('TransferInProgress', `leadership moving to '${this.leadTransferee}'`);
+    if (!this.committedEntryInCurrentTerm())
+      return this.refuse('ConfChangePending', 'leader has not committed in its term yet');
+    if (this.lastConfIndex() > this.log.committed)
+      return this.refuse('ConfChangePending', 'a membership change is still uncommitted');
     if (!cc.nodeId) return this.refuse('InvalidConfChange', 'node id is empty');
     const isVoter = this.conf.voters.includes(cc.nodeId);
     const isLearner = this.conf.learners.includes(cc.nodeId);
@@ -1085,7 +1122,10 @@ export class Raft {
         if (isLearner) {
           const pr = this.progress.get(cc.nodeId);
           if (!pr || pr.match < this.log.committed) {
-            return this.refuse('InvalidConfChange', `learner '${cc.nodeId}' has not caught up (match ${pr?.match ?? 0} < commit ${this.log.committed})`);
+            return this.refuse(
+              'InvalidConfChange',
+              `learner '${cc.nodeId}' has not caught up (match ${pr?.match ?? 0} < commit ${this.log.committed})`,
+            );
           }
         }
         break;
@@ -1095,7 +1135,8 @@ export class Raft {
         break;
       case ConfChangeType.RemoveNode:
         if (!isVoter && !isLearner) return this.refuse('InvalidConfChange', `'${cc.nodeId}' is not a member`);
-        if (cc.nodeId === this.id) return this.refuse('InvalidConfChange', 'the leader cannot remove itself; transfer leadership first');
+        if (cc.nodeId === this.id)
+          return this.refuse('InvalidConfChange', 'the leader cannot remove itself; transfer leadership first');
         break;
       default:
         return this.refuse('InvalidConfChange', `unknown change type ${String(cc.type)}`);

@@ -37,7 +37,8 @@ function cluster(ids: string[], seed = 1) {
           if (rd.snapshot) m.storage.applySnapshot(rd.snapshot);
           m.storage.append(rd.entries);
           if (rd.hardState) m.storage.setHardState(rd.hardState);
-          for (const e of rd.committedEntries) if (e.type === EntryType.Normal && e.data.length > 0) m.applied.push(dec.decode(e.data));
+          for (const e of rd.committedEntries)
+            if (e.type === EntryType.Normal && e.data.length > 0) m.applied.push(dec.decode(e.data));
           msgs.push(...rd.messages);
           m.node.advance(rd);
         }
@@ -59,7 +60,8 @@ function cluster(ids: string[], seed = 1) {
       const rd = m.node.ready();
       m.storage.append(rd.entries);
       if (rd.hardState) m.storage.setHardState(rd.hardState);
-      for (const e of rd.committedEntries) if (e.type === EntryType.Normal && e.data.length > 0) m.applied.push(dec.decode(e.data));
+      for (const e of rd.committedEntries)
+        if (e.type === EntryType.Normal && e.data.length > 0) m.applied.push(dec.decode(e.data));
       msgs.push(...rd.messages);
       m.node.advance(rd);
     }
@@ -154,7 +156,11 @@ describe('RawNode', () => {
     c.stabilize();
     const n = c.get('1').node;
     expect(n.confStateAt(3)).toEqual({ voters: ['1', '2', '3'], learners: [] });
-    expect(n.snapshotMetaAt(n.appliedIndex)).toEqual({ index: 5, term: 2, conf: { voters: ['1', '2', '3'], learners: ['4'] } });
+    expect(n.snapshotMetaAt(n.appliedIndex)).toEqual({
+      index: 5,
+      term: 2,
+      conf: { voters: ['1', '2', '3'], learners: ['4'] },
+    });
   });
 
   it('ignores bootstrap voters once the storage holds state', () => {

@@ -175,7 +175,8 @@ export class RawNode {
    * `ContractViolation` if `i` is beyond the applied index.
    */
   snapshotMetaAt(i: number): SnapshotMeta | undefined {
-    if (i > this.raft.log.applied) throw new RaftError('ContractViolation', `snapshot at ${i} beyond applied ${this.raft.log.applied}`);
+    if (i > this.raft.log.applied)
+      throw new RaftError('ContractViolation', `snapshot at ${i} beyond applied ${this.raft.log.applied}`);
     const term = this.raft.log.term(i);
     if (term === undefined || i < this.raft.oldestConfIndex()) return undefined;
     return { index: i, term, conf: this.raft.confStateAt(i) };
@@ -231,7 +232,8 @@ export class RawNode {
 
   /** Acknowledges that `rd` was fully handled (persisted, sent, applied). */
   advance(rd: Ready): void {
-    if (rd !== this.outstanding) throw new RaftError('ContractViolation', 'advance() with a Ready that is not the outstanding one');
+    if (rd !== this.outstanding)
+      throw new RaftError('ContractViolation', 'advance() with a Ready that is not the outstanding one');
     this.outstanding = undefined;
     const log = this.raft.log;
     if (rd.snapshot) {

@@ -65,7 +65,11 @@ describe('MemoryStorage against a naive log', () => {
         } else if (op < 8 && o.last > Math.max(o.snapIndex, o.base)) {
           // Snapshot at an index newer than the last one, then compact at or below it.
           const at = rnd.int(Math.max(o.snapIndex, o.base) + 1, o.last);
-          expect(s.createSnapshot(at, CONF, new Uint8Array([1])).meta).toEqual({ index: at, term: o.term(at), conf: CONF });
+          expect(s.createSnapshot(at, CONF, new Uint8Array([1])).meta).toEqual({
+            index: at,
+            term: o.term(at),
+            conf: CONF,
+          });
           o.snapIndex = at;
           const upTo = rnd.int(o.base, at);
           s.compact(upTo);
@@ -101,7 +105,9 @@ describe('MemoryStorage against a naive log', () => {
     expect([s.firstIndex(), s.term(2), s.term(1)]).toEqual([3, 1, undefined]);
     expect(() => s.createSnapshot(2, CONF, new Uint8Array(0))).toThrow(/not newer/);
     s.applySnapshot({ meta: { index: 10, term: 3, conf: CONF }, data: new Uint8Array(0) });
-    expect(() => s.applySnapshot({ meta: { index: 9, term: 3, conf: CONF }, data: new Uint8Array(0) })).toThrow(/older/);
+    expect(() => s.applySnapshot({ meta: { index: 9, term: 3, conf: CONF }, data: new Uint8Array(0) })).toThrow(
+      /older/,
+    );
     expect([s.firstIndex(), s.lastIndex(), s.term(10)]).toEqual([11, 10, 3]);
   });
 

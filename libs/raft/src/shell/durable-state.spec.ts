@@ -3,7 +3,14 @@ import { createMemoryRaftStorage } from '../storage';
 import { DurableState } from './durable-state';
 
 const entry = (index: number, term = 1) => ({ index, term, type: EntryType.Normal, data: new Uint8Array([index]) });
-const ready = (r: Partial<Ready>): Ready => ({ readStates: [], entries: [], committedEntries: [], messages: [], mustSync: false, ...r });
+const ready = (r: Partial<Ready>): Ready => ({
+  readStates: [],
+  entries: [],
+  committedEntries: [],
+  messages: [],
+  mustSync: false,
+  ...r,
+});
 
 describe('DurableState', () => {
   it('saves term and vote at once, the commit index lazily and never ahead of the durable log', async () => {
@@ -27,9 +34,14 @@ describe('DurableState', () => {
   it('restarts from what it saved, and after a snapshot installed before the log was reset', async () => {
     const storage = createMemoryRaftStorage();
     const { state } = await DurableState.load(storage);
-    await state.persist(ready({ entries: [entry(1), entry(2), entry(3)], hardState: { term: 1, vote: 'a', commit: 0 } }));
+    await state.persist(
+      ready({ entries: [entry(1), entry(2), entry(3)], hardState: { term: 1, vote: 'a', commit: 0 } }),
+    );
     // A crash between saving a received snapshot and resetting the log.
-    await storage.snapshots.save({ meta: { index: 10, term: 3, conf: { voters: ['a'], learners: [] } }, data: new Uint8Array(0) });
+    await storage.snapshots.save({
+      meta: { index: 10, term: 3, conf: { voters: ['a'], learners: [] } },
+      data: new Uint8Array(0),
+    });
     const again = await DurableState.load(storage);
     expect(again.loaded.firstIndex).toBe(11);
     expect(again.loaded.lastIndex).toBe(10);
@@ -40,8 +52,16 @@ describe('DurableState', () => {
   it('compacts after its own snapshot, keeping entries behind it', async () => {
     const storage = createMemoryRaftStorage();
     const { state } = await DurableState.load(storage);
-    await state.persist(ready({ entries: Array.from({ length: 20 }, (_, i) => entry(i + 1)), hardState: { term: 1, vote: 'a', commit: 20 } }));
-    await state.saveOwnSnapshot({ meta: { index: 15, term: 1, conf: { voters: ['a'], learners: [] } }, data: new Uint8Array([7]) }, 12);
+    await state.persist(
+      ready({
+        entries: Array.from({ length: 20 }, (_, i) => entry(i + 1)),
+        hardState: { term: 1, vote: 'a', commit: 20 },
+      }),
+    );
+    await state.saveOwnSnapshot(
+      { meta: { index: 15, term: 1, conf: { voters: ['a'], learners: [] } }, data: new Uint8Array([7]) },
+      12,
+    );
     expect(state.mirror.firstIndex()).toBe(13);
     expect(storage.log.firstIndex()).toBe(13);
     expect(state.mirror.snapshotIndex()).toBe(15);

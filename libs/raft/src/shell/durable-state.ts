@@ -29,7 +29,10 @@ export class DurableState {
   private lazyWrite: Promise<void> | undefined;
   private snapshotSaves: Promise<unknown> = Promise.resolve();
 
-  private constructor(private readonly storage: RaftStorage, hs: HardState) {
+  private constructor(
+    private readonly storage: RaftStorage,
+    hs: HardState,
+  ) {
     this.wanted = { ...hs };
     this.requested = { ...hs };
   }
@@ -106,7 +109,11 @@ export class DurableState {
   flushCommit(): Promise<void> | undefined {
     if (this.lazyWrite) return undefined;
     const commit = Math.min(this.wanted.commit, this.storage.log.lastIndex());
-    if (commit <= this.requested.commit && this.wanted.term === this.requested.term && this.wanted.vote === this.requested.vote) {
+    if (
+      commit <= this.requested.commit &&
+      this.wanted.term === this.requested.term &&
+      this.wanted.vote === this.requested.vote
+    ) {
       return undefined;
     }
     const w = this.save(this.storage.log.lastIndex()).finally(() => {

@@ -54,7 +54,9 @@ export class RaftNodeError extends Error {
 
 /** A NotLeader {@link RaftNodeError} naming the known leader. */
 export function notLeaderError(self: NodeId, leaderId: NodeId, leaderAddress: string): RaftNodeError {
-  const where = leaderId ? `the leader is '${leaderId}'${leaderAddress ? ` at ${leaderAddress}` : ''}` : 'no leader is known yet; retry shortly';
+  const where = leaderId
+    ? `the leader is '${leaderId}'${leaderAddress ? ` at ${leaderAddress}` : ''}`
+    : 'no leader is known yet; retry shortly';
   return new RaftNodeError('NotLeader', `node '${self}' is not the Raft leader: ${where}`, { leaderId, leaderAddress });
 }
 

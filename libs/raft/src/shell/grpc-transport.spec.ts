@@ -30,7 +30,9 @@ describe('RaftNode over the gRPC transport', () => {
 
   async function group(seed: number, extra: Partial<RaftNodeOptions> = {}, durable: string[] = []) {
     const ids = ['n1', 'n2', 'n3'];
-    const peers = Object.fromEntries(await Promise.all(ids.map(async (id) => [id, `127.0.0.1:${await freePort()}`] as const)));
+    const peers = Object.fromEntries(
+      await Promise.all(ids.map(async (id) => [id, `127.0.0.1:${await freePort()}`] as const)),
+    );
     const kvs: Record<string, KvStateMachine> = {};
     const make = async (id: string, i: number, restart = 0) => {
       const kv = (kvs[id] = new KvStateMachine());
@@ -50,7 +52,11 @@ describe('RaftNode over the gRPC transport', () => {
       return n;
     };
     const started = await Promise.all(ids.map((id, i) => make(id, i)));
-    const leader = await waitUntil('a leader', () => started.find((n) => n.isLeader && started.every((m) => m.leaderId === n.id)), 10_000);
+    const leader = await waitUntil(
+      'a leader',
+      () => started.find((n) => n.isLeader && started.every((m) => m.leaderId === n.id)),
+      10_000,
+    );
     return { ids, peers, kvs, started, leader, make };
   }
 
@@ -71,16 +77,34 @@ describe('RaftNode over the gRPC transport', () => {
     const stream = client.send(() => undefined);
     stream.on('error', () => undefined);
     const hb = (from: string, t: number) => ({
-      type: RaftMessageType.RAFT_MSG_HEARTBEAT, from, to: g.leader.id, term: t, logTerm: 0, index: 0, entries: [], commit: 0,
-      reject: false, rejectHint: 0, snapshotMeta: undefined, context: Buffer.alloc(0),
+      type: RaftMessageType.RAFT_MSG_HEARTBEAT,
+      from,
+      to: g.leader.id,
+      term: t,
+      logTerm: 0,
+      index: 0,
+      entries: [],
+      commit: 0,
+      reject: false,
+      rejectHint: 0,
+      snapshotMeta: undefined,
+      context: Buffer.alloc(0),
     });
     const follower = g.ids.find((id) => id !== g.leader.id) as string;
     stream.write({ from: 'intruder', to: g.leader.id, messages: [hb('intruder', term + 5)] });
     stream.write({ from: follower, to: 'someone-else', messages: [hb(follower, term + 5)] });
-    stream.write({ from: follower, to: g.leader.id, messages: [{ ...hb(follower, term - 1 || 0), type: RaftMessageType.RAFT_MSG_APP_RESP }] });
+    stream.write({
+      from: follower,
+      to: g.leader.id,
+      messages: [{ ...hb(follower, term - 1 || 0), type: RaftMessageType.RAFT_MSG_APP_RESP }],
+    });
     await waitUntil('counted', () => {
       const s = g.leader.status();
-      return s.transport.droppedUnknownPeer >= 1 && s.transport.droppedWrongTarget >= 1 && (term < 2 || s.raft.droppedStaleTerm >= 1);
+      return (
+        s.transport.droppedUnknownPeer >= 1 &&
+        s.transport.droppedWrongTarget >= 1 &&
+        (term < 2 || s.raft.droppedStaleTerm >= 1)
+      );
     });
     stream.end();
     client.close();
@@ -95,14 +119,22 @@ describe('RaftNode over the gRPC transport', () => {
     const idx = g.ids.indexOf(lagging.id);
     await lagging.stop();
     for (let i = 0; i < 200; i += 25) {
-      await Promise.all(Array.from({ length: 25 }, (_, j) => g.leader.propose(put(`r${i + j}`, `k${i + j}`, 'x'.repeat(100)))));
+      await Promise.all(
+        Array.from({ length: 25 }, (_, j) => g.leader.propose(put(`r${i + j}`, `k${i + j}`, 'x'.repeat(100)))),
+      );
     }
     await waitUntil('the leader compacted', () => g.leader.status().firstIndex > 100);
     const back = await g.make(lagging.id, idx, 1);
-    await waitUntil('the follower caught up', () => g.kvs[lagging.id].get('k199') === 'x'.repeat(100), 10_000).catch((e) => {
-      console.log(JSON.stringify(g.leader.status().transport), JSON.stringify(g.leader.status().progress), JSON.stringify(back.status()));
-      throw e;
-    });
+    await waitUntil('the follower caught up', () => g.kvs[lagging.id].get('k199') === 'x'.repeat(100), 10_000).catch(
+      (e) => {
+        console.log(
+          JSON.stringify(g.leader.status().transport),
+          JSON.stringify(g.leader.status().progress),
+          JSON.stringify(back.status()),
+        );
+        throw e;
+      },
+    );
     expect(back.status().transport.snapshotsReceived).toBeGreaterThanOrEqual(1);
     expect(g.leader.status().transport.snapshotsSent).toBeGreaterThanOrEqual(1);
     expect(back.status().shell.snapshotsInstalled).toBeGreaterThanOrEqual(1);

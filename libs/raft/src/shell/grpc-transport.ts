@@ -312,16 +312,29 @@ export class GrpcTransport implements RaftTransport {
     this.self = self;
     this.handler = handler;
     const listen = this.opts.listen ?? this.book.get(self);
-    if (!listen) throw new RaftNodeError('InvalidArgument', `GrpcTransport: no listen address for '${self}' (set listen, or list it in peers)`);
+    if (!listen)
+      throw new RaftNodeError(
+        'InvalidArgument',
+        `GrpcTransport: no listen address for '${self}' (set listen, or list it in peers)`,
+      );
     const server = new grpc.Server(SERVER_OPTIONS);
     server.addService(RaftTransportService, {
-      send: (call: grpc.ServerReadableStream<RaftBatch, RaftSendAck>, cb: grpc.sendUnaryData<RaftSendAck>) => this.onSendCall(call, cb),
-      sendSnapshot: (call: grpc.ServerReadableStream<RaftSnapshotChunk, RaftSnapshotAck>, cb: grpc.sendUnaryData<RaftSnapshotAck>) =>
-        this.onSnapshotCall(call, cb),
+      send: (call: grpc.ServerReadableStream<RaftBatch, RaftSendAck>, cb: grpc.sendUnaryData<RaftSendAck>) =>
+        this.onSendCall(call, cb),
+      sendSnapshot: (
+        call: grpc.ServerReadableStream<RaftSnapshotChunk, RaftSnapshotAck>,
+        cb: grpc.sendUnaryData<RaftSnapshotAck>,
+      ) => this.onSnapshotCall(call, cb),
     });
     this.boundPort = await new Promise<number>((resolve, reject) =>
       server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, port) =>
-        err ? reject(new RaftNodeError('InvalidArgument', `GrpcTransport: cannot listen on ${listen}: ${err.message}`, { cause: err })) : resolve(port),
+        err
+          ? reject(
+              new RaftNodeError('InvalidArgument', `GrpcTransport: cannot listen on ${listen}: ${err.message}`, {
+                cause: err,
+              }),
+            )
+          : resolve(port),
       ),
     );
     this.server = server;
@@ -391,7 +404,10 @@ export class GrpcTransport implements RaftTransport {
     const now = Date.now();
     if (now - this.lastQueueFullLog < 5_000) return;
     this.lastQueueFullLog = now;
-    this.onWarn({ node: this.self, peer, droppedQueueFull: this.counters.droppedQueueFull }, 'raft send queue full: dropping messages');
+    this.onWarn(
+      { node: this.self, peer, droppedQueueFull: this.counters.droppedQueueFull },
+      'raft send queue full: dropping messages',
+    );
   }
 
   /** @internal */
@@ -412,7 +428,10 @@ export class GrpcTransport implements RaftTransport {
     return true;
   }
 
-  private onSendCall(call: grpc.ServerReadableStream<RaftBatch, RaftSendAck>, cb: grpc.sendUnaryData<RaftSendAck>): void {
+  private onSendCall(
+    call: grpc.ServerReadableStream<RaftBatch, RaftSendAck>,
+    cb: grpc.sendUnaryData<RaftSendAck>,
+  ): void {
     let batches = 0;
     call.on('data', (b: RaftBatch) => {
       batches++;
@@ -432,7 +451,10 @@ export class GrpcTransport implements RaftTransport {
     call.on('error', () => undefined);
   }
 
-  private onSnapshotCall(call: grpc.ServerReadableStream<RaftSnapshotChunk, RaftSnapshotAck>, cb: grpc.sendUnaryData<RaftSnapshotAck>): void {
+  private onSnapshotCall(
+    call: grpc.ServerReadableStream<RaftSnapshotChunk, RaftSnapshotAck>,
+    cb: grpc.sendUnaryData<RaftSnapshotAck>,
+  ): void {
     let inc: IncomingSnapshot | undefined;
     let finished = false;
     const fail = (why: string) => {
@@ -445,7 +467,8 @@ export class GrpcTransport implements RaftTransport {
       if (finished) return;
       if (!inc) {
         if (!c.header) return fail('the first chunk has no header');
-        if (!this.checkOrigin(c.from, c.to)) return fail(`not accepted by '${this.self}' (unknown sender or wrong target)`);
+        if (!this.checkOrigin(c.from, c.to))
+          return fail(`not accepted by '${this.self}' (unknown sender or wrong target)`);
         if (c.totalBytes > this.opts.maxSnapshotBytes) {
           return fail(`snapshot of ${c.totalBytes} bytes is over maxSnapshotBytes ${this.opts.maxSnapshotBytes}`);
         }

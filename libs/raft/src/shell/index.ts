@@ -10,5 +10,12 @@ export { messageToProto, messageFromProto } from './proto-codec';
 export { encodeSnapshotEnvelope, decodeSnapshotEnvelope } from './snapshot-envelope';
 export type { SnapshotEnvelope } from './snapshot-envelope';
 export { RaftNode } from './raft-node';
-export type { RaftNodeOptions, RaftNodeStatus, RaftNodeState, RaftLogger, ShellCounters, LeaderChange } from './raft-node';
+export type {
+  RaftNodeOptions,
+  RaftNodeStatus,
+  RaftNodeState,
+  RaftLogger,
+  ShellCounters,
+  LeaderChange,
+} from './raft-node';
 export * from './nest';

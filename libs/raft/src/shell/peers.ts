@@ -27,7 +27,8 @@ export function parsePeers(spec: string): PeerAddresses {
     const eq = item.indexOf('=');
     const id = (eq < 0 ? item : item.slice(0, eq)).trim();
     const address = (eq < 0 ? item : item.slice(eq + 1)).trim();
-    if (!id) throw new RaftNodeError('InvalidArgument', `peers: '${item}' has an empty node id (expected id=host:port)`);
+    if (!id)
+      throw new RaftNodeError('InvalidArgument', `peers: '${item}' has an empty node id (expected id=host:port)`);
     checkAddress(address, `peers: node '${id}'`);
     if (id in out) throw new RaftNodeError('InvalidArgument', `peers: node id '${id}' appears twice`);
     if (seen.has(address)) throw new RaftNodeError('InvalidArgument', `peers: address ${address} appears twice`);

@@ -29,7 +29,11 @@ export function messageToProto(m: Message): RaftMessage {
     reject: m.reject,
     rejectHint: m.rejectHint,
     snapshotMeta: s
-      ? { index: s.meta.index, term: s.meta.term, conf: { voters: [...s.meta.conf.voters], learners: [...s.meta.conf.learners] } }
+      ? {
+          index: s.meta.index,
+          term: s.meta.term,
+          conf: { voters: [...s.meta.conf.voters], learners: [...s.meta.conf.learners] },
+        }
       : undefined,
     context: m.context && m.context.length > 0 ? toBuffer(m.context) : EMPTY,
   };
@@ -48,7 +52,10 @@ export function messageFromProto(p: RaftMessage, snapshotData?: Uint8Array): Mes
     term: p.term,
     logTerm: p.logTerm,
     index: p.index,
-    entries: p.entries.length === 0 ? [] : p.entries.map((e) => ({ term: e.term, index: e.index, type: e.type, data: e.data })),
+    entries:
+      p.entries.length === 0
+        ? []
+        : p.entries.map((e) => ({ term: e.term, index: e.index, type: e.type, data: e.data })),
     commit: p.commit,
     reject: p.reject,
     rejectHint: p.rejectHint,
@@ -57,7 +64,11 @@ export function messageFromProto(p: RaftMessage, snapshotData?: Uint8Array): Mes
   if (p.snapshotMeta) {
     const conf = p.snapshotMeta.conf ?? { voters: [], learners: [] };
     const snap: Snapshot = {
-      meta: { index: p.snapshotMeta.index, term: p.snapshotMeta.term, conf: { voters: [...conf.voters], learners: [...conf.learners] } },
+      meta: {
+        index: p.snapshotMeta.index,
+        term: p.snapshotMeta.term,
+        conf: { voters: [...conf.voters], learners: [...conf.learners] },
+      },
       data: snapshotData ?? new Uint8Array(0),
     };
     m.snapshot = snap;

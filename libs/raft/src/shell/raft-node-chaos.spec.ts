@@ -25,7 +25,12 @@ describe.each([
     for (let s = 0; s < 3; s++) {
       const seed = base + s;
       const rnd = new SeededRandom(seed);
-      const c = (cluster = new LocalCluster(['a', 'b', 'c'], seed, { pipelining, snapshotEntries: 40, compactionKeepEntries: 5, proposalTimeoutMs: 1_000 }));
+      const c = (cluster = new LocalCluster(['a', 'b', 'c'], seed, {
+        pipelining,
+        snapshotEntries: 40,
+        compactionKeepEntries: 5,
+        proposalTimeoutMs: 1_000,
+      }));
       await c.startAll();
       await c.leader(10_000);
       const acked = new Set<string>();
@@ -52,7 +57,11 @@ describe.each([
       c.net.heal();
       const leader = await c.leader(10_000);
       await leader.node.propose(put('final', 'final'));
-      await waitUntil('replicas converge', () => [...c.nodes.values()].every((x) => x.kv.get('final') !== null && x.kv.digest() === leader.kv.digest()), 10_000);
+      await waitUntil(
+        'replicas converge',
+        () => [...c.nodes.values()].every((x) => x.kv.get('final') !== null && x.kv.digest() === leader.kv.digest()),
+        10_000,
+      );
       for (const x of c.nodes.values()) {
         for (const k of acked) expect([seed, x.id, k, x.kv.get(k)]).toEqual([seed, x.id, k, k]);
         for (const k of refused) expect([seed, x.id, k, x.kv.get(k)]).toEqual([seed, x.id, k, null]);

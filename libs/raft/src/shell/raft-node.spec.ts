@@ -44,7 +44,9 @@ describe.each([
     await cluster.startAll();
     const leader = await cluster.leader();
     const n = 500;
-    const results = await Promise.all(Array.from({ length: n }, (_, i) => leader.node.propose(put(`r${i}`, `k${i % 50}`, `v${i}`))));
+    const results = await Promise.all(
+      Array.from({ length: n }, (_, i) => leader.node.propose(put(`r${i}`, `k${i % 50}`, `v${i}`))),
+    );
     expect(results.every((r) => (r as { ok: boolean }).ok)).toBe(true);
     await waitUntil('replicas converge', () => {
       const ds = [...cluster.nodes.values()].map((x) => x.kv.digest());
@@ -73,25 +75,39 @@ describe.each([
     cluster.net.isolate(old.id, cluster.ids);
     const lost = old.node.propose(put('r1', 'k', 'lost')).catch((e: unknown) => e);
     const others = [...cluster.nodes.values()].filter((n) => n !== old);
-    const next = await waitUntil('a new leader among the others', () => others.find((n) => n.node.isLeader && n.node.leaderId === n.id));
+    const next = await waitUntil('a new leader among the others', () =>
+      others.find((n) => n.node.isLeader && n.node.leaderId === n.id),
+    );
     await next.node.propose(put('r2', 'k', 'after'));
     cluster.net.heal();
     expect(await lost).toMatchObject({ code: 'ProposalDropped' });
-    await waitUntil('the old leader follows and converges', () => old.node.leaderId === next.id && old.kv.get('k') === 'after');
+    await waitUntil(
+      'the old leader follows and converges',
+      () => old.node.leaderId === next.id && old.kv.get('k') === 'after',
+    );
     // r0 applied; r1 was rejected (ProposalDropped) and nothing else.
     expect(old.node.status().shell).toMatchObject({ proposalsApplied: 1, proposalsRejected: 1 });
   });
 
   it('snapshots, compacts, and catches a lagging follower up with InstallSnapshot', async () => {
-    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('snapshot'), { pipelining, snapshotEntries: 50, compactionKeepEntries: 5 });
+    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('snapshot'), {
+      pipelining,
+      snapshotEntries: 50,
+      compactionKeepEntries: 5,
+    });
     await cluster.startAll();
     const leader = await cluster.leader();
     const lagging = [...cluster.nodes.values()].find((n) => n !== leader) as ClusterNode;
     cluster.net.isolate(lagging.id, cluster.ids);
     for (let i = 0; i < 200; i += 20) {
-      await Promise.all(Array.from({ length: 20 }, (_, j) => leader.node.propose(put(`r${i + j}`, `k${i + j}`, `v${i + j}`))));
+      await Promise.all(
+        Array.from({ length: 20 }, (_, j) => leader.node.propose(put(`r${i + j}`, `k${i + j}`, `v${i + j}`))),
+      );
     }
-    await waitUntil('the leader compacted its log', () => leader.node.status().firstIndex > 100 && leader.node.status().shell.snapshotsTaken > 0);
+    await waitUntil(
+      'the leader compacted its log',
+      () => leader.node.status().firstIndex > 100 && leader.node.status().shell.snapshotsTaken > 0,
+    );
     cluster.net.heal();
     await waitUntil('the lagging follower caught up', () => lagging.kv.get('k199') === 'v199', 10_000);
     expect(lagging.node.status().shell.snapshotsInstalled).toBeGreaterThanOrEqual(1);
@@ -100,16 +116,27 @@ describe.each([
   });
 
   it('restarts from durable storage: state machine rebuilt from snapshot plus log', async () => {
-    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('restart'), { pipelining, snapshotEntries: 30, compactionKeepEntries: 3 }, true);
+    cluster = new LocalCluster(
+      ['a', 'b', 'c'],
+      testSeed('restart'),
+      { pipelining, snapshotEntries: 30, compactionKeepEntries: 3 },
+      true,
+    );
     await cluster.startAll();
     const leader = await cluster.leader();
     for (let i = 0; i < 100; i += 10) {
-      await Promise.all(Array.from({ length: 10 }, (_, j) => leader.node.propose(put(`r${i + j}`, `k${i + j}`, `v${i + j}`))));
+      await Promise.all(
+        Array.from({ length: 10 }, (_, j) => leader.node.propose(put(`r${i + j}`, `k${i + j}`, `v${i + j}`))),
+      );
     }
-    await waitUntil('every node applied all', () => [...cluster.nodes.values()].every((n) => n.kv.get('k99') === 'v99'));
+    await waitUntil('every node applied all', () =>
+      [...cluster.nodes.values()].every((n) => n.kv.get('k99') === 'v99'),
+    );
     for (const id of cluster.ids) await cluster.crash(id);
     await cluster.startAll();
-    await waitUntil('restored state', () => [...cluster.nodes.values()].every((n) => n.kv.get('k99') === 'v99' && n.kv.get('k0') === 'v0'));
+    await waitUntil('restored state', () =>
+      [...cluster.nodes.values()].every((n) => n.kv.get('k99') === 'v99' && n.kv.get('k0') === 'v0'),
+    );
     const l2 = await cluster.leader();
     await l2.node.propose(put('again', 'k', 'v'));
     expect(l2.node.status().snapshotIndex).toBeGreaterThan(0);
@@ -167,7 +194,11 @@ describe.each([
   });
 
   it('times out a proposal that cannot commit', async () => {
-    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('timeout'), { pipelining, proposalTimeoutMs: 100, electionTicks: 50 });
+    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('timeout'), {
+      pipelining,
+      proposalTimeoutMs: 100,
+      electionTicks: 50,
+    });
     await cluster.startAll();
     const leader = await cluster.leader();
     for (const id of cluster.ids) if (id !== leader.id) cluster.net.isolate(id, cluster.ids);
@@ -176,7 +207,11 @@ describe.each([
   });
 
   it('times out proposals queued behind a Ready whose write does not complete', async () => {
-    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('queued-timeout'), { pipelining, proposalTimeoutMs: 200, electionTicks: 100 });
+    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('queued-timeout'), {
+      pipelining,
+      proposalTimeoutMs: 200,
+      electionTicks: 100,
+    });
     await cluster.startAll();
     const leader = await cluster.leader();
     await leader.node.propose(put('r0', 'k', 'v0'));
@@ -187,7 +222,9 @@ describe.each([
       await waitUntil('the Ready writing r1 is stuck', () => gate.waiting > 0);
       // The Ready loop is busy: this one waits in the queue, never reaching the core.
       const queued = leader.node.propose(put('r2', 'k', 'v2')).catch((e: unknown) => e);
-      expect(await Promise.race([queued, sleep(2_000).then(() => 'still waiting after 2 s')])).toMatchObject({ code: 'Timeout' });
+      expect(await Promise.race([queued, sleep(2_000).then(() => 'still waiting after 2 s')])).toMatchObject({
+        code: 'Timeout',
+      });
       expect(await inReady).toMatchObject({ code: 'Timeout' });
       expect(leader.node.status().shell.proposalsTimedOut).toBe(2);
       expect(leader.node.status().pendingProposals).toBe(0);
@@ -201,7 +238,11 @@ describe.each([
 
   it('times out each read of a batch by its own deadline, not by the oldest', async () => {
     const readTimeoutMs = 400;
-    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('read-deadlines'), { pipelining, readTimeoutMs, electionTicks: 100 });
+    cluster = new LocalCluster(['a', 'b', 'c'], testSeed('read-deadlines'), {
+      pipelining,
+      readTimeoutMs,
+      electionTicks: 100,
+    });
     await cluster.startAll();
     const leader = await cluster.leader();
     await leader.node.propose(put('r0', 'k', 'v0')); // the leader has committed in its term: reads are not deferred

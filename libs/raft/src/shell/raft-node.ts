@@ -194,13 +194,21 @@ export class RaftNode<R = unknown> {
         receive: (ms) => this.receive(ms),
         snapshotStatus: (to, ok) => this.snapshotStatus(to, ok),
       });
-      if (this.state !== 'starting') throw new RaftNodeError('Stopped', `RaftNode '${this.id}' was stopped while starting`);
+      if (this.state !== 'starting')
+        throw new RaftNodeError('Stopped', `RaftNode '${this.id}' was stopped while starting`);
       this.lifecycle = 'running';
       this.lastTickAt = Date.now();
       this.ticker = setInterval(() => this.tick(), this.opts.tickMs);
       this.ticker.unref();
       this.opts.logger.info(
-        { node: this.id, term: loaded.hardState.term, commit: loaded.hardState.commit, firstIndex: loaded.firstIndex, lastIndex: loaded.lastIndex, snapshotIndex: snapIndex },
+        {
+          node: this.id,
+          term: loaded.hardState.term,
+          commit: loaded.hardState.commit,
+          firstIndex: loaded.firstIndex,
+          lastIndex: loaded.lastIndex,
+          snapshotIndex: snapIndex,
+        },
         'raft node started',
       );
       this.kick();
@@ -232,11 +240,15 @@ export class RaftNode<R = unknown> {
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = undefined;
     await this.loop?.catch(() => undefined);
-    this.requests.rejectAll(new RaftNodeError('Stopped', `Raft node '${this.id}' stopped; the outcome of pending proposals is unknown`));
-    await this.opts.transport.stop()
+    this.requests.rejectAll(
+      new RaftNodeError('Stopped', `Raft node '${this.id}' stopped; the outcome of pending proposals is unknown`),
+    );
+    await this.opts.transport
+      .stop()
       .catch((e) => this.opts.logger.warn({ node: this.id, err: errorText(e) }, 'raft transport stop failed'));
     if (this.durable && !wasFailed) await this.durable.drain();
-    await this.opts.storage.close()
+    await this.opts.storage
+      .close()
       .catch((e) => this.opts.logger.warn({ node: this.id, err: errorText(e) }, 'raft storage close failed'));
     this.lifecycle = wasFailed ? 'failed' : 'stopped';
   }
@@ -250,7 +262,8 @@ export class RaftNode<R = unknown> {
   propose(data: Uint8Array): Promise<R> {
     const err = this.checkRunning();
     if (err) return Promise.reject(err);
-    if (!(data instanceof Uint8Array)) return Promise.reject(new RaftNodeError('InvalidArgument', 'propose: data must be a Uint8Array'));
+    if (!(data instanceof Uint8Array))
+      return Promise.reject(new RaftNodeError('InvalidArgument', 'propose: data must be a Uint8Array'));
     if (data.byteLength > this.opts.maxProposalBytes) {
       const message = `propose: ${data.byteLength} bytes is over maxProposalBytes ${this.opts.maxProposalBytes}`;
       return Promise.reject(new RaftNodeError('InvalidArgument', message));
@@ -302,7 +315,8 @@ export class RaftNode<R = unknown> {
     if (err) return Promise.reject(err);
     const raw = this.raw as RawNode;
     const conf = raw.status().conf;
-    if (!conf.voters.includes(to)) return Promise.reject(new RaftNodeError('InvalidArgument', `transferLeadership: '${to}' is not a voter`));
+    if (!conf.voters.includes(to))
+      return Promise.reject(new RaftNodeError('InvalidArgument', `transferLeadership: '${to}' is not a voter`));
     if (raw.leader === to) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.requests.waitForLeader(to, waiter(resolve, reject, this.opts.readTimeoutMs));
@@ -436,7 +450,9 @@ export class RaftNode<R = unknown> {
   private checkRunning(): RaftNodeError | undefined {
     if (this.lifecycle === 'running') return undefined;
     if (this.lifecycle === 'failed') {
-      return new RaftNodeError('Failed', `Raft node '${this.id}' failed: ${errorText(this.failure)}; restart it`, { cause: this.failure });
+      return new RaftNodeError('Failed', `Raft node '${this.id}' failed: ${errorText(this.failure)}; restart it`, {
+        cause: this.failure,
+      });
     }
     return new RaftNodeError('Stopped', `Raft node '${this.id}' is ${this.lifecycle}`);
   }
@@ -449,7 +465,8 @@ export class RaftNode<R = unknown> {
   private changeMembership(cc: ConfChange, address?: string): Promise<ConfState> {
     const err = this.checkRunning();
     if (err) return Promise.reject(err);
-    if (typeof cc.nodeId !== 'string' || !cc.nodeId) return Promise.reject(new RaftNodeError('InvalidArgument', 'node id must be a non-empty string'));
+    if (typeof cc.nodeId !== 'string' || !cc.nodeId)
+      return Promise.reject(new RaftNodeError('InvalidArgument', 'node id must be a non-empty string'));
     if (address !== undefined) {
       try {
         checkAddress(address, `membership change of '${cc.nodeId}'`);
@@ -473,7 +490,10 @@ export class RaftNode<R = unknown> {
   private refused(r: Extract<ProposeResult, { ok: false }>): RaftNodeError {
     this.counters.proposalsRejected++;
     if (r.code === 'NotLeader') return this.notLeader();
-    return new RaftNodeError(r.code as RaftNodeErrorCode, r.message, { leaderId: r.leader, leaderAddress: this.peers.addressOf(r.leader) });
+    return new RaftNodeError(r.code as RaftNodeErrorCode, r.message, {
+      leaderId: r.leader,
+      leaderAddress: this.peers.addressOf(r.leader),
+    });
   }
 
   private receive(ms: Message[]): void {
@@ -788,7 +808,9 @@ export class RaftNode<R = unknown> {
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = undefined;
     this.opts.logger.error({ node: this.id, during, err: errorText(e) }, 'raft node failed and stopped; restart it');
-    this.requests.rejectAll(new RaftNodeError('Failed', `Raft node '${this.id}' failed while ${during}: ${errorText(e)}`, { cause: e }));
+    this.requests.rejectAll(
+      new RaftNodeError('Failed', `Raft node '${this.id}' failed while ${during}: ${errorText(e)}`, { cause: e }),
+    );
     void this.opts.transport.stop().catch(() => undefined);
     for (const l of this.failListeners) {
       try {

@@ -37,7 +37,8 @@ export function encodeSnapshotEnvelope(e: SnapshotEnvelope): Uint8Array {
  */
 export function decodeSnapshotEnvelope(b: Uint8Array): SnapshotEnvelope {
   if (b.length === 0) return { addresses: {}, data: b };
-  const bad = (why: string) => new RaftNodeError('Failed', `snapshot data is not a Raft shell snapshot envelope: ${why}`);
+  const bad = (why: string) =>
+    new RaftNodeError('Failed', `snapshot data is not a Raft shell snapshot envelope: ${why}`);
   if (b.length < HEADER || MAGIC.some((m, i) => b[i] !== m)) throw bad('wrong magic number');
   if (b[4] !== VERSION) throw bad(`version ${b[4]} is not supported`);
   const n = new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(5);

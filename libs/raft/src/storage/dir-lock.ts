@@ -71,14 +71,21 @@ export class DirLock {
     if (this.released) return;
     this.released = true;
     const holder = await readHolder(this.file);
-    if (typeof holder === 'object' && holder.pid === this.me.pid && holder.host === this.me.host && holder.start === this.me.start) {
+    if (
+      typeof holder === 'object' &&
+      holder.pid === this.me.pid &&
+      holder.host === this.me.host &&
+      holder.start === this.me.start
+    ) {
       await unlinkIfExists(this.file);
     }
   }
 }
 
 function lockedError(file: string, holder: LockHolder | undefined): RaftStorageError {
-  const who = holder ? `process ${holder.pid} on ${holder.host}${holder.pid === process.pid && holder.host === hostname() ? ' (this process)' : ''}` : 'an unknown holder (unreadable lock file)';
+  const who = holder
+    ? `process ${holder.pid} on ${holder.host}${holder.pid === process.pid && holder.host === hostname() ? ' (this process)' : ''}`
+    : 'an unknown holder (unreadable lock file)';
   return new RaftStorageError(
     'RaftStorageLocked',
     `Raft storage is locked by ${who}: ${file}. Only one node may use a storage directory; stop the other one, ` +

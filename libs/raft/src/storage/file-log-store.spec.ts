@@ -10,7 +10,8 @@ import { RecordKind, SEGMENT_HEADER_BYTES, encodeSegmentHeader, segmentName, wri
 
 const tmp = useTempDir('raft-wal-');
 const walDir = () => join(tmp.dir(), 'wal');
-const open = async (options: FileLogStoreOptions = {}, dir = walDir()) => tmp.track(await FileLogStore.open(dir, options));
+const open = async (options: FileLogStoreOptions = {}, dir = walDir()) =>
+  tmp.track(await FileLogStore.open(dir, options));
 const segFiles = async (dir = walDir()) => (await readdir(dir)).filter((n) => n.endsWith('.wal')).sort();
 
 async function openError(options: FileLogStoreOptions = {}): Promise<RaftStorageError> {
@@ -50,7 +51,11 @@ describe('FileLogStore: restart recovery', () => {
     expect(log.recovery()).toMatchObject({ segments: 1, firstIndex: 8, lastIndex: 30 });
     expect(log.recovery().tornTail).toBeUndefined();
     expect(log.term(7)).toBe(1);
-    await expectSame(log, { first: 8, last: 30, entries: [...makeEntries(8, 20, 1, 50), ...makeEntries(21, 30, 2, 0)] });
+    await expectSame(log, {
+      first: 8,
+      last: 30,
+      entries: [...makeEntries(8, 20, 1, 50), ...makeEntries(21, 30, 2, 0)],
+    });
   });
 
   it('reopens after a conflicting suffix was overwritten (the newer record wins)', async () => {
@@ -61,7 +66,11 @@ describe('FileLogStore: restart recovery', () => {
     await log.append(makeEntries(9, 9, 4));
     await log.close();
     log = await open();
-    await expectSame(log, { first: 1, last: 9, entries: [...makeEntries(1, 3, 1), ...makeEntries(4, 6, 2), ...makeEntries(7, 8, 3), ...makeEntries(9, 9, 4)] });
+    await expectSame(log, {
+      first: 1,
+      last: 9,
+      entries: [...makeEntries(1, 3, 1), ...makeEntries(4, 6, 2), ...makeEntries(7, 8, 3), ...makeEntries(9, 9, 4)],
+    });
   });
 
   it('reopens after applySnapshot with an empty log at the snapshot point', async () => {
@@ -127,7 +136,9 @@ describe('FileLogStore: segments', () => {
     await log.close();
     log = await open({ segmentBytes: 4096 });
     expect([log.firstIndex(), log.lastIndex(), log.term(150)]).toEqual([151, 300, 2]);
-    expect(plain(await log.entries(151, 301))).toEqual(plain([...makeEntries(151, 200, 2, 100), ...makeEntries(201, 300, 3, 100)]));
+    expect(plain(await log.entries(151, 301))).toEqual(
+      plain([...makeEntries(151, 200, 2, 100), ...makeEntries(201, 300, 3, 100)]),
+    );
     // Compaction inside the first kept segment deletes nothing more.
     await log.compact(152);
     expect((await segFiles())[0]).toBe(segmentName(seqOf151));
@@ -173,7 +184,8 @@ describe('FileLogStore: torn tail and corruption', () => {
       try {
         expect(re.lastIndex()).toBe(5);
         expect(re.recovery().tornTail === undefined).toBe(cut === start);
-        if (cut > start) expect(re.recovery().tornTail).toMatchObject({ file, offset: start, droppedBytes: cut - start });
+        if (cut > start)
+          expect(re.recovery().tornTail).toMatchObject({ file, offset: start, droppedBytes: cut - start });
         // The cut is permanent, and the log goes on from there.
         await re.append(makeEntries(6, 6, 2, 40));
       } finally {
@@ -183,7 +195,9 @@ describe('FileLogStore: torn tail and corruption', () => {
       try {
         expect(again.lastIndex()).toBe(6);
         expect(again.term(6)).toBe(2);
-        expect(plain(await again.entries(1, 7))).toEqual(plain([...makeEntries(1, 5, 1, 40), ...makeEntries(6, 6, 2, 40)]));
+        expect(plain(await again.entries(1, 7))).toEqual(
+          plain([...makeEntries(1, 5, 1, 40), ...makeEntries(6, 6, 2, 40)]),
+        );
       } finally {
         await again.close();
       }
@@ -406,7 +420,9 @@ describe('FileLogStore: group commit, bounds and failures', () => {
 
   it('refuses appends over maxPendingBytes with RaftStorageOverloaded and counts them', async () => {
     const log = await open({ maxPendingBytes: 1000 });
-    const results = await Promise.allSettled(Array.from({ length: 20 }, (_, k) => log.append(makeEntries(k + 1, k + 1, 1, 100))));
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, k) => log.append(makeEntries(k + 1, k + 1, 1, 100))),
+    );
     const refused = results.filter((r) => r.status === 'rejected');
     expect(refused.length).toBeGreaterThan(0);
     expect((refused[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'RaftStorageOverloaded' });
@@ -433,68 +449,73 @@ describe('FileLogStore: randomized against the in-memory model', () => {
   const envSeed = process.env['RAFT_STORAGE_SEED'];
   const seeds = envSeed ? [Number(envSeed)] : Array.from({ length: 12 }, (_, k) => 1000 + k);
 
-  it.each(seeds)('matches MemoryLogStore under random writes, concurrent batches and restarts (seed %i; replay with RAFT_STORAGE_SEED)', async (seed) => {
-    const rnd = new SeededRandom(seed);
-    const int = (lo: number, hi: number) => lo + Math.floor(rnd.next() * (hi - lo + 1));
-    const options = { segmentBytes: 4096 };
-    let log = await open(options);
-    const model = new MemoryLogStore();
-    let term = 1;
-    try {
-      for (let step = 0; step < 250; step++) {
-        const burst = rnd.next() < 0.25 ? int(2, 4) : 1;
-        const fileOps: Promise<void>[] = [];
-        const modelOps: Promise<void>[] = [];
-        for (let b = 0; b < burst; b++) {
-          const p = rnd.next();
-          // Plan against the model's state as the writes before this one leave it (the model applies at once).
-          const first = model.firstIndex();
-          const last = model.lastIndex();
-          let op: (s: FileLogStore | MemoryLogStore) => Promise<void>;
-          if (p < 0.62) {
-            const from = rnd.next() < 0.7 ? last + 1 : int(Math.max(first, last - 12), last + 1);
-            if (from <= last || rnd.next() < 0.1) term++;
-            const n = int(1, 8);
-            const es = makeEntries(from, from + n - 1, term, int(0, 300));
-            op = (s) => s.append(es);
-          } else if (p < 0.7) {
-            const es = makeEntries(last + 2, last + 2, term); // a gap: both must refuse
-            op = (s) => s.append(es);
-          } else if (p < 0.85) {
-            const upTo = int(first - 1, last);
-            op = (s) => s.compact(upTo);
-          } else if (p < 0.88) {
-            const at = last + int(0, 20);
-            term++;
-            const t = term;
-            op = (s) => s.applySnapshot(at, t);
-          } else {
-            if (fileOps.length > 0) continue; // read only what both stores hold for sure
-            const lo = int(first, last + 1);
-            const hi = int(lo, last + 1);
-            const [a, m] = await Promise.all([log.entries(lo, hi), model.entries(lo, hi)]);
-            expect(plain(a)).toEqual(plain(m));
-            continue;
+  it.each(seeds)(
+    'matches MemoryLogStore under random writes, concurrent batches and restarts (seed %i; replay with RAFT_STORAGE_SEED)',
+    async (seed) => {
+      const rnd = new SeededRandom(seed);
+      const int = (lo: number, hi: number) => lo + Math.floor(rnd.next() * (hi - lo + 1));
+      const options = { segmentBytes: 4096 };
+      let log = await open(options);
+      const model = new MemoryLogStore();
+      let term = 1;
+      try {
+        for (let step = 0; step < 250; step++) {
+          const burst = rnd.next() < 0.25 ? int(2, 4) : 1;
+          const fileOps: Promise<void>[] = [];
+          const modelOps: Promise<void>[] = [];
+          for (let b = 0; b < burst; b++) {
+            const p = rnd.next();
+            // Plan against the model's state as the writes before this one leave it (the model applies at once).
+            const first = model.firstIndex();
+            const last = model.lastIndex();
+            let op: (s: FileLogStore | MemoryLogStore) => Promise<void>;
+            if (p < 0.62) {
+              const from = rnd.next() < 0.7 ? last + 1 : int(Math.max(first, last - 12), last + 1);
+              if (from <= last || rnd.next() < 0.1) term++;
+              const n = int(1, 8);
+              const es = makeEntries(from, from + n - 1, term, int(0, 300));
+              op = (s) => s.append(es);
+            } else if (p < 0.7) {
+              const es = makeEntries(last + 2, last + 2, term); // a gap: both must refuse
+              op = (s) => s.append(es);
+            } else if (p < 0.85) {
+              const upTo = int(first - 1, last);
+              op = (s) => s.compact(upTo);
+            } else if (p < 0.88) {
+              const at = last + int(0, 20);
+              term++;
+              const t = term;
+              op = (s) => s.applySnapshot(at, t);
+            } else {
+              if (fileOps.length > 0) continue; // read only what both stores hold for sure
+              const lo = int(first, last + 1);
+              const hi = int(lo, last + 1);
+              const [a, m] = await Promise.all([log.entries(lo, hi), model.entries(lo, hi)]);
+              expect(plain(a)).toEqual(plain(m));
+              continue;
+            }
+            fileOps.push(op(log));
+            modelOps.push(op(model));
           }
-          fileOps.push(op(log));
-          modelOps.push(op(model));
+          const [fr, mr] = await Promise.all([Promise.allSettled(fileOps), Promise.allSettled(modelOps)]);
+          expect(fr.map((r) => r.status)).toEqual(mr.map((r) => r.status));
+          if (rnd.next() < 0.08) {
+            await log.close();
+            log = await open(options);
+          }
+          expect([log.firstIndex(), log.lastIndex()]).toEqual([model.firstIndex(), model.lastIndex()]);
+          for (let i = model.firstIndex() - 1; i <= model.lastIndex(); i++) expect(log.term(i)).toBe(model.term(i));
         }
-        const [fr, mr] = await Promise.all([Promise.allSettled(fileOps), Promise.allSettled(modelOps)]);
-        expect(fr.map((r) => r.status)).toEqual(mr.map((r) => r.status));
-        if (rnd.next() < 0.08) {
-          await log.close();
-          log = await open(options);
-        }
-        expect([log.firstIndex(), log.lastIndex()]).toEqual([model.firstIndex(), model.lastIndex()]);
-        for (let i = model.firstIndex() - 1; i <= model.lastIndex(); i++) expect(log.term(i)).toBe(model.term(i));
+        await log.close();
+        log = await open(options);
+        const all = await model.entries(model.firstIndex(), model.lastIndex() + 1);
+        expect(plain(await log.entries(log.firstIndex(), log.lastIndex() + 1))).toEqual(plain(all));
+        expect(log.stats().segments).toBe((await segFiles()).length);
+      } catch (e) {
+        throw new Error(`seed ${seed} failed (replay: RAFT_STORAGE_SEED=${seed}): ${(e as Error).message}`, {
+          cause: e,
+        });
       }
-      await log.close();
-      log = await open(options);
-      const all = await model.entries(model.firstIndex(), model.lastIndex() + 1);
-      expect(plain(await log.entries(log.firstIndex(), log.lastIndex() + 1))).toEqual(plain(all));
-      expect(log.stats().segments).toBe((await segFiles()).length);
-    } catch (e) {
-      throw new Error(`seed ${seed} failed (replay: RAFT_STORAGE_SEED=${seed}): ${(e as Error).message}`, { cause: e });
-    }
-  });
+    },
+  );
 });

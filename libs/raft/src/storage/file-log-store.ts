@@ -147,7 +147,9 @@ export class FileLogStore implements LogStore, LogView {
   static async open(dir: string, options: FileLogStoreOptions = {}): Promise<FileLogStore> {
     const { segmentBytes = DEFAULT_SEGMENT_BYTES, maxBatchBytes = DEFAULT_MAX_BATCH_BYTES, ...limits } = options;
     if (!Number.isSafeInteger(segmentBytes) || segmentBytes < 4096 || segmentBytes > MAX_SEGMENT_BYTES) {
-      throw invalidArgument(`log store option segmentBytes must be an integer from 4096 to ${MAX_SEGMENT_BYTES}, got ${segmentBytes}`);
+      throw invalidArgument(
+        `log store option segmentBytes must be an integer from 4096 to ${MAX_SEGMENT_BYTES}, got ${segmentBytes}`,
+      );
     }
     if (!Number.isSafeInteger(maxBatchBytes) || maxBatchBytes < 1) {
       throw invalidArgument(`log store option maxBatchBytes must be a positive integer, got ${maxBatchBytes}`);
@@ -198,7 +200,8 @@ export class FileLogStore implements LogStore, LogView {
     if (entries.length === 0) return this.closing ? Promise.reject(closedError('FileLogStore')) : Promise.resolve();
     let bytes = 0;
     for (const e of entries) bytes += RECORD_OVERHEAD + (e?.data?.byteLength ?? 0);
-    if (bytes > MAX_APPEND_BYTES) return Promise.reject(invalidArgument(`append: ${bytes} bytes in one call, over ${MAX_APPEND_BYTES}`));
+    if (bytes > MAX_APPEND_BYTES)
+      return Promise.reject(invalidArgument(`append: ${bytes} bytes in one call, over ${MAX_APPEND_BYTES}`));
     return this.enqueue({ kind: 'append', entries, bytes });
   }
 
@@ -439,7 +442,12 @@ export class FileLogStore implements LogStore, LogView {
   private async read(lo: number, hi: number, maxBytes: number): Promise<Entry[]> {
     // Plan from the index as it is now; files are append-only, so these positions stay valid.
     const idx = this.index;
-    const runs: { seg: Segment; start: number; end: number; items: { index: number; term: number; off: number; len: number }[] }[] = [];
+    const runs: {
+      seg: Segment;
+      start: number;
+      end: number;
+      items: { index: number; term: number; off: number; len: number }[];
+    }[] = [];
     let size = 0;
     for (let i = lo; i < hi; i++) {
       const len = idx.length(i);
@@ -528,7 +536,11 @@ export class FileLogStore implements LogStore, LogView {
       .sort((a, b) => a - b);
     for (let k = 1; k < seqs.length; k++) {
       if (seqs[k] !== seqs[k - 1] + 1) {
-        throw corruptError(join(this.dir, segmentName(seqs[k - 1] + 1)), undefined, `segment file missing between ${segmentName(seqs[k - 1])} and ${segmentName(seqs[k])}`);
+        throw corruptError(
+          join(this.dir, segmentName(seqs[k - 1] + 1)),
+          undefined,
+          `segment file missing between ${segmentName(seqs[k - 1])} and ${segmentName(seqs[k])}`,
+        );
       }
     }
     const report: LogRecoveryReport = { segments: seqs.length, records: 0, firstIndex: 1, lastIndex: 0 };
@@ -680,7 +692,11 @@ function encodeBatch(buf: Buffer, start: number, records: readonly PlannedRecord
       out.push(m);
     } else {
       pos += writeFrame(buf, pos, start, r.kind, 0, r.index, r.term, EMPTY);
-      out.push(r.kind === RecordKind.Compact ? { kind: 'compact', upTo: r.index, term: r.term } : { kind: 'reset', index: r.index, term: r.term });
+      out.push(
+        r.kind === RecordKind.Compact
+          ? { kind: 'compact', upTo: r.index, term: r.term }
+          : { kind: 'reset', index: r.index, term: r.term },
+      );
     }
   }
   return out;
@@ -702,7 +718,8 @@ async function readFully(fh: FileHandle, buf: Buffer, position: number): Promise
   let done = 0;
   while (done < buf.length) {
     const { bytesRead } = await fh.read(buf, done, buf.length - done, position + done);
-    if (bytesRead === 0) throw Object.assign(new Error(`unexpected end of file at ${position + done}`), { code: 'EOF' });
+    if (bytesRead === 0)
+      throw Object.assign(new Error(`unexpected end of file at ${position + done}`), { code: 'EOF' });
     done += bytesRead;
   }
 }

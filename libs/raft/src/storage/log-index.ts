@@ -62,7 +62,8 @@ export class LogIndex {
 
   /** Drops entries ≥ i (base < i ≤ last + 1). */
   truncateFrom(i: number): void {
-    if (i <= this.baseIndex || i > this.last + 1) throw new RangeError(`truncateFrom(${i}) outside (${this.baseIndex}, ${this.last + 1}]`);
+    if (i <= this.baseIndex || i > this.last + 1)
+      throw new RangeError(`truncateFrom(${i}) outside (${this.baseIndex}, ${this.last + 1}]`);
     this.n = i - this.baseIndex - 1;
   }
 
@@ -79,7 +80,8 @@ export class LogIndex {
 
   /** Drops entries ≤ upTo (base ≤ upTo ≤ last); `upTo` becomes the base with term `term`. */
   compact(upTo: number, term: number): void {
-    if (upTo < this.baseIndex || upTo > this.last) throw new RangeError(`compact(${upTo}) outside [${this.baseIndex}, ${this.last}]`);
+    if (upTo < this.baseIndex || upTo > this.last)
+      throw new RangeError(`compact(${upTo}) outside [${this.baseIndex}, ${this.last}]`);
     const drop = upTo - this.baseIndex;
     this.head += drop;
     this.n -= drop;
@@ -97,7 +99,8 @@ export class LogIndex {
   }
 
   private slot(i: number): number {
-    if (i <= this.baseIndex || i > this.last) throw new RangeError(`index ${i} outside (${this.baseIndex}, ${this.last}]`);
+    if (i <= this.baseIndex || i > this.last)
+      throw new RangeError(`index ${i} outside (${this.baseIndex}, ${this.last}]`);
     return this.head + i - this.baseIndex - 1;
   }
 

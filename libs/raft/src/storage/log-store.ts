@@ -110,11 +110,16 @@ export function planAppend(view: LogView, entries: readonly Entry[], limits: Log
     const e = entries[k];
     const at = `append: entries[${k}]`;
     if (e === null || typeof e !== 'object') throw invalidArgument(`${at} is not an entry`);
-    if (!Number.isSafeInteger(e.index) || e.index < 1) throw invalidArgument(`${at}.index ${e.index} is not an integer ≥ 1`);
-    if (e.index !== first + k) throw invalidArgument(`${at}.index ${e.index} does not follow ${first + k - 1}: indexes must be consecutive`);
-    if (!Number.isSafeInteger(e.term) || e.term < 0) throw invalidArgument(`${at}.term ${e.term} is not an integer ≥ 0`);
-    if (k > 0 && e.term < entries[k - 1].term) throw invalidArgument(`${at}.term ${e.term} is below the previous entry's term ${entries[k - 1].term}`);
-    if (!Number.isInteger(e.type) || e.type < 0 || e.type > 255) throw invalidArgument(`${at}.type ${e.type} is not an integer 0..255`);
+    if (!Number.isSafeInteger(e.index) || e.index < 1)
+      throw invalidArgument(`${at}.index ${e.index} is not an integer ≥ 1`);
+    if (e.index !== first + k)
+      throw invalidArgument(`${at}.index ${e.index} does not follow ${first + k - 1}: indexes must be consecutive`);
+    if (!Number.isSafeInteger(e.term) || e.term < 0)
+      throw invalidArgument(`${at}.term ${e.term} is not an integer ≥ 0`);
+    if (k > 0 && e.term < entries[k - 1].term)
+      throw invalidArgument(`${at}.term ${e.term} is below the previous entry's term ${entries[k - 1].term}`);
+    if (!Number.isInteger(e.type) || e.type < 0 || e.type > 255)
+      throw invalidArgument(`${at}.type ${e.type} is not an integer 0..255`);
     if (!(e.data instanceof Uint8Array)) throw invalidArgument(`${at}.data is not a Uint8Array`);
     if (e.data.byteLength > limits.maxEntryBytes) {
       throw invalidArgument(`${at}.data has ${e.data.byteLength} bytes, over maxEntryBytes ${limits.maxEntryBytes}`);
@@ -132,10 +137,13 @@ export function planAppend(view: LogView, entries: readonly Entry[], limits: Log
     if (es.length === 0) return es;
   }
   const from = es[0].index;
-  if (from > view.last + 1) throw invalidArgument(`append: entry ${from} leaves a gap after the last index ${view.last}`);
+  if (from > view.last + 1)
+    throw invalidArgument(`append: entry ${from} leaves a gap after the last index ${view.last}`);
   const prevTerm = view.term(from - 1);
   if (prevTerm !== undefined && es[0].term < prevTerm) {
-    throw invalidArgument(`append: entry ${from} has term ${es[0].term}, below the term ${prevTerm} of entry ${from - 1}`);
+    throw invalidArgument(
+      `append: entry ${from} has term ${es[0].term}, below the term ${prevTerm} of entry ${from - 1}`,
+    );
   }
   return es;
 }
@@ -152,8 +160,10 @@ export function planCompact(view: LogView, upTo: number): boolean {
 
 /** Validates `applySnapshot(index, term)`; throws `RaftStorageInvalidArgument`. */
 export function checkApplySnapshot(view: LogView, index: number, term: number): void {
-  if (!Number.isSafeInteger(index) || index < 0) throw invalidArgument(`applySnapshot: index ${index} is not an integer ≥ 0`);
-  if (!Number.isSafeInteger(term) || term < 0) throw invalidArgument(`applySnapshot: term ${term} is not an integer ≥ 0`);
+  if (!Number.isSafeInteger(index) || index < 0)
+    throw invalidArgument(`applySnapshot: index ${index} is not an integer ≥ 0`);
+  if (!Number.isSafeInteger(term) || term < 0)
+    throw invalidArgument(`applySnapshot: term ${term} is not an integer ≥ 0`);
   if (index < view.base) {
     throw invalidArgument(`applySnapshot: index ${index} is older than the log's compaction point ${view.base}`);
   }
@@ -177,7 +187,8 @@ export function checkEntriesRange(view: LogView, lo: number, hi: number, maxByte
 export function resolveLimits(given: Partial<LogStoreLimits> | undefined): LogStoreLimits {
   const limits = { ...DEFAULT_LOG_LIMITS, ...given };
   for (const [k, v] of Object.entries(limits)) {
-    if (!Number.isSafeInteger(v) || v < 1) throw invalidArgument(`log store option ${k} must be a positive integer, got ${v}`);
+    if (!Number.isSafeInteger(v) || v < 1)
+      throw invalidArgument(`log store option ${k} must be a positive integer, got ${v}`);
   }
   if (limits.maxEntryBytes > MAX_ENTRY_BYTES_LIMIT) {
     throw invalidArgument(`log store option maxEntryBytes must be ≤ ${MAX_ENTRY_BYTES_LIMIT}`);

@@ -64,7 +64,10 @@ describe('openRaftStorage', () => {
     let s = tmp.track(await openRaftStorage(dir, { log: { segmentBytes: 4096 } }));
     await s.log.append(makeEntries(1, 60, 1, 100));
     await s.stable.save({ term: 1, vote: 'n1', commit: 50 });
-    await s.snapshots.save({ meta: { index: 40, term: 1, conf: { voters: ['n1', 'n2', 'n3'], learners: [] } }, data: new Uint8Array([1, 2, 3]) });
+    await s.snapshots.save({
+      meta: { index: 40, term: 1, conf: { voters: ['n1', 'n2', 'n3'], learners: [] } },
+      data: new Uint8Array([1, 2, 3]),
+    });
     await s.log.compact(40);
     expect((await readdir(dir)).sort()).toEqual([LOCK_FILE, 'hardstate', 'snapshots', 'wal']);
     await s.close();
@@ -148,7 +151,10 @@ describe('createMemoryRaftStorage', () => {
     const s = createMemoryRaftStorage();
     await s.log.append(makeEntries(1, 3, 1));
     await s.stable.save({ term: 1, vote: '', commit: 3 });
-    await s.snapshots.save({ meta: { index: 3, term: 1, conf: { voters: ['a'], learners: [] } }, data: new Uint8Array(1) });
+    await s.snapshots.save({
+      meta: { index: 3, term: 1, conf: { voters: ['a'], learners: [] } },
+      data: new Uint8Array(1),
+    });
     await s.log.compact(3);
     expect([s.log.firstIndex(), s.stable.hardState().commit, s.snapshots.latestMeta()?.index]).toEqual([4, 3, 3]);
     await s.close();

@@ -4,7 +4,12 @@ import { mkdirDurable } from './fs-util';
 import { FileLogStore, type FileLogStoreOptions, type LogRecoveryReport } from './file-log-store';
 import type { LogStore } from './log-store';
 import { MemoryLogStore } from './memory-log-store';
-import { FileSnapshotStore, MemorySnapshotStore, type SnapshotStore, type SnapshotStoreOptions } from './snapshot-store';
+import {
+  FileSnapshotStore,
+  MemorySnapshotStore,
+  type SnapshotStore,
+  type SnapshotStoreOptions,
+} from './snapshot-store';
 import { FileStableStore, MemoryStableStore, type StableStore } from './stable-store';
 import { corruptError } from './storage-errors';
 

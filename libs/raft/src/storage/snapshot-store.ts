@@ -117,7 +117,11 @@ async function readHeader(fh: FileHandle, file: string, expectIndex: number): Pr
   if (b.readUInt32LE(8) !== crc32(b.subarray(12))) throw corruptError(file, 8, 'snapshot header checksum mismatch');
   if (version !== VERSION) throw corruptError(file, 12, `snapshot format version ${version} is not supported`);
   if (HEADER_BYTES + metaLen + dataLength !== size) {
-    throw corruptError(file, undefined, `snapshot file has ${size} bytes, its header says ${HEADER_BYTES + metaLen + dataLength} (truncated?)`);
+    throw corruptError(
+      file,
+      undefined,
+      `snapshot file has ${size} bytes, its header says ${HEADER_BYTES + metaLen + dataLength} (truncated?)`,
+    );
   }
   let meta: SnapshotMeta;
   try {
@@ -126,7 +130,12 @@ async function readHeader(fh: FileHandle, file: string, expectIndex: number): Pr
   } catch {
     throw corruptError(file, HEADER_BYTES, 'snapshot metadata is malformed');
   }
-  if (meta.index !== expectIndex) throw corruptError(file, HEADER_BYTES, `snapshot metadata says index ${meta.index}, the file name says ${expectIndex}`);
+  if (meta.index !== expectIndex)
+    throw corruptError(
+      file,
+      HEADER_BYTES,
+      `snapshot metadata says index ${meta.index}, the file name says ${expectIndex}`,
+    );
   return { meta: copyMeta(meta), dataOffset: HEADER_BYTES + metaLen, dataLength, dataCrc: b.readUInt32LE(28) };
 }
 
@@ -164,7 +173,8 @@ export class FileSnapshotStore implements SnapshotStore {
    */
   static async open(dir: string, options: SnapshotStoreOptions = {}): Promise<FileSnapshotStore> {
     const retain = options.retain ?? DEFAULT_SNAPSHOT_RETAIN;
-    if (!Number.isSafeInteger(retain) || retain < 1) throw invalidArgument(`snapshot store option retain must be an integer ≥ 1, got ${retain}`);
+    if (!Number.isSafeInteger(retain) || retain < 1)
+      throw invalidArgument(`snapshot store option retain must be an integer ≥ 1, got ${retain}`);
     await mkdirDurable(dir);
     let names: string[];
     try {
@@ -222,7 +232,8 @@ export class FileSnapshotStore implements SnapshotStore {
       } catch (e) {
         // A save that finished meanwhile may have deleted it (retain 1): read the newer one instead.
         const newest = this.catalog[this.catalog.length - 1];
-        if (!(e instanceof RaftStorageError && hasErrno(e.cause, 'ENOENT') && newest && newest.index !== m.index)) throw e;
+        if (!(e instanceof RaftStorageError && hasErrno(e.cause, 'ENOENT') && newest && newest.index !== m.index))
+          throw e;
       }
     }
   }
@@ -282,7 +293,8 @@ export class MemorySnapshotStore implements SnapshotStore {
   private closed = false;
 
   constructor(private readonly retain = DEFAULT_SNAPSHOT_RETAIN) {
-    if (!Number.isSafeInteger(retain) || retain < 1) throw invalidArgument(`snapshot store option retain must be an integer ≥ 1, got ${retain}`);
+    if (!Number.isSafeInteger(retain) || retain < 1)
+      throw invalidArgument(`snapshot store option retain must be an integer ≥ 1, got ${retain}`);
   }
 
   async save(snapshot: Snapshot): Promise<void> {

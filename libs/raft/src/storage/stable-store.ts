@@ -34,17 +34,20 @@ export const MAX_NODE_ID_BYTES = 1024;
 /** Validates `next` as the successor of `prev`; throws `RaftStorageInvalidArgument`. */
 export function checkHardState(prev: HardState, next: HardState): void {
   if (next === null || typeof next !== 'object') throw invalidArgument('hard state must be an object');
-  if (!Number.isSafeInteger(next.term) || next.term < 0) throw invalidArgument(`hard state term ${next.term} is not an integer ≥ 0`);
+  if (!Number.isSafeInteger(next.term) || next.term < 0)
+    throw invalidArgument(`hard state term ${next.term} is not an integer ≥ 0`);
   if (!Number.isSafeInteger(next.commit) || next.commit < 0) {
     throw invalidArgument(`hard state commit ${next.commit} is not an integer ≥ 0`);
   }
   if (typeof next.vote !== 'string') throw invalidArgument('hard state vote must be a string (empty for none)');
-  if (Buffer.byteLength(next.vote) > MAX_NODE_ID_BYTES) throw invalidArgument(`hard state vote is over ${MAX_NODE_ID_BYTES} bytes`);
+  if (Buffer.byteLength(next.vote) > MAX_NODE_ID_BYTES)
+    throw invalidArgument(`hard state vote is over ${MAX_NODE_ID_BYTES} bytes`);
   if (next.term < prev.term) throw invalidArgument(`hard state term would go back from ${prev.term} to ${next.term}`);
   if (next.term === prev.term && prev.vote !== '' && next.vote !== prev.vote) {
     throw invalidArgument(`hard state vote in term ${next.term} would change from '${prev.vote}' to '${next.vote}'`);
   }
-  if (next.commit < prev.commit) throw invalidArgument(`hard state commit would go back from ${prev.commit} to ${next.commit}`);
+  if (next.commit < prev.commit)
+    throw invalidArgument(`hard state commit would go back from ${prev.commit} to ${next.commit}`);
 }
 
 /*
@@ -73,12 +76,14 @@ export function encodeHardState(hs: HardState): Buffer {
 
 /** Decodes a hard state file; throws `RaftStorageCorrupt` naming `file`. */
 export function decodeHardState(b: Buffer, file: string): HardState {
-  if (b.length < HEADER_BYTES + 16) throw corruptError(file, undefined, `hard state file is truncated (${b.length} bytes)`);
+  if (b.length < HEADER_BYTES + 16)
+    throw corruptError(file, undefined, `hard state file is truncated (${b.length} bytes)`);
   if (!b.subarray(0, 8).equals(MAGIC)) throw corruptError(file, 0, 'not a hard state file (wrong magic number)');
   if (b.readUInt32LE(8) !== crc32(b.subarray(12))) throw corruptError(file, 8, 'hard state checksum mismatch');
   const version = b.readUInt32LE(12);
   if (version !== VERSION) throw corruptError(file, 12, `hard state format version ${version} is not supported`);
-  if (b.readUInt32LE(16) !== b.length - HEADER_BYTES) throw corruptError(file, 16, 'hard state length does not match the file size');
+  if (b.readUInt32LE(16) !== b.length - HEADER_BYTES)
+    throw corruptError(file, 16, 'hard state length does not match the file size');
   return {
     term: b.readUInt32LE(24) * 0x1_0000_0000 + b.readUInt32LE(20),
     commit: b.readUInt32LE(32) * 0x1_0000_0000 + b.readUInt32LE(28),
@@ -162,9 +167,13 @@ export class FileStableStore implements StableStore {
   }
 
   private failedError(): RaftStorageError {
-    return new RaftStorageError('RaftStorageFailed', `saving the hard state to ${this.file} failed earlier: reopen the storage`, {
-      cause: this.failure,
-    });
+    return new RaftStorageError(
+      'RaftStorageFailed',
+      `saving the hard state to ${this.file} failed earlier: reopen the storage`,
+      {
+        cause: this.failure,
+      },
+    );
   }
 
   private async flush(): Promise<void> {

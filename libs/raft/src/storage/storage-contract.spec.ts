@@ -23,7 +23,8 @@ interface Impl {
 const impls: Impl[] = [
   {
     name: 'file',
-    log: async (limits) => tmp.track(await FileLogStore.open(join(tmp.dir(), 'wal'), { ...limits, segmentBytes: 4096 })),
+    log: async (limits) =>
+      tmp.track(await FileLogStore.open(join(tmp.dir(), 'wal'), { ...limits, segmentBytes: 4096 })),
     stable: async () => tmp.track(await FileStableStore.open(tmp.dir())),
     snapshots: async (retain) => {
       const dir = join(tmp.dir(), 'snapshots');
@@ -120,8 +121,14 @@ describe.each(impls)('LogStore contract ($name)', (impl) => {
     await rejectsWith(log.append(makeEntries(6, 6, 1)), 'RaftStorageInvalidArgument');
     await rejectsWith(log.append([...makeEntries(6, 6, 2), ...makeEntries(8, 8, 2)]), 'RaftStorageInvalidArgument');
     await rejectsWith(log.append([...makeEntries(6, 6, 3), ...makeEntries(7, 7, 2)]), 'RaftStorageInvalidArgument');
-    await rejectsWith(log.append([{ index: 6, term: 2, type: 0, data: 'x' as unknown as Uint8Array }]), 'RaftStorageInvalidArgument');
-    await rejectsWith(log.append([{ index: 0, term: 2, type: 0, data: new Uint8Array(0) }]), 'RaftStorageInvalidArgument');
+    await rejectsWith(
+      log.append([{ index: 6, term: 2, type: 0, data: 'x' as unknown as Uint8Array }]),
+      'RaftStorageInvalidArgument',
+    );
+    await rejectsWith(
+      log.append([{ index: 0, term: 2, type: 0, data: new Uint8Array(0) }]),
+      'RaftStorageInvalidArgument',
+    );
     expect(log.lastIndex()).toBe(5);
     await log.append([]);
     expect(log.lastIndex()).toBe(5);
@@ -201,7 +208,14 @@ describe.each(impls)('LogStore contract ($name)', (impl) => {
       log.compact(2),
       log.append(makeEntries(7, 7, 2)),
     ]);
-    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+    expect(results.map((r) => r.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+    ]);
     expect(log.firstIndex()).toBe(3);
     expect(log.lastIndex()).toBe(7);
     expect(plain(await log.entries(3, 8))).toEqual(plain([...makeEntries(3, 3, 1), ...makeEntries(4, 7, 2)]));
@@ -295,7 +309,10 @@ describe.each(impls)('SnapshotStore contract ($name)', (impl) => {
     const s = await impl.snapshots();
     await s.save(snap(10, 2, 1));
     await rejectsWith(s.save(snap(9, 2, 1)), 'RaftStorageInvalidArgument');
-    await rejectsWith(s.save({ meta: { index: 11, term: 2, conf: { voters: 'a' } }, data: new Uint8Array(0) } as never), 'RaftStorageInvalidArgument');
+    await rejectsWith(
+      s.save({ meta: { index: 11, term: 2, conf: { voters: 'a' } }, data: new Uint8Array(0) } as never),
+      'RaftStorageInvalidArgument',
+    );
     await s.save(snap(10, 2, 4));
     expect((await s.latest())?.data[0]).toBe(4);
     expect(await s.held()).toBe(1);

@@ -66,7 +66,8 @@ export function checkSegmentHeader(b: Buffer, seq: number): string | undefined {
   if (!b.subarray(0, 8).equals(SEGMENT_MAGIC)) return 'segment header has a wrong magic number';
   if (b.readUInt32LE(28) !== crc32(b.subarray(0, 28))) return 'segment header checksum mismatch';
   const version = b.readUInt32LE(8);
-  if (version !== SEGMENT_VERSION) return `segment format version ${version} is not supported (expected ${SEGMENT_VERSION})`;
+  if (version !== SEGMENT_VERSION)
+    return `segment format version ${version} is not supported (expected ${SEGMENT_VERSION})`;
   const s = b.readUInt32LE(12);
   if (s !== seq) return `segment header says sequence ${s}, the file name says ${seq}`;
   return undefined;

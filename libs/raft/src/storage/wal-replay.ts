@@ -77,7 +77,8 @@ export class LogReplay {
   }
 
   private compact(upTo: number, t: number): string | undefined {
-    if (this.base && upTo < this.base.index) return `compaction point ${upTo} is below the earlier one ${this.base.index}`;
+    if (this.base && upTo < this.base.index)
+      return `compaction point ${upTo} is below the earlier one ${this.base.index}`;
     this.base = { index: upTo, term: t };
     const idx = this.index;
     if (Number.isNaN(idx.base) || upTo < idx.base) {
@@ -86,14 +87,16 @@ export class LogReplay {
     }
     if (upTo > idx.last) return `compaction point ${upTo} is beyond the last entry ${idx.last}`;
     const have = idx.term(upTo);
-    if (upTo > idx.base && have !== t) return `compaction record says entry ${upTo} has term ${t}, the log says ${have}`;
+    if (upTo > idx.base && have !== t)
+      return `compaction record says entry ${upTo} has term ${t}, the log says ${have}`;
     idx.compact(upTo, t);
     this.complete = true;
     return undefined;
   }
 
   private reset(index: number, t: number): string | undefined {
-    if (this.base && index < this.base.index) return `snapshot point ${index} is below the compaction point ${this.base.index}`;
+    if (this.base && index < this.base.index)
+      return `snapshot point ${index} is below the compaction point ${this.base.index}`;
     this.base = { index, term: t };
     this.index.reset(index, t);
     this.complete = true;

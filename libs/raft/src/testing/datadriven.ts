@@ -39,7 +39,10 @@ export function parseDataFile(text: string): { cases: DataCase[]; trailer: strin
 }
 
 /** Writes cases back with new outputs (for REWRITE=1). */
-export function formatDataFile(cases: { preamble: string[]; command: string; output: string[] }[], trailer: string[]): string {
+export function formatDataFile(
+  cases: { preamble: string[]; command: string; output: string[] }[],
+  trailer: string[],
+): string {
   const out: string[] = [];
   for (const c of cases) {
     out.push(...c.preamble, c.command, '----', ...c.output);

@@ -100,7 +100,12 @@ export class InteractionEnv {
       }
       case 'propose-conf-change': {
         const spec = c.args[1];
-        const type = spec[0] === 'v' ? ConfChangeType.AddVoter : spec[0] === 'l' ? ConfChangeType.AddLearner : ConfChangeType.RemoveNode;
+        const type =
+          spec[0] === 'v'
+            ? ConfChangeType.AddVoter
+            : spec[0] === 'l'
+              ? ConfChangeType.AddLearner
+              : ConfChangeType.RemoveNode;
         const r = this.get(c.args[0]).proposeConfChange({ type, nodeId: spec.slice(1) });
         return r.ok ? [] : [`rejected: ${r.code} (${r.message})`];
       }
@@ -129,9 +134,16 @@ export class InteractionEnv {
       case 'status':
         return this.status(c.args[0]);
       case 'applied':
-        return this.order.map((id) => `${id}: ${this.env(id).applied.map((a) => a.value).join(' ')}`);
+        return this.order.map(
+          (id) =>
+            `${id}: ${this.env(id)
+              .applied.map((a) => a.value)
+              .join(' ')}`,
+        );
       case 'counters':
-        return this.order.filter((id) => this.env(id).node).map((id) => `${id}: ${JSON.stringify(this.get(id).status().counters)}`);
+        return this.order
+          .filter((id) => this.env(id).node)
+          .map((id) => `${id}: ${JSON.stringify(this.get(id).status().counters)}`);
       case 'send-stale':
         return this.sendStale(c);
       case 'log-level':
@@ -220,7 +232,8 @@ export class InteractionEnv {
       apply: (r) => {
         if (r.snapshot) en.applied = decodeApplied(r.snapshot.data);
         for (const e of r.committedEntries) {
-          if (e.type === EntryType.Normal && e.data.length > 0) en.applied.push({ index: e.index, value: dec.decode(e.data) });
+          if (e.type === EntryType.Normal && e.data.length > 0)
+            en.applied.push({ index: e.index, value: dec.decode(e.data) });
         }
       },
     });
@@ -368,7 +381,9 @@ export class InteractionEnv {
 
   private status(id: NodeId): string[] {
     const s = this.get(id).status();
-    const out = [`${id}: ${s.softState.role} Term:${s.hardState.term} Voters:[${s.conf.voters.join(' ')}] Learners:[${s.conf.learners.join(' ')}]`];
+    const out = [
+      `${id}: ${s.softState.role} Term:${s.hardState.term} Voters:[${s.conf.voters.join(' ')}] Learners:[${s.conf.learners.join(' ')}]`,
+    ];
     if (s.progress) {
       for (const [pid, p] of Object.entries(s.progress)) {
         out.push(
@@ -383,7 +398,18 @@ export class InteractionEnv {
   private sendStale(c: Command): string[] {
     const [from, to] = c.args;
     const type = MessageType[(c.kv.get('type') ?? 'App') as keyof typeof MessageType];
-    const m: Message = { type, from, to, term: Number(c.kv.get('term') ?? 0), logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0 };
+    const m: Message = {
+      type,
+      from,
+      to,
+      term: Number(c.kv.get('term') ?? 0),
+      logTerm: 0,
+      index: 0,
+      entries: [],
+      commit: 0,
+      reject: false,
+      rejectHint: 0,
+    };
     this.mailbox.push(m);
     return [];
   }

@@ -6,7 +6,10 @@ import { InteractionEnv } from './interaction-env';
 // Runs every libs/raft/testdata/*.txt script and compares each command's output with the expected trace.
 // REWRITE=1 regenerates the expected output; review the diff by hand: the traces are the spec.
 const dir = path.join(__dirname, '../../testdata');
-const files = fs.readdirSync(dir).filter((f) => f.endsWith('.txt')).sort();
+const files = fs
+  .readdirSync(dir)
+  .filter((f) => f.endsWith('.txt'))
+  .sort();
 
 describe('raft scenario scripts', () => {
   it('finds scripts', () => {

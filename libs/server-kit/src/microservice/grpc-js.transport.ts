@@ -119,9 +119,10 @@ export class GrpcJsTransport extends ServerGrpc implements CustomTransportStrate
     try {
       const server = new grpc.Server(this.settings.serverOptions);
       for (const service of this.settings.services) {
-        const { definition, name } = 'definition' in service && typeof service.name === 'string'
-          ? (service as NamedServiceDefinition)
-          : { definition: service as grpc.ServiceDefinition, name: undefined };
+        const { definition, name } =
+          'definition' in service && typeof service.name === 'string'
+            ? (service as NamedServiceDefinition)
+            : { definition: service as grpc.ServiceDefinition, name: undefined };
         server.addService(definition, this.implementationOf(definition, name));
       }
       const port = await bindInsecure(server, `${this.settings.host}:${this.settings.port}`);
@@ -215,8 +216,7 @@ export class GrpcJsTransport extends ServerGrpc implements CustomTransportStrate
       .then((result) => (isObservable(result) ? firstValueFrom(result) : result))
       .then(
         (value) => callback(null, value),
-        (err: unknown) =>
-          callback(err instanceof EmptyError ? noAnswer(route) : this.failure(route, err)),
+        (err: unknown) => callback(err instanceof EmptyError ? noAnswer(route) : this.failure(route, err)),
       );
   }
 

@@ -21,7 +21,10 @@ export async function createRaftNode(options: RaftModuleOptions & { isGlobal?: b
       join: options.join,
       stateMachine: options.stateMachine,
       storage,
-      transport: new GrpcTransport({ ...options.transport, listen: options.listen }, options.logger?.warn.bind(options.logger)),
+      transport: new GrpcTransport(
+        { ...options.transport, listen: options.listen },
+        options.logger?.warn.bind(options.logger),
+      ),
       logger: options.logger,
     });
   } catch (e) {
