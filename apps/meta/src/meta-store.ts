@@ -4,6 +4,7 @@ import {
   EntryType,
   type LeaderChange,
   type RaftLogger,
+  type RaftModuleOptions,
   RaftNode,
   type RaftNodeStatus,
   type StateMachine,
@@ -111,6 +112,7 @@ export interface RaftMetaStoreOptions {
 export class RaftMetaStore extends EventEmitter<MetaStoreEvents> implements MetaStore {
   private readonly machine = new MetaStateMachine((changes) => this.emit('applied', changes));
   private node: RaftNode | undefined;
+  private ownsNode = false;
 
   constructor(private readonly options: RaftMetaStoreOptions) {
     super();
@@ -146,11 +148,14 @@ export class RaftMetaStore extends EventEmitter<MetaStoreEvents> implements Meta
     return this.node?.status();
   }
 
-  async start(): Promise<void> {
-    const raftPeers = Object.fromEntries(Object.values(this.options.peers).map((p) => [p.id, p.raft]));
-    this.node = await createRaftNode({
+  /**
+   * How `RaftModule` builds this store's node: file storage under `<dataDir>/raft`, the gRPC transport on the
+   * Raft port, this store's state machine.
+   */
+  raftModuleOptions(): RaftModuleOptions {
+    return {
       id: this.options.nodeId,
-      peers: raftPeers,
+      peers: Object.fromEntries(Object.values(this.options.peers).map((p) => [p.id, p.raft])),
       dataDir: path.join(this.options.dataDir, 'raft'),
       stateMachine: asRaftStateMachine(this.machine),
       listen: this.options.listen,
@@ -160,7 +165,25 @@ export class RaftMetaStore extends EventEmitter<MetaStoreEvents> implements Meta
         proposalTimeoutMs: this.options.proposalTimeoutMs ?? 5_000,
       },
       logger: this.options.logger,
-    });
+    };
+  }
+
+  /**
+   * Serves on a node that its owner started with {@link raftModuleOptions} (in the meta app, `RaftModule`, which
+   * also stops it). Call before {@link start}.
+   */
+  attach(node: RaftNode): this {
+    this.node = node;
+    this.ownsNode = false;
+    return this;
+  }
+
+  /** Starts the node itself unless one was attached, then reports leadership as it moves. */
+  async start(): Promise<void> {
+    if (!this.node) {
+      this.node = await createRaftNode(this.raftModuleOptions());
+      this.ownsNode = true;
+    }
     this.node.onLeaderChange((c: LeaderChange) => {
       void c;
       this.emit('leader', this.leaderAddress());
@@ -168,8 +191,9 @@ export class RaftMetaStore extends EventEmitter<MetaStoreEvents> implements Meta
     if (this.node.leaderId) this.emit('leader', this.leaderAddress());
   }
 
+  /** Stops the node if this store started it; an attached node is its owner's to stop. */
   async stop(): Promise<void> {
-    await this.node?.stop();
+    if (this.ownsNode) await this.node?.stop();
   }
 
   async propose(cmd: MetaCommand): Promise<void> {
