@@ -28,7 +28,9 @@ export interface RunRoleOptions {
 export async function runRole(opts: RunRoleOptions): Promise<INestApplication> {
   process.on('unhandledRejection', (err) => opts.logger.error({ err }, 'unhandled rejection'));
   const app = await NestFactory.create(opts.module, { logger: new PinoNestLogger(opts.logger), abortOnError: false });
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  // Ends with process.exit(0) rather than re-raising the signal: pino writes asynchronously and flushes on
+  // 'exit', which a re-raised signal never emits, so the last lines of a shutdown were sometimes lost.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   if (opts.transports?.length) {
     useGrpcTransports(app, opts.transports);
     await app.startAllMicroservices();
