@@ -1,10 +1,10 @@
 import { runMetaSimulation } from './meta-simulation';
 
 /**
- * The CI batch of the meta simulation: META_SIM_SEEDS seeds (default 100) from META_SIM_FROM (default 1).
+ * The CI batch of the meta simulation: META_SIM_SEEDS seeds (default 1000) from META_SIM_FROM (default 1).
  * A failing seed is printed with the command that replays it with its trace.
  */
-const SEEDS = Number(process.env.META_SIM_SEEDS ?? 100);
+const SEEDS = Number(process.env.META_SIM_SEEDS ?? 1000);
 const FROM = Number(process.env.META_SIM_FROM ?? 1);
 
 describe('meta simulation (real Raft, meta and MetaClient cores; servers come and go, metas crash, partitions)', () => {
@@ -30,7 +30,7 @@ describe('meta simulation (real Raft, meta and MetaClient cores; servers come an
     console.log(`meta-sim: ${SEEDS} seeds from ${FROM}, ${failures.length} failing; ${JSON.stringify(totals)}`);
     expect(failures.slice(0, 5)).toEqual([]);
     expect(totals.tables).toBeGreaterThan(SEEDS);
-  });
+  }, 600_000);
 
   it('is deterministic: a seed replays to the same run', () => {
     const a = runMetaSimulation({ seed: 7, trace: true });
